@@ -1,0 +1,1 @@
+"""The Waardhaven pipeline: connectors, Flink jobs, sinks, batch, quality, metrics, local runner."""

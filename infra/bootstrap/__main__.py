@@ -1,0 +1,42 @@
+"""python3 -m infra.bootstrap [STEP ...]: install and cache what the project needs.
+
+Steps: venv-path (print the venv's path), python, base (what `make run` and `make test` need).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import venv
+from .common import BootstrapError
+
+
+def _base() -> None:
+    venv.remove_stale(venv.ensure())
+
+
+STEPS = {
+    "python": venv.ensure,
+    "base": _base,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python3 -m infra.bootstrap", description=__doc__)
+    parser.add_argument("steps", nargs="*", default=["base"], choices=[*STEPS, "venv-path"], metavar="STEP")
+    args = parser.parse_args(argv)
+    try:
+        for name in args.steps:
+            if name == "venv-path":
+                print(venv.venv_path())
+            else:
+                STEPS[name]()
+    except BootstrapError as exc:
+        print(f"bootstrap: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""The Python virtualenv, keyed by the pinned dependencies and the interpreter version."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+from .common import (
+    REPO,
+    BootstrapError,
+    cache_root,
+    discard_partial,
+    fingerprint,
+    is_complete,
+    mark_complete,
+    run,
+    say,
+    step,
+)
+
+LOCK = REPO / "requirements.lock"
+# Imported after install to prove the venv is usable, not just present.
+SMOKE_IMPORTS = "import cdktf, confluent_kafka, psycopg, pyflink, yaml, boto3, prometheus_client"
+
+
+def direct_dependencies() -> list[str]:
+    with (REPO / "pyproject.toml").open("rb") as fh:
+        return tomllib.load(fh)["project"]["dependencies"]
+
+
+def venv_path() -> Path:
+    key = fingerprint(
+        "\n".join(direct_dependencies()), LOCK.read_text(), f"{sys.version_info.major}.{sys.version_info.minor}"
+    )
+    return cache_root() / f"venv-{key}"
+
+
+def _usable(venv: Path) -> bool:
+    python = venv / "bin" / "python"
+    if not python.exists():
+        return False
+    probe = subprocess.run([python, "-c", SMOKE_IMPORTS], capture_output=True, check=False)
+    return probe.returncode == 0
+
+
+def ensure() -> Path:
+    venv = venv_path()
+    if is_complete(venv):
+        if _usable(venv):
+            say(f"python venv cached at {venv}")
+            return venv
+        discard_partial(venv, "corrupt (its packages no longer import)")
+    else:
+        discard_partial(venv, "incomplete (an earlier install stopped part way)")
+    if sys.version_info[:2] != (3, 11):
+        raise BootstrapError(f"python {sys.version.split()[0]} found: install Python 3.11 and run it as python3")
+    with step(f"python venv {venv.name} (first time: about 3 minutes)"):
+        run([sys.executable, "-m", "venv", str(venv)], what="creating the venv", fix="install python3-venv")
+        pip = [str(venv / "bin" / "python"), "-m", "pip", "--disable-pip-version-check", "install", "-q"]
+        run(
+            [*pip, "-c", str(LOCK), *direct_dependencies()],
+            what="pip install",
+            fix="check that PyPI is reachable, then run the command again",
+        )
+        if not _usable(venv):
+            raise BootstrapError(f"venv {venv} installed but does not import ({SMOKE_IMPORTS}); remove it and rerun")
+        mark_complete(venv)
+    return venv
+
+
+def remove_stale(keep: Path) -> None:
+    """Old venvs from earlier pins are 1-2 GB each: drop all but the current one."""
+    for old in cache_root().glob("venv-*"):
+        if old != keep and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
