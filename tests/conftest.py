@@ -1,0 +1,30 @@
+"""Session fixtures that start the real local services once per test session and stop them at the end.
+
+Tests share these services: create your topics, tables and consumer groups with unique names
+(`unique_name`), never assume a clean broker or database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from app.local.kafka import KafkaBroker
+from app.local.process import pid_alive
+
+
+def unique_name(prefix: str) -> str:
+    """A topic/table/group name no other test uses: prefix + 8 hex chars (valid in Kafka and SQL)."""
+    return f"{prefix}_{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[KafkaBroker]:
+    """A real single-node Kafka 3.9.1 (KRaft) on 127.0.0.1; `.bootstrap_servers`, `.create_topic()`."""
+    broker = KafkaBroker().start()
+    pid = broker.pid
+    yield broker
+    broker.stop()
+    assert not pid_alive(pid), f"Kafka broker pid {pid} still running after stop"

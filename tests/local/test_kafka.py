@@ -1,0 +1,90 @@
+"""The local Kafka broker: real produce/consume, catalog-only topics, clear errors, nothing left running."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka.admin import AdminClient
+
+from app.local.kafka import KafkaBroker
+from app.local.process import ServiceError, pid_alive
+from tests.conftest import unique_name
+
+pytestmark = pytest.mark.integration
+
+
+def _consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": unique_name("g"), "auto.offset.reset": "earliest"}
+    )
+    consumer.subscribe([topic])
+    received = []
+    try:
+        import time
+
+        deadline = time.monotonic() + timeout
+        while len(received) < expected and time.monotonic() < deadline:
+            msg = consumer.poll(0.5)
+            if msg is None:
+                continue
+            assert msg.error() is None, msg.error()
+            received.append((msg.key(), msg.value()))
+    finally:
+        consumer.close()
+    return received
+
+
+def test_produce_then_consume_every_message(kafka_broker):
+    topic = unique_name("roundtrip")
+    kafka_broker.create_topic(topic, partitions=3)
+    sent = [(f"sym{i % 7}".encode(), f"tick-{i}".encode()) for i in range(200)]
+    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap_servers, "enable.idempotence": True})
+    for key, value in sent:
+        producer.produce(topic, value=value, key=key)
+    assert producer.flush(30) == 0
+
+    received = _consume(kafka_broker.bootstrap_servers, topic, len(sent))
+
+    assert sorted(received) == sorted(sent)
+
+
+def test_topics_are_not_auto_created(kafka_broker):
+    topic = unique_name("never_created")
+    admin = AdminClient({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    metadata = admin.list_topics(topic=topic, timeout=10)
+    assert metadata.topics[topic].error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART
+    assert topic not in admin.list_topics(timeout=10).topics
+
+
+def test_port_already_taken_is_a_clear_error():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(ServiceError, match=rf"Kafka: port 127.0.0.1:{port} is already in use"):
+            KafkaBroker(port=port).start()
+
+
+def test_missing_java_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path))
+    with pytest.raises(ServiceError, match=r"JAVA_HOME=.* has no bin/java: install openjdk-17-jre-headless"):
+        KafkaBroker().start()
+    monkeypatch.delenv("JAVA_HOME")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ServiceError, match=r"java not found \(JAVA_HOME unset, none on PATH\)"):
+        KafkaBroker().start()
+
+
+def test_stop_leaves_no_process_and_no_storage():
+    broker = KafkaBroker().start()
+    pid, workdir = broker.pid, broker.workdir
+    assert pid_alive(pid) and (workdir / "data" / "meta.properties").is_file()
+
+    broker.stop()
+
+    assert not pid_alive(pid)
+    assert not workdir.exists()
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", broker.port)) != 0
