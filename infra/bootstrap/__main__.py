@@ -1,6 +1,8 @@
 """python3 -m infra.bootstrap [STEP ...]: install and cache what the project needs.
 
-Steps: venv-path (print the venv's path), python, base (what `make run` and `make test` need).
+Steps: venv-path (print the venv's path), python, debs (Java, Maven, PostgreSQL 15), jars (Kafka, Flink
+connector), base (what `make run` and `make test` need),
+tofu, providers, helm, kubeconform (Go-built, cached), toolchain (all four).
 """
 
 from __future__ import annotations
@@ -8,17 +10,26 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import venv
+from . import debs, gotools, jars, venv
 from .common import BootstrapError
 
 
 def _base() -> None:
     venv.remove_stale(venv.ensure())
+    debs.ensure()
+    jars.ensure_all()
 
 
 STEPS = {
     "python": venv.ensure,
+    "debs": debs.ensure,
+    "jars": jars.ensure_all,
     "base": _base,
+    "tofu": gotools.tofu,
+    "providers": gotools.providers,
+    "helm": gotools.helm,
+    "kubeconform": gotools.kubeconform,
+    "toolchain": gotools.toolchain,
 }
 
 

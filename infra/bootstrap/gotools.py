@@ -1,0 +1,256 @@
+"""Go-built tools from the Go module proxy: OpenTofu, helm, kubeconform and the Terraform providers.
+
+Every tool builds the same way: `go mod download` the module at a pinned version, copy it to a writable
+directory (the module cache is read-only and some modules carry `replace` directives, so `go install`
+refuses them), and `go build` there. Binaries are cached under cache_root() keyed by tool version and Go
+version; the providers are then laid out as an OpenTofu filesystem mirror that infra/tofu points at.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import BootstrapError, cache_root, discard_partial, is_complete, mark_complete, run, say, step
+
+MIRROR_HOST = "registry.opentofu.org"
+MIRROR_NAMESPACE = "hashicorp"
+PLATFORM = "linux_amd64"
+HEARTBEAT_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class GoTool:
+    name: str
+    module: str
+    version: str  # as the Go module proxy serves it
+    package: str = "."
+    ldflags: str = ""
+    first_build: str = "a few minutes"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """A Terraform provider built from Go source and served to OpenTofu through the mirror.
+
+    `bindings` is the version the cdktf bindings in the venv were generated for. The Go module proxy
+    reachable here serves one commit of each provider repository (a pseudo-version on its main branch,
+    newer than `bindings`), so `version` is the release that commit follows, which is what the mirror
+    advertises and what synthesized stacks are pinned to (infra/tofu/providers.py).
+    """
+
+    type: str
+    tool: GoTool
+    version: str
+    bindings: str
+
+
+# OpenTofu 1.12.6: the newest release the proxy serves; it builds with the machine's Go 1.26 and speaks the
+# plugin protocol features (resource identity, write-only attributes) the 6.x AWS provider uses.
+TOFU = GoTool(
+    "tofu",
+    "github.com/opentofu/opentofu",
+    "v1.12.6",
+    "./cmd/tofu",
+    "-X github.com/opentofu/opentofu/version.dev=no",
+    first_build="about 5 minutes",
+)
+HELM = GoTool(
+    "helm", "helm.sh/helm/v3", "v3.22.0", "./cmd/helm", "-X helm.sh/helm/v3/internal/version.version=v3.22.0"
+)
+KUBECONFORM = GoTool("kubeconform", "github.com/yannh/kubeconform", "v0.8.0", "./cmd/kubeconform")
+
+PROVIDERS = {
+    p.type: p
+    for p in (
+        Provider(
+            "aws",
+            GoTool(
+                "terraform-provider-aws",
+                "github.com/hashicorp/terraform-provider-aws",
+                "v1.60.1-0.20260602190131-5f2286d6d836",
+                first_build="about 30 minutes",
+            ),
+            version="6.47.1",
+            bindings="6.25.0",
+        ),
+        Provider(
+            "kubernetes",
+            GoTool(
+                "terraform-provider-kubernetes",
+                "github.com/hashicorp/terraform-provider-kubernetes",
+                "v1.13.4-0.20260821094251-3a33fb6cc605",
+            ),
+            version="3.2.1",
+            bindings="2.38.0",
+        ),
+        Provider(
+            "helm",
+            GoTool(
+                "terraform-provider-helm",
+                "github.com/hashicorp/terraform-provider-helm",
+                "v1.3.3-0.20260629194918-a4f1c1d8b008",
+            ),
+            version="3.2.0",
+            bindings="3.1.1",
+        ),
+    )
+}
+
+
+def _go_env() -> dict[str, str]:
+    # One package at a time keeps the AWS provider's peak memory near 3 GB on a shared machine;
+    # GOTOOLCHAIN=local so a module's `go` line never triggers a toolchain download.
+    return {**os.environ, "GOFLAGS": "-p=1 -buildvcs=false -trimpath", "GOTOOLCHAIN": "local"}
+
+
+def go_version() -> str:
+    if shutil.which("go") is None:
+        raise BootstrapError("go not found on PATH: install Go 1.26 (Debian golang-go, or /usr/local/go)")
+    return run(["go", "env", "GOVERSION"], what="go env", fix="check the Go installation").strip()
+
+
+def tool_dir(tool: GoTool) -> Path:
+    return cache_root() / "go-tools" / f"{tool.name}-{tool.version}-{go_version()}"
+
+
+def binary_path(tool: GoTool) -> Path:
+    return tool_dir(tool) / tool.name
+
+
+def mirror_root() -> Path:
+    return cache_root() / "tofu-mirror"
+
+
+def mirror_binary(provider: Provider) -> Path:
+    return (
+        mirror_root()
+        / MIRROR_HOST
+        / MIRROR_NAMESPACE
+        / provider.type
+        / provider.version
+        / PLATFORM
+        / f"terraform-provider-{provider.type}_v{provider.version}"
+    )
+
+
+@contextmanager
+def _exclusive(name: str) -> Iterator[None]:
+    """Serialise builds of one tool across processes (parallel test workers, two shells)."""
+    locks = cache_root() / "locks"
+    locks.mkdir(exist_ok=True)
+    with (locks / f"{name}.lock").open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _source(tool: GoTool) -> Path:
+    """A writable copy of the module source at the pinned version."""
+    src = cache_root() / "gosrc" / f"{tool.name}@{tool.version}"
+    if is_complete(src):
+        return src
+    discard_partial(src, "incomplete (an earlier copy stopped part way)")
+    fix = "check that the Go module proxy is reachable (go env GOPROXY), then rerun"
+    out = run(
+        ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
+        what=f"downloading {tool.module}@{tool.version}",
+        fix=fix,
+        env=_go_env(),
+    )
+    module_dir = Path(json.loads(out)["Dir"])
+    shutil.copytree(module_dir, src, symlinks=True)
+    for path in (src, *src.rglob("*")):
+        if not path.is_symlink():
+            path.chmod(path.stat().st_mode | 0o200)
+    mark_complete(src)
+    return src
+
+
+def _build(tool: GoTool, src: Path, out: Path) -> None:
+    ldflags = f"-s -w {tool.ldflags}".strip()
+    cmd = ["nice", "-n", "19", "go", "build", "-ldflags", ldflags, "-o", str(out), tool.package]
+    started = time.monotonic()
+    with subprocess.Popen(
+        cmd, cwd=src, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        done = threading.Event()
+
+        def heartbeat() -> None:
+            while not done.wait(HEARTBEAT_SECONDS):
+                say(f"{tool.name}: still compiling ({time.monotonic() - started:.0f}s)")
+
+        threading.Thread(target=heartbeat, daemon=True).start()
+        output = proc.stdout.read() if proc.stdout else ""
+        proc.wait()
+        done.set()
+    if proc.returncode != 0:
+        tail = " | ".join(output.strip().splitlines()[-5:])
+        raise BootstrapError(f"go build of {tool.module}@{tool.version} failed: {tail} -- fix it and rerun")
+
+
+def ensure_tool(tool: GoTool) -> Path:
+    """Build `tool` once per (version, Go version); later calls return the cached binary."""
+    target = tool_dir(tool)
+    if is_complete(target):
+        return binary_path(tool)
+    with _exclusive(tool.name):
+        if is_complete(target):
+            return binary_path(tool)
+        discard_partial(target, "incomplete (an earlier build stopped part way)")
+        with step(f"{tool.name} {tool.version} from the Go module proxy (first build: {tool.first_build})"):
+            src = _source(tool)
+            target.mkdir(parents=True)
+            _build(tool, src, binary_path(tool))
+            mark_complete(target)
+    return binary_path(tool)
+
+
+def ensure_provider(provider: Provider) -> Path:
+    """Build the provider and place it in the filesystem mirror (a hard link to the cached build)."""
+    built = ensure_tool(provider.tool)
+    placed = mirror_binary(provider)
+    if placed.exists() and placed.stat().st_ino == built.stat().st_ino:
+        return placed
+    placed.parent.mkdir(parents=True, exist_ok=True)
+    staging = placed.with_name(placed.name + ".tmp")
+    staging.unlink(missing_ok=True)
+    os.link(built, staging)
+    staging.replace(placed)
+    say(f"mirror: {provider.type} {provider.version} -> {placed}")
+    return placed
+
+
+def tofu() -> Path:
+    return ensure_tool(TOFU)
+
+
+def helm() -> Path:
+    return ensure_tool(HELM)
+
+
+def kubeconform() -> Path:
+    return ensure_tool(KUBECONFORM)
+
+
+def providers() -> None:
+    for provider in PROVIDERS.values():
+        ensure_provider(provider)
+
+
+def toolchain() -> None:
+    tofu()
+    providers()
+    helm()
+    kubeconform()
