@@ -1,0 +1,107 @@
+"""The `local` environment's AWS: a moto server on loopback, stopped by its own pid.
+
+    with AwsEmulator() as aws:
+        aws.client("s3").list_buckets()
+        subprocess.run(["tofu", "apply", ...], env={**os.environ, **aws.tofu_env()})
+
+moto keeps everything in memory, so state written against one emulator is only meaningful while it runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .process import ManagedProcess, ServiceError, free_port, require_free_port
+
+READY_TIMEOUT = 60.0
+REGION = "us-east-1"
+# moto accepts any credentials; these keep boto3 and the AWS provider from looking for real ones.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"}
+
+
+def moto_server_binary() -> Path:
+    return Path(sys.executable).parent / "moto_server"
+
+
+def answers(endpoint: str, timeout: float = 2.0) -> bool:
+    """True when something at `endpoint` answers moto's own API."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def require_answering(endpoint: str) -> None:
+    if not answers(endpoint):
+        raise ServiceError(
+            f"the AWS emulator at {endpoint} is not answering: start one with `bin/wh emulator` and pass "
+            "its URL (--aws-endpoint or TF_VAR_aws_endpoint), or set neither and one is started for this run"
+        )
+
+
+def client(endpoint: str, service: str, region: str = REGION) -> Any:
+    import boto3
+
+    keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **keys)
+
+
+class AwsEmulator:
+    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port
+        self.process: ManagedProcess | None = None
+        self._log_dir: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> AwsEmulator:
+        if self.process is not None:
+            raise ServiceError(f"the AWS emulator is already running at {self.endpoint}")
+        binary = moto_server_binary()
+        if not binary.exists():
+            raise ServiceError(f"{binary} not found: run `python3 -m infra.bootstrap python` (installs moto)")
+        self.port = require_free_port(self.port, "AWS emulator") if self.port else free_port()
+        self._log_dir = tempfile.TemporaryDirectory(prefix="wh-moto-")
+        self.process = ManagedProcess(
+            f"AWS emulator (moto) on {self.endpoint}",
+            [binary, "-H", "127.0.0.1", "-p", str(self.port)],
+            Path(self._log_dir.name) / "moto.log",
+            grace=5.0,
+        ).start()
+        self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
+        return self
+
+    def client(self, service: str) -> Any:
+        return client(self.endpoint, service)
+
+    def tofu_env(self) -> dict[str, str]:
+        """What OpenTofu needs to talk to this emulator (the stacks read var.aws_endpoint in `local`)."""
+        return {"TF_VAR_aws_endpoint": self.endpoint, "AWS_REGION": REGION, **CREDENTIALS}
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        if self._log_dir is not None:
+            self._log_dir.cleanup()
+            self._log_dir = None
+
+    def __enter__(self) -> AwsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,150 @@
+"""A thin runner for one OpenTofu working directory: init, plan to a file, apply that file, show -json.
+
+Failures raise TofuError with the stack, the command, the tail of OpenTofu's output and, when the cause is
+a known one (emulator down, stale dependency lock, missing provider), what to do about it. An interrupt
+(SIGINT/SIGTERM to us) is passed to OpenTofu as SIGINT, which makes it stop cleanly and save its state.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .toolchain import BUILD_COMMAND, cli_config, tofu_binary
+
+OUTPUT_TAIL_LINES = 12
+DEFAULT_TIMEOUT = 1800.0
+
+
+class TofuError(RuntimeError):
+    """An OpenTofu command failed; str() is the whole explanation."""
+
+
+# (pattern in OpenTofu's output, what the user should do). First match wins.
+_KNOWN_CAUSES = (
+    (
+        re.compile(r"connect(ion)?: connection refused|dial tcp 127\.0\.0\.1:\d+", re.I),
+        "the AWS emulator is not answering: start it (`bin/wh emulator`) and pass its URL",
+    ),
+    (
+        re.compile(r"does not match any of the checksums|locked provider .* does not match|lock file"),
+        "the dependency lock file is stale for the providers in the mirror: rerun with --upgrade to re-lock",
+    ),
+    (
+        re.compile(r"Failed to query available provider packages|could not find (a )?provider", re.I),
+        f"a provider is missing from the filesystem mirror: run `{BUILD_COMMAND}`",
+    ),
+    (re.compile(r"Error acquiring the state lock"), "another run holds the state lock: wait for it to end"),
+)
+
+
+def explain(output: str) -> str:
+    for pattern, advice in _KNOWN_CAUSES:
+        if pattern.search(output):
+            return advice
+    return "see OpenTofu's output above"
+
+
+@dataclass
+class Result:
+    returncode: int
+    output: str
+    seconds: float
+
+
+@dataclass
+class Tofu:
+    """OpenTofu in `workdir` (a synthesized stack directory); `env` adds e.g. TF_VAR_aws_endpoint."""
+
+    workdir: Path
+    name: str
+    env: dict[str, str] = field(default_factory=dict)
+    timeout: float = DEFAULT_TIMEOUT
+
+    def _environment(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "TF_CLI_CONFIG_FILE": str(cli_config()),
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            **self.env,
+        }
+
+    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> Result:
+        cmd = [str(tofu_binary()), *args]
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            cmd,
+            cwd=self.workdir,
+            env=self._environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # our signal handler decides what reaches it
+        )
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def forward(signum: int, frame: Any) -> None:
+            proc.send_signal(signal.SIGINT)
+
+        in_main_thread = _in_main_thread()
+        if in_main_thread:
+            for sig in previous:
+                signal.signal(sig, forward)
+        try:
+            output, _ = proc.communicate(timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=60)
+            raise TofuError(
+                f"{self.name}: `tofu {args[0]}` took longer than {self.timeout:.0f}s and was stopped"
+            ) from None
+        finally:
+            if in_main_thread:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+        result = Result(proc.returncode, output or "", time.monotonic() - started)
+        if proc.returncode != 0 and "Interrupt received" in result.output:
+            raise KeyboardInterrupt(f"{self.name}: `tofu {args[0]}` interrupted; OpenTofu saved its state")
+        if proc.returncode not in ok:
+            tail = "\n".join(result.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+            raise TofuError(
+                f"{self.name}: `tofu {' '.join(args)}` failed (exit {proc.returncode}) in {self.workdir}:\n"
+                f"{tail}\n-> {explain(result.output)}"
+            )
+        return result
+
+    def init(self, *, upgrade: bool = False) -> Result:
+        args = ["init", "-input=false", "-no-color"]
+        return self.run(*args, "-upgrade") if upgrade else self.run(*args)
+
+    def plan(self, plan_file: Path, *extra: str) -> bool:
+        """Write a saved plan; True when it would change anything (resources or outputs)."""
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}", *extra]
+        result = self.run(*args, ok=(0, 2))
+        return result.returncode == 2
+
+    def apply(self, plan_file: Path) -> Result:
+        return self.run("apply", "-input=false", "-no-color", "-auto-approve", str(plan_file))
+
+    def show_json(self, plan_file: Path | None = None) -> dict[str, Any]:
+        """The saved plan as JSON, or the current state when no plan file is given."""
+        args = ["show", "-json", "-no-color"] + ([str(plan_file)] if plan_file else [])
+        return json.loads(self.run(*args).output)
+
+    def state_resources(self) -> list[str]:
+        return self.run("state", "list", "-no-color", ok=(0, 1)).output.split()
+
+
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
