@@ -136,6 +136,10 @@ class Catalog:
     def scaled(self, brokers: int) -> Catalog:
         return Catalog([topic.scaled(brokers) for topic in self])
 
+    def with_suffix(self, suffix: str) -> Catalog:
+        """The same topics under suffixed names: isolates a test or a run on a shared broker."""
+        return Catalog([topic.model_copy(update={"name": topic.name + suffix}) for topic in self])
+
 
 def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:
     raw = load_model(path, _CatalogFile)

@@ -1,0 +1,119 @@
+"""HTTP for REST sources: the source's quota, retries with backoff, Retry-After on 429, vendor errors.
+
+Messages name the host and path only: query strings may carry the API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from app.connectors.ratelimit import RateLimiter
+from app.connectors.retry import Backoff, parse_retry_after
+from app.schemas import BadRecord, parse_json
+
+log = logging.getLogger(__name__)
+
+# Vendors that answer "over quota" with HTTP 200 and a message body (Alpha Vantage's Note/Information).
+THROTTLED_BODY_WAIT = 60.0
+DEFAULT_BACKOFF = Backoff()
+
+
+class VendorError(RuntimeError):
+    """The vendor refused the request for a reason a retry will not fix (bad key, bad symbol, 4xx)."""
+
+
+class VendorUnavailable(RuntimeError):
+    """Still failing after every retry."""
+
+
+class BadPayload(RuntimeError):
+    def __init__(self, reason: str, raw: bytes) -> None:
+        super().__init__(reason)
+        self.reason, self.raw = reason, raw
+
+
+def where(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.netloc}{parts.path}"
+
+
+class HttpClient:
+    def __init__(
+        self,
+        source: str,
+        session: aiohttp.ClientSession,
+        limiter: RateLimiter | None = None,
+        backoff: Backoff = DEFAULT_BACKOFF,
+        auth_params: dict | None = None,
+        auth_headers: dict | None = None,
+    ) -> None:
+        self.source, self.session, self.limiter, self.backoff = source, session, limiter, backoff
+        self._params, self._headers = auth_params or {}, auth_headers or {}
+
+    async def get_json(
+        self, url: str, params: dict | None = None, throttled: Callable[[object], str | None] | None = None
+    ) -> object:
+        """GET and parse JSON. `throttled(body)` returns a message when a 200 body means "over quota"."""
+        body = await self.get(url, params, throttled=throttled)
+        return self._parse(url, body)
+
+    def _parse(self, url: str, body: bytes) -> object:
+        try:
+            return parse_json(body)
+        except BadRecord as exc:
+            raise BadPayload(f"{where(url)}: {exc}", body) from None
+
+    async def get(self, url: str, params: dict | None = None, throttled=None) -> bytes:
+        attempt = 0
+        while True:
+            attempt += 1
+            if self.limiter:
+                await self.limiter.acquire()
+            retry_after = None
+            try:
+                async with self.session.get(
+                    url, params={**(params or {}), **self._params}, headers=self._headers
+                ) as response:
+                    body = await response.read()
+                    status = response.status
+                    if status == 429:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                        problem = (
+                            f"429 Too Many Requests (Retry-After: {response.headers.get('Retry-After')})"
+                        )
+                    elif status >= 500:
+                        problem = f"HTTP {status}"
+                    elif status >= 400:
+                        raise VendorError(f"{self.source}: HTTP {status} from {where(url)}: {_message(body)}")
+                    else:
+                        note = throttled(self._parse(url, body)) if throttled else None
+                        if note is None:
+                            return body
+                        retry_after, problem = THROTTLED_BODY_WAIT, f"over quota: {note[:200]}"
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                problem = f"{type(exc).__name__}"
+            if attempt >= self.backoff.max_attempts:
+                raise VendorUnavailable(
+                    f"{self.source}: {where(url)} failed {attempt} times, last: {problem}"
+                )
+            delay = self.backoff.delay(attempt, retry_after)
+            log.warning("%s: %s: %s; retry %d in %.2fs", self.source, where(url), problem, attempt, delay)
+            await asyncio.sleep(delay)
+
+
+def _message(body: bytes) -> str:
+    """The vendor's error text (their JSON error/message field, else the body start)."""
+    try:
+        doc = parse_json(body)
+    except BadRecord:
+        return body[:200].decode("utf-8", "replace")
+    if isinstance(doc, dict):
+        for key in ("error", "message", "Error Message", "errors", "status"):
+            if key in doc:
+                return str(doc[key])[:200]
+    return str(doc)[:200]
