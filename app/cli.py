@@ -11,11 +11,23 @@ import importlib
 import sys
 
 # name -> (module, one-line help). A new command is one line here plus its module.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "deploy": ("infra.workflows.deploy", "synth, plan and apply one environment, stack by stack"),
+    "plan": ("infra.workflows.plan", "plan environments and render the pull-request plan review"),
+    "drift": ("infra.workflows.drift", "report resources changed outside OpenTofu (exit 2 on drift)"),
+    "destroy": (
+        "infra.workflows.destroy",
+        "tear down an ephemeral environment in order (not prod/staging)",
+    ),
+    "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
+    "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wh", description="Waardhaven data platform: provision and run the pipeline.")
+    parser = argparse.ArgumentParser(
+        prog="wh", description="Waardhaven data platform: provision and run the pipeline."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)

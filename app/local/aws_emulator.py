@@ -5,10 +5,14 @@
         subprocess.run(["tofu", "apply", ...], env={**os.environ, **aws.tofu_env()})
 
 moto keeps everything in memory, so state written against one emulator is only meaningful while it runs.
+As a command (`wh emulator`) it runs in the foreground until Ctrl-C, printing the endpoint to export as
+TF_VAR_aws_endpoint for `wh deploy local` and friends.
 """
 
 from __future__ import annotations
 
+import argparse
+import signal
 import sys
 import tempfile
 import urllib.error
@@ -105,3 +109,26 @@ class AwsEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        emulator = AwsEmulator(args.port).start()
+    except ServiceError as exc:
+        print(f"wh emulator: {exc}", file=sys.stderr)
+        return 1
+    signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
+    print(
+        f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
+        flush=True,
+    )
+    try:
+        if emulator.process and emulator.process.proc:
+            emulator.process.proc.wait()
+    finally:
+        emulator.stop()
+    return 0

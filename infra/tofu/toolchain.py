@@ -5,6 +5,7 @@ Nothing here builds: a missing part raises ToolchainMissing naming the bootstrap
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from infra.bootstrap import gotools
@@ -52,3 +53,23 @@ def cli_config() -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
     return path
+
+
+def pin_to_mirror(config: Path) -> set[str]:
+    """Point a synthesized stack's required_providers at the versions the mirror serves; returns their types.
+
+    cdktf writes the versions its bindings were generated for; the Go module proxy here serves newer
+    commits of the same providers (see gotools.Provider), so the stack is pinned to what was built.
+    """
+    data = json.loads(config.read_text(encoding="utf-8"))
+    required = data.get("terraform", {}).get("required_providers", {})
+    types = set()
+    for local_name, spec in required.items():
+        name = spec.get("source", local_name).split("/")[-1]
+        types.add(name)
+        provider = gotools.PROVIDERS.get(name)
+        if provider is not None:
+            spec["version"] = provider.version
+    require_providers(types)
+    config.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return types

@@ -1,0 +1,87 @@
+"""Deploy one environment: synth, then per stack in dependency order init, plan to a file, apply that plan.
+
+The plan applied is the saved plan that was shown; a stack with nothing to change is not applied. In an
+emulated environment the stacks that need a live Kubernetes API are skipped, and said so. Interrupting
+(Ctrl-C, SIGTERM) lets OpenTofu stop cleanly and save its state: deploying again converges.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import review
+from .stackset import (
+    EXPECTED_ERRORS,
+    AwsTarget,
+    Stack,
+    add_common_arguments,
+    aws_target,
+    default_outdir,
+    report_errors,
+    say,
+    synthesize,
+)
+
+PLAN_FILE = "deploy.tfplan"
+
+
+@dataclass
+class Outcome:
+    plan: review.StackPlan
+    applied: bool
+    seconds: float
+
+
+def deploy_stack(stack: Stack, target: AwsTarget, *, upgrade: bool = False) -> Outcome:
+    started = time.monotonic()
+    plan = review.StackPlan(stack.name, stack.layer)
+    reason = target.skip_reason(stack)
+    if reason:
+        plan.skipped = reason
+        say(f"{stack.name}: skipped ({reason})")
+        return Outcome(plan, False, 0.0)
+    tofu = target.tofu(stack)
+    tofu.init(upgrade=upgrade)
+    plan_file = stack.workdir / PLAN_FILE
+    try:
+        pending = tofu.plan(plan_file)
+        plan.changes = review.changes(tofu.show_json(plan_file))
+        if pending:
+            tofu.apply(plan_file)
+    finally:
+        plan_file.unlink(missing_ok=True)
+    seconds = time.monotonic() - started
+    counts = ", ".join(f"{plan.count(k)} to {k}" for k in ("add", "change", "destroy"))
+    say(f"{stack.name}: {'applied' if pending else 'no changes'} ({counts}) in {seconds:.1f}s")
+    return Outcome(plan, pending, seconds)
+
+
+def deploy(stacks: list[Stack], target: AwsTarget, *, upgrade: bool = False) -> list[Outcome]:
+    return [deploy_stack(stack, target, upgrade=upgrade) for stack in stacks]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="re-lock providers against the mirror (after a toolchain change)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    outdir: Path = args.outdir or default_outdir()
+    started = time.monotonic()
+    try:
+        with aws_target(args.env, args.aws_endpoint) as target:
+            outcomes = deploy(synthesize(args.env, outdir), target, upgrade=args.upgrade)
+    except EXPECTED_ERRORS as exc:
+        return report_errors("deploy", exc)
+    applied = sum(o.applied for o in outcomes)
+    say(
+        f"deploy {args.env}: {applied} of {len(outcomes)} stacks changed in {time.monotonic() - started:.1f}s"
+    )
+    return 0

@@ -1,0 +1,130 @@
+"""An environment's stacks made ready for OpenTofu: synthesized, ordered, pinned to the mirror, with its AWS.
+
+The workflows (deploy, plan review, drift, destroy/recreate) all start here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.local.aws_emulator import CREDENTIALS, AwsEmulator, ServiceError, require_answering
+from app.yamlconfig import ConfigError
+from infra.config import EnvironmentConfig, environment_names, load_environment
+from infra.tofu.runner import Tofu, TofuError
+from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, tofu_binary
+
+# What a workflow command reports as one clear line (exit 1) instead of a traceback.
+EXPECTED_ERRORS = (ConfigError, ServiceError, ToolchainMissing, TofuError)
+
+
+@dataclass(frozen=True)
+class Stack:
+    name: str
+    layer: str
+    workdir: Path
+    needs_kubernetes: bool
+
+
+@dataclass
+class AwsTarget:
+    """Where an environment's AWS is: the emulator's endpoint in `local`, the real account elsewhere."""
+
+    cfg: EnvironmentConfig
+    endpoint: str | None
+    tofu_env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def emulated(self) -> bool:
+        return self.endpoint is not None
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        if self.endpoint is None:
+            return boto3.client(service, region_name=self.cfg.region)
+        keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.cfg.region, **keys)
+
+    def tofu(self, stack: Stack) -> Tofu:
+        return Tofu(stack.workdir, stack.name, env=self.tofu_env)
+
+    def skip_reason(self, stack: Stack) -> str | None:
+        """Why this stack is left out here, or None: the emulator has no Kubernetes API to plan against."""
+        if self.emulated and stack.needs_kubernetes:
+            return "needs a live Kubernetes API, which the local AWS emulator does not provide"
+        return None
+
+
+def default_outdir() -> Path:
+    return Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def synthesize(env: str, outdir: Path) -> list[Stack]:
+    """Synthesize `env` into `outdir`: its stacks in dependency order, pinned to the mirror's providers."""
+    from stacks.app import stack_plan, synth
+
+    load_environment(env)  # an unknown or invalid environment fails here, naming the file
+    tofu_binary()  # a missing OpenTofu fails before the 30 s synth
+    say(f"synth {env} -> {outdir}")
+    manifest = synth([env], outdir)
+    stacks = []
+    for info in stack_plan(env):
+        config = outdir / manifest["stacks"][info.name]["synthesizedStackPath"]
+        pin_to_mirror(config)
+        stacks.append(Stack(info.name, info.layer, config.parent, info.needs_kubernetes))
+    return stacks
+
+
+@contextmanager
+def aws_target(env: str, endpoint: str | None = None) -> Iterator[AwsTarget]:
+    """The environment's AWS for the length of a command.
+
+    In an emulated environment an endpoint given (argument or TF_VAR_aws_endpoint) must answer; with none,
+    an emulator is started for this command only (its resources go when it stops).
+    """
+    cfg = load_environment(env)
+    if cfg.emulator is None:
+        yield AwsTarget(cfg, None)
+        return
+    endpoint = endpoint or os.environ.get("TF_VAR_aws_endpoint")
+    if endpoint:
+        require_answering(endpoint)
+        yield AwsTarget(
+            cfg, endpoint, {"TF_VAR_aws_endpoint": endpoint, "AWS_REGION": cfg.region, **CREDENTIALS}
+        )
+        return
+    with AwsEmulator() as emulator:
+        say(f"started an AWS emulator for this run at {emulator.endpoint} (pid {emulator.pid})")
+        yield AwsTarget(cfg, emulator.endpoint, emulator.tofu_env())
+
+
+def add_common_arguments(parser: Any, *, many: bool = False) -> None:
+    if many:
+        parser.add_argument(
+            "envs", nargs="+", metavar="ENV", help=f"environments ({', '.join(environment_names())})"
+        )
+    else:
+        parser.add_argument("env", metavar="ENV", help=f"environment ({', '.join(environment_names())})")
+    parser.add_argument(
+        "--outdir", type=Path, default=None, help="cdktf output dir (default $CDKTF_OUTDIR or cdktf.out)"
+    )
+    parser.add_argument(
+        "--aws-endpoint",
+        default=None,
+        help="emulated environments: a running emulator URL (default $TF_VAR_aws_endpoint, else start one)",
+    )
+
+
+def report_errors(command: str, exc: BaseException) -> int:
+    say(f"wh {command}: {exc}")
+    return 1

@@ -1,0 +1,138 @@
+"""Ordered teardown of an ephemeral environment, cleaning what is known to block destroying or recreating it.
+
+Stacks go in reverse dependency order: workloads (platform), operators, cluster (irsa, eks), data (data-lake,
+kms), network, state. Around OpenTofu's destroy:
+  before: versioned buckets are emptied (every version and delete marker), or the bucket delete fails;
+          load-balancer ENIs left by Kubernetes services are deleted, or the subnets and VPC cannot go;
+  after:  the log group EKS creates itself (/aws/eks/<cluster>/cluster) is deleted, or the next create of
+          the cluster's log group fails; KMS aliases still naming the destroyed keys are deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .stackset import AwsTarget, Stack, say
+
+PROTECTED_ENVIRONMENTS = frozenset({"prod", "staging"})
+PLAN_FILE = "destroy.tfplan"
+
+
+class RefusedEnvironment(RuntimeError):
+    pass
+
+
+def refuse_protected(env: str) -> None:
+    if env in PROTECTED_ENVIRONMENTS:
+        raise RefusedEnvironment(
+            f"refusing to tear down {env!r}: {', '.join(sorted(PROTECTED_ENVIRONMENTS))} are never destroyed "
+            "by this tool, whatever the flags"
+        )
+
+
+def _resources(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    """Resources of one type in a `tofu show -json` state, across child modules."""
+    found = []
+    modules = [state.get("values", {}).get("root_module", {})]
+    while modules:
+        module = modules.pop()
+        found += [
+            r["values"]
+            for r in module.get("resources", [])
+            if r.get("type") == type_ and r["mode"] == "managed"
+        ]
+        modules += module.get("child_modules", [])
+    return found
+
+
+def empty_bucket(s3: Any, bucket: str) -> int:
+    """Delete every object version and delete marker; returns how many were deleted."""
+    deleted = 0
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        keys = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        if keys:
+            s3.delete_objects(Bucket=bucket, Delete={"Objects": keys, "Quiet": True})
+            deleted += len(keys)
+    return deleted
+
+
+def delete_load_balancer_enis(ec2: Any, vpc_ids: list[str]) -> int:
+    if not vpc_ids:
+        return 0
+    enis = ec2.describe_network_interfaces(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])[
+        "NetworkInterfaces"
+    ]
+    deleted = 0
+    for eni in enis:
+        if eni.get("InterfaceType") in ("network_load_balancer", "gateway_load_balancer") or eni.get(
+            "Description", ""
+        ).startswith("ELB "):
+            attachment = eni.get("Attachment")
+            if attachment and attachment.get("AttachmentId"):
+                ec2.detach_network_interface(AttachmentId=attachment["AttachmentId"], Force=True)
+            ec2.delete_network_interface(NetworkInterfaceId=eni["NetworkInterfaceId"])
+            deleted += 1
+    return deleted
+
+
+def delete_eks_log_groups(logs: Any, clusters: list[str]) -> int:
+    deleted = 0
+    for cluster in clusters:
+        name = f"/aws/eks/{cluster}/cluster"
+        groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+        if any(g["logGroupName"] == name for g in groups):
+            logs.delete_log_group(logGroupName=name)
+            deleted += 1
+    return deleted
+
+
+def delete_kms_aliases(kms: Any, aliases: list[str]) -> int:
+    existing = {
+        a["AliasName"] for page in kms.get_paginator("list_aliases").paginate() for a in page["Aliases"]
+    }
+    for alias in set(aliases) & existing:
+        kms.delete_alias(AliasName=alias)
+    return len(set(aliases) & existing)
+
+
+def destroy_stack(stack: Stack, target: AwsTarget) -> None:
+    reason = target.skip_reason(stack)
+    if reason:
+        say(f"{stack.name}: skipped ({reason})")
+        return
+    tofu = target.tofu(stack)
+    tofu.init()
+    state = tofu.show_json()
+    if not state.get("values"):
+        say(f"{stack.name}: nothing deployed")
+        return
+    buckets = [b["bucket"] for b in _resources(state, "aws_s3_bucket")]
+    if buckets:
+        s3 = target.client("s3")
+        emptied = sum(empty_bucket(s3, bucket) for bucket in buckets)
+        say(f"{stack.name}: emptied {len(buckets)} bucket(s), {emptied} object versions and delete markers")
+    vpcs = [v["id"] for v in _resources(state, "aws_vpc")]
+    if vpcs and (count := delete_load_balancer_enis(target.client("ec2"), vpcs)):
+        say(f"{stack.name}: deleted {count} load-balancer network interface(s)")
+    plan_file = stack.workdir / PLAN_FILE
+    try:
+        tofu.plan(plan_file, "-destroy")
+        tofu.apply(plan_file)
+    finally:
+        plan_file.unlink(missing_ok=True)
+    clusters = [c["name"] for c in _resources(state, "aws_eks_cluster")]
+    if clusters and (count := delete_eks_log_groups(target.client("logs"), clusters)):
+        say(f"{stack.name}: deleted {count} leftover EKS log group(s)")
+    aliases = [a["name"] for a in _resources(state, "aws_kms_alias")]
+    if aliases and (count := delete_kms_aliases(target.client("kms"), aliases)):
+        say(f"{stack.name}: deleted {count} leftover KMS alias(es)")
+    say(f"{stack.name}: destroyed")
+
+
+def teardown(env: str, stacks: list[Stack], target: AwsTarget) -> None:
+    refuse_protected(env)
+    for stack in reversed(stacks):
+        destroy_stack(stack, target)
