@@ -12,13 +12,11 @@ import sys
 
 # name -> (module, one-line help). A new command is one line here plus its module.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("stacks.synth_command", "synthesize the Terraform JSON of every stack of environments"),
     "deploy": ("infra.workflows.deploy", "synth, plan and apply one environment, stack by stack"),
     "plan": ("infra.workflows.plan", "plan environments and render the pull-request plan review"),
     "drift": ("infra.workflows.drift", "report resources changed outside OpenTofu (exit 2 on drift)"),
-    "destroy": (
-        "infra.workflows.destroy",
-        "tear down an ephemeral environment in order (not prod/staging)",
-    ),
+    "destroy": ("infra.workflows.destroy", "tear down an ephemeral environment in order (not prod/staging)"),
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
     "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
 }
