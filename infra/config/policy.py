@@ -1,0 +1,39 @@
+"""Safety rules across keys of one environment: combinations that are each valid but unsafe together."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from .model import EnvironmentConfig
+
+DATA_PROCESSING_GROUP = "data-processing"
+
+
+def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
+    """Yield (key, problem) for every rule the environment breaks."""
+    if cfg.tier == "production":
+        if cfg.network.az_count < 2:
+            yield "network.az_count", f"production must be multi-AZ: at least 2 (got {cfg.network.az_count})"
+        if not cfg.network.nat_gateway_per_az:
+            yield "network.nat_gateway_per_az", "production needs one NAT gateway per AZ: must be true"
+        if cfg.data_lake.force_destroy:
+            yield "data_lake.force_destroy", "production buckets must never be force-destroyed: must be false"
+        if not cfg.features.deletion_protection:
+            yield "features.deletion_protection", "production must protect stateful resources: must be true"
+    if (cfg.emulator is not None) != (cfg.tier == "local"):
+        yield "emulator", "an AWS emulator section is required for tier 'local' and allowed for no other tier"
+    if not cfg.features.eks_addons and cfg.emulator is None:
+        yield (
+            "features.eks_addons",
+            "may be false only with an emulator; real clusters need the EBS CSI add-on",
+        )
+    if cfg.features.deletion_protection and cfg.data_lake.force_destroy:
+        yield "data_lake.force_destroy", "contradicts features.deletion_protection: true; set one of them"
+    group = cfg.eks.node_groups.get(DATA_PROCESSING_GROUP)
+    if group is None or not group.dedicated:
+        yield (
+            f"eks.node_groups.{DATA_PROCESSING_GROUP}",
+            "a dedicated (tainted) data-processing node group is required: Spark and Flink pods select it",
+        )
+    if cfg.eks.endpoint_public_access and not cfg.eks.public_access_cidrs:
+        yield "eks.public_access_cidrs", "a public API endpoint needs at least one allowed CIDR"

@@ -1,0 +1,67 @@
+"""Terraform providers of the stacks, and their versions.
+
+PROVIDER_VERSIONS are the versions the prebuilt cdktf bindings (cdktf-cdktf-provider-*) were generated for;
+cdktf writes them into every stack's required_providers and the OpenTofu toolchain builds exactly these.
+"""
+
+from __future__ import annotations
+
+from cdktf import Fn, TerraformStack, TerraformVariable
+from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
+from cdktf_cdktf_provider_aws.data_aws_eks_cluster_auth import DataAwsEksClusterAuth
+from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
+from cdktf_cdktf_provider_helm.provider import HelmProvider
+from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
+
+from infra.config import EnvironmentConfig
+
+PROVIDER_VERSIONS = {
+    "hashicorp/aws": "6.25.0",
+    "hashicorp/kubernetes": "2.38.0",
+    "hashicorp/helm": "3.1.1",
+}
+
+# Every AWS service the stacks call: in `local` each is pointed at the emulator.
+EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "sts")
+ENDPOINT_VARIABLE = "aws_endpoint"
+
+
+def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
+    common = {"region": cfg.region, "default_tags": [AwsProviderDefaultTags(tags=cfg.default_tags)]}
+    if cfg.emulator is None:
+        return AwsProvider(stack, "aws", allowed_account_ids=[cfg.account_id], **common)
+    endpoint = TerraformVariable(
+        stack,
+        ENDPOINT_VARIABLE,
+        type="string",
+        default=cfg.emulator.default_endpoint,
+        description="URL of the local AWS emulator (set TF_VAR_aws_endpoint to the moto server's address)",
+    ).string_value
+    return AwsProvider(
+        stack,
+        "aws",
+        access_key="test",
+        secret_key="test",
+        skip_credentials_validation=True,
+        skip_requesting_account_id=True,
+        skip_metadata_api_check="true",
+        s3_use_path_style=True,
+        endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],
+        **common,
+    )
+
+
+def kubernetes_providers(
+    stack: TerraformStack, cfg: EnvironmentConfig
+) -> tuple[KubernetesProvider, HelmProvider]:
+    """Kubernetes and Helm providers for the environment's EKS cluster (looked up by name)."""
+    cluster = DataAwsEksCluster(stack, "cluster", name=cfg.cluster_name)
+    auth = DataAwsEksClusterAuth(stack, "cluster_auth", name=cfg.cluster_name)
+    connection = {
+        "host": cluster.endpoint,
+        "cluster_ca_certificate": Fn.base64decode(cluster.certificate_authority.get(0).data),
+        "token": auth.token,
+    }
+    return KubernetesProvider(stack, "kubernetes", **connection), HelmProvider(
+        stack, "helm", kubernetes=connection
+    )

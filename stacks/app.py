@@ -1,0 +1,96 @@
+"""Build and synthesize the stack set of each environment (see the package docstring for the contract)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.config import EnvironmentConfig, load_environment
+
+# layer -> layers it depends on (besides `state`, which every other layer depends on). The stacks create
+# exactly these dependencies; a test checks this table against the synthesized manifest.
+LAYERS: dict[str, tuple[str, ...]] = {
+    "state": (),
+    "network": (),
+    "kms": (),
+    "data-lake": ("kms",),
+    "eks": ("network", "kms"),
+    "irsa": ("eks", "kms", "data-lake"),
+    "operators": ("eks", "irsa"),
+    "platform": ("operators", "irsa"),
+}
+KUBERNETES_LAYERS = frozenset({"operators", "platform"})
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    name: str
+    env: str
+    layer: str
+    needs_kubernetes: bool
+    dependencies: tuple[str, ...]
+
+
+def stack_plan(env: str) -> list[StackInfo]:
+    """The environment's stacks in dependency order (a dependency always comes before its dependents)."""
+    plan = []
+    for layer, needs in LAYERS.items():
+        deps = needs if layer == "state" else ("state", *needs)
+        plan.append(
+            StackInfo(
+                f"{env}-{layer}",
+                env,
+                layer,
+                layer in KUBERNETES_LAYERS,
+                tuple(f"{env}-{dep}" for dep in (deps if layer != "state" else ())),
+            )
+        )
+    return plan
+
+
+def build_environment(app, cfg: EnvironmentConfig) -> dict:
+    """Add the environment's stacks to `app`; returns them by layer."""
+    from .data_lake import DataLakeStack
+    from .eks import EksStack
+    from .irsa import IrsaStack
+    from .kms import KmsStack
+    from .network import NetworkStack
+    from .operators import OperatorsStack
+    from .platform import PlatformStack
+    from .state import StateStack
+
+    state = StateStack(app, cfg)
+    network = NetworkStack(app, cfg)
+    kms = KmsStack(app, cfg)
+    data_lake = DataLakeStack(app, cfg, kms)
+    eks = EksStack(app, cfg, network, kms)
+    irsa = IrsaStack(app, cfg, eks, kms, data_lake)
+    operators = OperatorsStack(app, cfg, eks, irsa)
+    platform = PlatformStack(app, cfg, operators, irsa)
+    stacks = {
+        "state": state,
+        "network": network,
+        "kms": kms,
+        "data-lake": data_lake,
+        "eks": eks,
+        "irsa": irsa,
+        "operators": operators,
+        "platform": platform,
+    }
+    for layer, stack in stacks.items():
+        if layer != "state":
+            stack.add_dependency(state)  # its backend lives in the state stack
+    return stacks
+
+
+def synth(env_names: list[str], outdir: Path | str) -> dict:
+    """Synthesize the environments into one cdktf output directory; returns its manifest."""
+    from cdktf import App
+
+    configs = [load_environment(name) for name in env_names]  # fail on bad config before starting jsii
+    app = App(outdir=str(outdir), stack_traces=False)
+    for cfg in configs:
+        build_environment(app, cfg)
+    app.synth()
+    return json.loads((Path(outdir) / "manifest.json").read_text(encoding="utf-8"))

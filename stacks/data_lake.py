@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from constructs import Construct
+
+from infra import lake_layout
+from infra.config import EnvironmentConfig
+from infra.constructs.environment_stack import EnvironmentStack
+from infra.constructs.secure_bucket import SecureBucket
+
+from .kms import KmsStack
+
+
+class DataLakeStack(EnvironmentStack):
+    """The lake's buckets, tiers and encryption exactly as `infra.lake_layout` describes them."""
+
+    layer = "data-lake"
+
+    def __init__(self, scope: Construct, cfg: EnvironmentConfig, kms: KmsStack) -> None:
+        super().__init__(scope, cfg)
+        kms_keys = {lake_layout.ML_MODELS: kms.ml_models.arn, lake_layout.FLINK_STATE: kms.data_lake.arn}
+        self.buckets = {
+            layout: SecureBucket(
+                self,
+                layout.suffix,
+                name=lake_layout.bucket_name(cfg.name, layout),
+                kms_key_arn=kms_keys.get(layout),
+                lifecycle_id=layout.lifecycle_id,
+                transitions=layout.transitions,
+                noncurrent_days=cfg.data_lake.noncurrent_version_expiration_days,
+                force_destroy=cfg.data_lake.force_destroy,
+                protect=cfg.features.deletion_protection,
+            )
+            for layout in lake_layout.BUCKETS
+        }

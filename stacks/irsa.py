@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+from constructs import Construct
+
+from infra import lake_layout
+from infra.config import EnvironmentConfig
+from infra.constructs.environment_stack import EnvironmentStack
+from infra.constructs.irsa_role import IrsaRole
+from infra.identities import (
+    CONNECTORS_SERVICE_ACCOUNT,
+    DATA_NAMESPACE,
+    FLINK_SERVICE_ACCOUNT,
+    SPARK_SERVICE_ACCOUNT,
+)
+
+from .data_lake import DataLakeStack
+from .eks import EksStack
+from .kms import KmsStack
+
+AUTOSCALER_NAMESPACE = "kube-system"
+AUTOSCALER_SERVICE_ACCOUNT = "cluster-autoscaler"
+KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]
+
+
+def _bucket_arn(cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket) -> str:
+    return f"arn:aws:s3:::{lake_layout.bucket_name(cfg.name, bucket)}"
+
+
+def _read(cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket, prefixes: list[str]) -> list[dict]:
+    arn = _bucket_arn(cfg, bucket)
+    return [
+        {
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": arn,
+            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+        },
+        {
+            "Effect": "Allow",
+            "Action": "s3:GetObject",
+            "Resource": [f"{arn}/{prefix}*" for prefix in prefixes],
+        },
+    ]
+
+
+def _write(
+    cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket, prefixes: list[str], *, delete: bool
+) -> dict:
+    actions = ["s3:AbortMultipartUpload", "s3:PutObject"] + (["s3:DeleteObject"] if delete else [])
+    arn = _bucket_arn(cfg, bucket)
+    return {"Effect": "Allow", "Action": actions, "Resource": [f"{arn}/{prefix}*" for prefix in prefixes]}
+
+
+class IrsaStack(EnvironmentStack):
+    """Least-privilege roles for the pipeline's service accounts and the cluster autoscaler."""
+
+    layer = "irsa"
+
+    def __init__(
+        self, scope: Construct, cfg: EnvironmentConfig, eks: EksStack, kms: KmsStack, data_lake: DataLakeStack
+    ) -> None:
+        super().__init__(scope, cfg)
+        self.add_dependency(data_lake)  # grants name its buckets
+        oidc = {
+            "oidc_provider_arn": eks.cluster.oidc_provider.arn,
+            "oidc_issuer_url": eks.cluster.oidc_issuer_url,
+        }
+        raw_prefixes = [dataset.prefix for dataset in lake_layout.RAW_DATASETS]
+        flink_prefixes = [lake_layout.FLINK_CHECKPOINTS, lake_layout.FLINK_SAVEPOINTS, lake_layout.FLINK_HA]
+
+        self.flink = IrsaRole(
+            self,
+            "flink",
+            name=f"waardhaven-{cfg.name}-flink",
+            namespace=DATA_NAMESPACE,
+            service_account=FLINK_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                *_read(cfg, lake_layout.FLINK_STATE, flink_prefixes),
+                _write(cfg, lake_layout.FLINK_STATE, flink_prefixes, delete=True),
+                {"Effect": "Allow", "Action": KEY_USE, "Resource": kms.data_lake.arn},
+            ],
+        )
+        self.spark = IrsaRole(
+            self,
+            "spark",
+            name=f"waardhaven-{cfg.name}-spark",
+            namespace=DATA_NAMESPACE,
+            service_account=SPARK_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                *_read(cfg, lake_layout.RAW, raw_prefixes),
+                *_read(cfg, lake_layout.PROCESSED, [lake_layout.DAILY_AGGREGATES.prefix]),
+                _write(cfg, lake_layout.PROCESSED, [lake_layout.DAILY_AGGREGATES.prefix], delete=True),
+            ],
+        )
+        self.connectors = IrsaRole(
+            self,
+            "connectors",
+            name=f"waardhaven-{cfg.name}-connectors",
+            namespace=DATA_NAMESPACE,
+            service_account=CONNECTORS_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[_write(cfg, lake_layout.RAW, raw_prefixes, delete=False)],
+        )
+        self.cluster_autoscaler = IrsaRole(
+            self,
+            "cluster_autoscaler",
+            name=f"waardhaven-{cfg.name}-cluster-autoscaler",
+            namespace=AUTOSCALER_NAMESPACE,
+            service_account=AUTOSCALER_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                {
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": [
+                        "autoscaling:DescribeAutoScalingGroups",
+                        "autoscaling:DescribeAutoScalingInstances",
+                        "autoscaling:DescribeLaunchConfigurations",
+                        "autoscaling:DescribeScalingActivities",
+                        "autoscaling:DescribeTags",
+                        "ec2:DescribeImages",
+                        "ec2:DescribeInstanceTypes",
+                        "ec2:DescribeLaunchTemplateVersions",
+                        "ec2:GetInstanceTypesFromInstanceRequirements",
+                        "eks:DescribeNodegroup",
+                    ],
+                },
+                {
+                    "Effect": "Allow",
+                    "Resource": "*",
+                    "Action": [
+                        "autoscaling:SetDesiredCapacity",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
+                    "Condition": {
+                        "StringEquals": {
+                            f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cfg.cluster_name}": "owned"
+                        }
+                    },
+                },
+            ],
+        )

@@ -1,0 +1,20 @@
+from __future__ import annotations
+
+from cdktf import TerraformOutput
+from constructs import Construct
+
+from infra.config import EnvironmentConfig
+from infra.constructs.environment_stack import EnvironmentStack
+from infra.constructs.state_backend import StateBackend
+
+
+class StateStack(EnvironmentStack):
+    """The account's Terraform state bucket, lock table and state KMS key (every other stack's backend)."""
+
+    layer = "state"
+
+    def __init__(self, scope: Construct, cfg: EnvironmentConfig) -> None:
+        super().__init__(scope, cfg)
+        backend = StateBackend(self, "state", cfg)
+        TerraformOutput(self, "state_bucket", value=backend.bucket.name)
+        TerraformOutput(self, "lock_table", value=backend.lock_table.name)
