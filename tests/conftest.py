@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
+from app.local import flink as flink_runtime
 from app.local.kafka import KafkaBroker
 from app.local.process import pid_alive
 
@@ -28,3 +30,15 @@ def kafka_broker() -> Iterator[KafkaBroker]:
     yield broker
     broker.stop()
     assert not pid_alive(pid), f"Kafka broker pid {pid} still running after stop"
+
+
+@pytest.fixture(scope="session")
+def flink() -> Iterator[ModuleType]:
+    """The PyFlink local runtime (app.local.flink): `flink.table_environment()`, `flink.stream_environment()`.
+
+    Its gateway JVM (one per Python process) is stopped at the end of the session.
+    """
+    yield flink_runtime
+    pid = flink_runtime.gateway_pid()
+    flink_runtime.shutdown()
+    assert pid is None or not pid_alive(pid), f"PyFlink gateway JVM pid {pid} still running after shutdown"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import shutil
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -147,6 +148,29 @@ class KafkaBroker:
         admin = AdminClient({"bootstrap.servers": self.bootstrap_servers})
         future = admin.create_topics([NewTopic(name, partitions, 1, config=config or {})])[name]
         future.result(timeout=30)
+
+    def consume(self, topic: str, count: int, timeout: float = 30.0) -> list:
+        """Read up to `count` messages of `topic` from the start with a fresh group (stops at `timeout`)."""
+        from confluent_kafka import Consumer, KafkaException
+
+        group = f"wh-read-{uuid.uuid4().hex[:8]}"
+        consumer = Consumer(
+            {"bootstrap.servers": self.bootstrap_servers, "group.id": group, "auto.offset.reset": "earliest"}
+        )
+        consumer.subscribe([topic])
+        messages = []
+        deadline = time.monotonic() + timeout
+        try:
+            while len(messages) < count and time.monotonic() < deadline:
+                msg = consumer.poll(0.5)
+                if msg is None:
+                    continue
+                if msg.error():
+                    raise KafkaException(msg.error())
+                messages.append(msg)
+        finally:
+            consumer.close()
+        return messages
 
     def stop(self) -> None:
         if self.process is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from confluent_kafka import Consumer, KafkaError, Producer
+from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
 from app.local.kafka import KafkaBroker
@@ -13,27 +13,6 @@ from app.local.process import ServiceError, pid_alive
 from tests.conftest import unique_name
 
 pytestmark = pytest.mark.integration
-
-
-def _consume(bootstrap: str, topic: str, expected: int, timeout: float = 30.0) -> list[tuple[bytes, bytes]]:
-    consumer = Consumer(
-        {"bootstrap.servers": bootstrap, "group.id": unique_name("g"), "auto.offset.reset": "earliest"}
-    )
-    consumer.subscribe([topic])
-    received = []
-    try:
-        import time
-
-        deadline = time.monotonic() + timeout
-        while len(received) < expected and time.monotonic() < deadline:
-            msg = consumer.poll(0.5)
-            if msg is None:
-                continue
-            assert msg.error() is None, msg.error()
-            received.append((msg.key(), msg.value()))
-    finally:
-        consumer.close()
-    return received
 
 
 def test_produce_then_consume_every_message(kafka_broker):
@@ -45,7 +24,7 @@ def test_produce_then_consume_every_message(kafka_broker):
         producer.produce(topic, value=value, key=key)
     assert producer.flush(30) == 0
 
-    received = _consume(kafka_broker.bootstrap_servers, topic, len(sent))
+    received = [(m.key(), m.value()) for m in kafka_broker.consume(topic, len(sent))]
 
     assert sorted(received) == sorted(sent)
 
