@@ -1,0 +1,72 @@
+"""Plan review on real plan JSON from moto: create a bucket and a KMS key, then change the bucket's name
+(which forces a replacement) and render the review; the prod gate fails without the approval label."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from infra.tofu.toolchain import pin_to_mirror
+from infra.workflows import review
+
+
+@pytest.fixture
+def replacement_plan(tofu_in, write_config, bucket_config):
+    """StackPlan changes of a real plan that replaces a bucket and updates a KMS key in place."""
+    name = f"wh-review-{uuid.uuid4().hex[:8]}"
+    key = {"aws_kms_key": {"lake": {"description": "lake key", "enable_key_rotation": True}}}
+    config = write_config(bucket_config({"lake": {"bucket": f"{name}-v1"}}, resource=key))
+    pin_to_mirror(config)
+    tofu_in.init()
+    plan = config.parent / "review.tfplan"
+    tofu_in.plan(plan)
+    tofu_in.apply(plan)
+
+    key["aws_kms_key"]["lake"]["description"] = "lake key (renamed)"
+    config = write_config(bucket_config({"lake": {"bucket": f"{name}-v2"}}, resource=key))
+    pin_to_mirror(config)
+    assert tofu_in.plan(plan) is True
+    return review.changes(tofu_in.show_json(plan))
+
+
+def test_changes_read_from_a_real_plan(replacement_plan):
+    kinds = {c.address: c.kind for c in replacement_plan}
+    assert kinds == {"aws_s3_bucket.lake": "replace", "aws_kms_key.lake": "change"}
+
+
+def test_markdown_counts_per_stack_and_shouts_about_stateful_replacements(replacement_plan):
+    plans = {
+        "prod": [
+            review.StackPlan("prod-data-lake", "data-lake", replacement_plan),
+            review.StackPlan("prod-operators", "operators", skipped="needs a live Kubernetes API"),
+        ],
+        "dev": [review.StackPlan("dev-data-lake", "data-lake", [])],
+    }
+    text = review.render(plans, labels=set())
+    assert text.startswith(review.MARKER)
+    assert "STATEFUL RESOURCES WOULD BE DESTROYED OR REPLACED" in text
+    assert "| prod | prod-data-lake | `aws_s3_bucket.lake` | **REPLACE** |" in text
+    assert "`aws_kms_key.lake`" not in text.split("### prod")[0], "an in-place KMS update is not a loss"
+    # add | change | destroy | replace, counted as OpenTofu counts (a replacement is an add and a destroy)
+    assert "| prod-data-lake | 1 | 1 | 1 | 1 |" in text
+    assert "| prod-operators | not planned: needs a live Kubernetes API |" in text
+    assert "| dev-data-lake | 0 | 0 | 0 | 0 |" in text
+    label = review.APPROVAL_LABEL
+    assert f"**prod: this check fails** until the pull request has the `{label}` label" in text
+
+
+def test_prod_gate_needs_the_approval_label(replacement_plan):
+    plans = [review.StackPlan("prod-data-lake", "data-lake", replacement_plan)]
+    blocked = review.blocked("prod", plans, labels={"enhancement"})
+    assert [c.address for c in blocked] == ["aws_s3_bucket.lake"]
+    assert review.blocked("prod", plans, labels={review.APPROVAL_LABEL}) == []
+    assert review.blocked("dev", plans, labels=set()) == [], "only prod is gated"
+    approved = review.render({"prod": plans}, labels={review.APPROVAL_LABEL})
+    assert "STATEFUL RESOURCES" in approved and "this check fails" not in approved
+
+
+def test_everything_in_the_state_stack_is_stateful():
+    change = review.Change("aws_s3_bucket_versioning.state", "aws_s3_bucket_versioning", ("delete",))
+    assert review.StackPlan("prod-state", "state", [change]).stateful_losses() == [change]
+    assert review.StackPlan("prod-network", "network", [change]).stateful_losses() == []
