@@ -14,6 +14,7 @@ import pytest
 
 from app.local import flink as flink_runtime
 from app.local.kafka import KafkaBroker
+from app.local.postgres import Postgres
 from app.local.process import pid_alive
 
 
@@ -42,3 +43,13 @@ def flink() -> Iterator[ModuleType]:
     pid = flink_runtime.gateway_pid()
     flink_runtime.shutdown()
     assert pid is None or not pid_alive(pid), f"PyFlink gateway JVM pid {pid} still running after shutdown"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A real PostgreSQL 15 on 127.0.0.1; `.dsn`, and `.create_database(unique_name("db"))` for isolation."""
+    server = Postgres().start()
+    pid = server.pid
+    yield server
+    server.stop()
+    assert not pid_alive(pid), f"PostgreSQL pid {pid} still running after stop"

@@ -1,0 +1,171 @@
+"""A throwaway PostgreSQL 15 server on loopback, for tests and local runs.
+
+    with Postgres() as pg:
+        psycopg.connect(pg.dsn)
+
+initdb runs into a temp dir removed on stop. PostgreSQL refuses to run as root, so under root the server
+runs as the unprivileged system user `waardhaven-pg`, created on first use. Durability is switched off
+(fsync, synchronous_commit): the data is disposable and tests run faster.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+from pathlib import Path
+
+from infra.bootstrap import debs
+
+from .process import ManagedProcess, ServiceError, free_port, require_free_port, toolchain
+
+SERVICE_USER = "waardhaven-pg"
+READY_TIMEOUT = 60.0
+SERVER_SETTINGS = {
+    "listen_addresses": "127.0.0.1",
+    "fsync": "off",
+    "synchronous_commit": "off",
+    "full_page_writes": "off",
+    "shared_buffers": "64MB",
+    "max_connections": "50",
+}
+
+
+def service_user() -> str | None:
+    """The user the server runs as: None (ourselves) unless we are root, then SERVICE_USER."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(SERVICE_USER)
+    except KeyError:
+        proc = subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 and "already exists" not in proc.stderr:
+            raise ServiceError(
+                f"PostgreSQL: cannot create the system user {SERVICE_USER} ({proc.stderr.strip()}): "
+                "run as a non-root user, or create it with useradd --system"
+            ) from None
+    return SERVICE_USER
+
+
+class Postgres:
+    """PostgreSQL on 127.0.0.1:`port` (a free one by default) with database `database`; `dsn` once started."""
+
+    def __init__(
+        self, port: int | None = None, *, database: str = "waardhaven", user: str = "waardhaven"
+    ) -> None:
+        self.port = port
+        self.database = database
+        self.user = user
+        self.workdir: Path | None = None
+        self.process: ManagedProcess | None = None
+
+    def conninfo(self, database: str | None = None) -> str:
+        return f"host=127.0.0.1 port={self.port} user={self.user} dbname={database or self.database}"
+
+    @property
+    def dsn(self) -> str:
+        return self.conninfo()
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> Postgres:
+        if self.process is not None:
+            raise ServiceError(f"PostgreSQL is already running on port {self.port}")
+        bindir = toolchain(debs.pg_bindir)
+        self.port = require_free_port(self.port, "PostgreSQL") if self.port else free_port()
+        run_as = service_user()
+        self.workdir = Path(tempfile.mkdtemp(prefix="wh-pg-"))
+        try:
+            if run_as:
+                shutil.chown(self.workdir, run_as)
+            self._init_and_start(bindir, run_as)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _init_and_start(self, bindir: Path, run_as: str | None) -> None:
+        assert self.workdir is not None
+        data, sockets = self.workdir / "data", self.workdir / "sock"
+        initdb = subprocess.run(
+            [
+                bindir / "initdb",
+                "-D",
+                data,
+                "-U",
+                self.user,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            capture_output=True,
+            text=True,
+            user=run_as,
+            check=False,
+        )
+        if initdb.returncode != 0:
+            tail = "\n".join(initdb.stderr.strip().splitlines()[-20:])
+            raise ServiceError(f"PostgreSQL initdb into {data} failed (exit {initdb.returncode}):\n{tail}")
+        sockets.mkdir()
+        if run_as:
+            shutil.chown(sockets, run_as)
+        settings = {**SERVER_SETTINGS, "port": str(self.port), "unix_socket_directories": str(sockets)}
+        self.process = ManagedProcess(
+            f"PostgreSQL on 127.0.0.1:{self.port}",
+            [
+                bindir / "postgres",
+                "-D",
+                data,
+                *(arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")),
+            ],
+            self.workdir / "postgres.log",
+            user=run_as,
+            stop_signal=signal.SIGINT,  # "fast" shutdown: SIGTERM would wait for clients to disconnect
+        ).start()
+        self.process.wait_ready(self._accepts_connections, READY_TIMEOUT)
+        self.create_database(self.database)
+
+    def _accepts_connections(self) -> bool:
+        import psycopg
+
+        try:
+            with psycopg.connect(self.conninfo("postgres"), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    def create_database(self, name: str) -> str:
+        """Create another database on this server (e.g. one per test); returns its conninfo."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return self.conninfo(name)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self) -> Postgres:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
