@@ -1,0 +1,150 @@
+"""The Flink jobs' settings (app/flink/jobs.yaml), validated on load, and their Flink configuration keys.
+
+`settings(env)` merges the environment's overrides into `defaults`; a bad value fails naming the file,
+the key and what is allowed. `flink_configuration()` is the one translation into Flink's own keys, used
+by the local runtime and rendered into the FlinkDeployment values alike.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from app.yamlconfig import ConfigError, validate
+
+JOBS_FILE = Path(__file__).with_name("jobs.yaml")
+_UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def _duration_ms(value: object) -> int:
+    if isinstance(value, str) and (match := re.fullmatch(r"(\d+)(ms|s|m|h)", value.strip())):
+        return int(match[1]) * _UNITS_MS[match[2]]
+    raise ValueError(f"a duration like 500ms, 30s, 10m or 1h is required (got {value!r})")
+
+
+DurationMs = Annotated[int, BeforeValidator(_duration_ms), Field(gt=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Checkpoint(_Model):
+    interval: DurationMs
+    min_pause: DurationMs
+    timeout: DurationMs
+    max_concurrent: int = Field(ge=1)
+    retention: Literal["retain-on-cancellation", "delete-on-cancellation", "no-external"]
+    tolerable_failures: int = Field(ge=0)
+
+
+class Restart(_Model):
+    attempts: int = Field(ge=0)
+    delay: DurationMs
+
+
+class State(_Model):
+    backend: Literal["rocksdb", "hashmap"]
+    incremental: bool
+
+
+class MarketData(_Model):
+    consumer_group: str = Field(min_length=1)
+    out_of_orderness: DurationMs
+    idle_partition_timeout: DurationMs
+    dedup_horizon: DurationMs
+    max_message_bytes: int = Field(gt=0)
+
+
+class News(_Model):
+    consumer_group: str = Field(min_length=1)
+    max_message_bytes: int = Field(gt=0)
+
+
+class JobSettings(_Model):
+    pipeline_version: str = Field(min_length=1)
+    parallelism: int = Field(ge=1)
+    checkpoint: Checkpoint
+    restart: Restart
+    state: State
+    transaction_timeout: DurationMs
+    market_data: MarketData
+    news: News
+
+    def flink_configuration(self) -> dict[str, str]:
+        """Flink configuration keys shared by the local mini-cluster and the FlinkDeployment."""
+        cp, restart = self.checkpoint, self.restart
+        retention = {
+            "retain-on-cancellation": "RETAIN_ON_CANCELLATION",
+            "delete-on-cancellation": "DELETE_ON_CANCELLATION",
+            "no-external": "NO_EXTERNALIZED_CHECKPOINTS",
+        }[cp.retention]
+        return {
+            "parallelism.default": str(self.parallelism),
+            "execution.checkpointing.mode": "EXACTLY_ONCE",
+            "execution.checkpointing.interval": f"{cp.interval}ms",
+            "execution.checkpointing.min-pause": f"{cp.min_pause}ms",
+            "execution.checkpointing.timeout": f"{cp.timeout}ms",
+            "execution.checkpointing.max-concurrent-checkpoints": str(cp.max_concurrent),
+            "execution.checkpointing.externalized-checkpoint-retention": retention,
+            "execution.checkpointing.tolerable-failed-checkpoints": str(cp.tolerable_failures),
+            "restart-strategy.type": "fixed-delay",
+            "restart-strategy.fixed-delay.attempts": str(restart.attempts),
+            "restart-strategy.fixed-delay.delay": f"{restart.delay}ms",
+            "state.backend.type": self.state.backend,
+            "state.backend.incremental": str(self.state.incremental).lower(),
+        }
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = (
+            _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+        )
+    return merged
+
+
+@cache
+def _document(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(path, "", f"not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("defaults"), dict):
+        raise ConfigError(path, "defaults", "a mapping of settings is required")
+    if not isinstance(data.get("environments"), dict):
+        raise ConfigError(path, "environments", "a mapping of environment name to overrides is required")
+    return data
+
+
+def environments(path: Path = JOBS_FILE) -> list[str]:
+    return sorted(_document(path)["environments"])
+
+
+def settings(env: str = "local", path: Path = JOBS_FILE) -> JobSettings:
+    data = _document(path)
+    if env not in data["environments"]:
+        raise ConfigError(
+            path, "environments", f"no environment {env!r}; known: {', '.join(environments(path))}"
+        )
+    overrides = data["environments"][env] or {}
+    if not isinstance(overrides, dict):
+        raise ConfigError(path, f"environments.{env}", "a mapping of overrides is required")
+    try:
+        return validate(path, _merge(data["defaults"], overrides), JobSettings)
+    except ConfigError as exc:
+        # Name where the bad value came from: the environment's override or the defaults.
+        head = exc.key.split(".")
+        node = overrides
+        for part in head:
+            node = node.get(part) if isinstance(node, dict) else None
+        prefix = f"environments.{env}" if node is not None else "defaults"
+        raise ConfigError(path, f"{prefix}.{exc.key}", exc.problem) from None

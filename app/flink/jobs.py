@@ -1,0 +1,38 @@
+"""Start a job of this package on the local mini-cluster: `submit("market-data", ...)`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from app.flink import market_data
+from app.flink.config import JobSettings
+from app.flink.runtime import latest_checkpoint, local_configuration, table_environment
+
+JOBS = {"market-data": market_data}
+
+
+def submit(
+    job: str,
+    settings: JobSettings,
+    bootstrap_servers: str,
+    *,
+    checkpoint_dir: Path,
+    topic_suffix: str = "",
+    restore: bool = True,
+    overrides: dict[str, str] | None = None,
+):
+    """Submit `job`; returns its TableResult (`.wait()` blocks until the job ends).
+
+    With `restore`, the job resumes from the newest checkpoint under `checkpoint_dir`, which is how a
+    crashed local run picks up where it stopped (on Kubernetes the operator does this).
+    """
+    module = JOBS[job]
+    configuration = local_configuration(
+        settings,
+        checkpoint_dir=checkpoint_dir,
+        restore_from=latest_checkpoint(checkpoint_dir) if restore else None,
+        overrides={**module.table_configuration(settings), **(overrides or {})},
+    )
+    tables = table_environment(settings, configuration)
+    tables.get_config().set("pipeline.name", f"waardhaven-{job}")
+    return module.build(tables, settings, bootstrap_servers, topic_suffix).execute()

@@ -1,0 +1,88 @@
+"""The market-data job: validate, deduplicate and enrich ticks with exact SMA/RSI/Bollinger indicators.
+
+market-data-raw -> market-data-processed, bad records -> the market-data dead-letter topic with a reason.
+The work is Flink SQL (app/flink/sql/market_data.sql) plus two JVM functions (app/flink/java).
+"""
+
+from __future__ import annotations
+
+from app.catalog import catalog
+from app.flink.config import JobSettings
+from app.flink.runtime import statements, udf_jar
+from app.schemas import FUTURE_TOLERANCE_MS, MIN_TIMESTAMP_MS, PriceTick
+from app.schemas.deadletter import RAW_LIMIT
+
+PIPELINE = "market-data"
+RAW_TOPIC = "market-data-raw"
+PROCESSED_TOPIC = "market-data-processed"
+FUNCTIONS = {
+    "parse_tick": "com.waardhaven.flink.ParseTick",
+    "tick_event_time": "com.waardhaven.flink.TickEventTime",
+    "technical_indicators": "com.waardhaven.flink.TechnicalIndicators",
+}
+
+
+def _schema_limit(field: str, attribute: str):
+    """A constraint of PriceTick's field, so the job validates exactly what the schema declares."""
+    for meta in PriceTick.model_fields[field].metadata:
+        value = getattr(meta, attribute, None)
+        if value is not None:
+            return value
+    raise LookupError(f"PriceTick.{field} declares no {attribute}")
+
+
+def tick_rules(settings: JobSettings) -> dict[str, object]:
+    """The limits parse_tick and tick_event_time check: app.schemas' tick rules and the job's size cap."""
+    return {
+        "symbol_pattern": _schema_limit("symbol", "pattern").removeprefix("^").removesuffix("$"),
+        "max_bytes": settings.market_data.max_message_bytes,
+        "min_event_ms": MIN_TIMESTAMP_MS,
+        "max_future_ms": FUTURE_TOLERANCE_MS,
+        "max_price": float(_schema_limit("price", "lt")),
+    }
+
+
+def topics(suffix: str = "") -> dict[str, str]:
+    cat = catalog()
+    return {
+        "raw_topic": cat[RAW_TOPIC].name + suffix,
+        "processed_topic": cat[PROCESSED_TOPIC].name + suffix,
+        "dead_letter_topic": cat.dead_letter(PIPELINE).name + suffix,
+    }
+
+
+def build(tables, settings: JobSettings, bootstrap_servers: str, topic_suffix: str = ""):
+    """Register the job's tables and views in `tables`; returns the statement set to execute."""
+    md = settings.market_data
+    jar = udf_jar().as_uri()
+    for name, java_class in FUNCTIONS.items():
+        # USING JAR puts the jar in the table environment's class loader, where the planner compiles.
+        tables.execute_sql(
+            f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{java_class}' LANGUAGE JAVA USING JAR '{jar}'"
+        )
+    ddl, inserts = statements(
+        "market_data.sql",
+        {
+            **topics(topic_suffix),
+            **tick_rules(settings),
+            "bootstrap_servers": bootstrap_servers,
+            "consumer_group": md.consumer_group + topic_suffix,
+            "out_of_orderness": f"{md.out_of_orderness / 1000:.3f}",
+            "transaction_timeout_ms": settings.transaction_timeout,
+            "transactional_id_prefix": f"{PIPELINE}{topic_suffix}",
+            "pipeline_version": settings.pipeline_version,
+            "dead_letter_source": f"flink:{PIPELINE}",
+            "raw_limit": RAW_LIMIT,
+        },
+    )
+    for statement in ddl:
+        tables.execute_sql(statement)
+    statement_set = tables.create_statement_set()
+    for insert in inserts:
+        statement_set.add_insert_sql(insert)
+    return statement_set
+
+
+def table_configuration(settings: JobSettings) -> dict[str, str]:
+    """Table-layer keys of this job (watermark idleness)."""
+    return {"table.exec.source.idle-timeout": f"{settings.market_data.idle_partition_timeout}ms"}

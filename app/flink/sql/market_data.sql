@@ -1,0 +1,135 @@
+-- Market-data job: market-data-raw -> market-data-processed (+ dead letters).
+-- ${name} placeholders are filled by app/flink/market_data.py from the topic catalog and app/flink/jobs.yaml.
+-- parse_tick, tick_event_time and technical_indicators are JVM functions (app/flink/java); the rest is SQL.
+-- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
+
+CREATE TEMPORARY TABLE raw_ticks (
+  `value` BYTES,
+  `partition` INT METADATA VIRTUAL,
+  `offset` BIGINT METADATA VIRTUAL,
+  kafka_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
+  proc_time AS PROCTIME(),
+  -- A bad record has no event time of its own; its Kafka timestamp keeps it out of the watermark's way.
+  event_time AS COALESCE(
+    TO_TIMESTAMP_LTZ(tick_event_time(`value`, ${min_event_ms}, ${max_future_ms}), 3), kafka_time),
+  WATERMARK FOR event_time AS event_time - INTERVAL '${out_of_orderness}' SECOND
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${raw_topic}',
+  'properties.bootstrap.servers' = '${bootstrap_servers}',
+  'properties.group.id' = '${consumer_group}',
+  'properties.isolation.level' = 'read_committed',
+  'properties.auto.offset.reset' = 'earliest',
+  'scan.startup.mode' = 'group-offsets',
+  'scan.topic-partition-discovery.interval' = '60s',
+  'value.format' = 'raw'
+);
+
+CREATE TEMPORARY TABLE processed_ticks (
+  symbol STRING,
+  `timestamp` BIGINT,
+  price DOUBLE,
+  volume BIGINT,
+  bid DOUBLE,
+  ask DOUBLE,
+  bid_size BIGINT,
+  ask_size BIGINT,
+  `sequence` BIGINT,
+  trade_id STRING,
+  source STRING,
+  sma_20 DOUBLE,
+  sma_50 DOUBLE,
+  rsi_14 DOUBLE,
+  bollinger_upper DOUBLE,
+  bollinger_lower DOUBLE,
+  processed_at TIMESTAMP_LTZ(3),
+  pipeline_version STRING
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${processed_topic}',
+  'properties.bootstrap.servers' = '${bootstrap_servers}',
+  'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${transactional_id_prefix}-processed',
+  'key.format' = 'raw',
+  'key.fields' = 'symbol',
+  'value.format' = 'json',
+  'value.fields-include' = 'ALL',
+  'value.json.encode.ignore-null-fields' = 'true',
+  'value.json.timestamp-format.standard' = 'ISO-8601'
+);
+
+CREATE TEMPORARY TABLE dead_letters (
+  `value` STRING,
+  headers MAP<STRING, BYTES> METADATA
+) WITH (
+  'connector' = 'kafka',
+  'topic' = '${dead_letter_topic}',
+  'properties.bootstrap.servers' = '${bootstrap_servers}',
+  'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
+  'sink.delivery-guarantee' = 'exactly-once',
+  'sink.transactional-id-prefix' = '${transactional_id_prefix}-dead-letter',
+  'value.format' = 'raw'
+);
+
+-- parse_tick is declared non-deterministic (it reads the clock), so the planner calls it once per record.
+CREATE TEMPORARY VIEW parsed AS
+SELECT `value`, event_time, proc_time,
+  parse_tick(`value`, '${symbol_pattern}', ${max_bytes}, ${min_event_ms}, ${max_future_ms}, ${max_price}) AS tick
+FROM raw_ticks;
+
+CREATE TEMPORARY VIEW checked AS
+SELECT
+  `value`, event_time, proc_time,
+  tick.symbol AS symbol, tick.event_ms AS event_ms, tick.price AS price, tick.volume AS volume,
+  tick.bid AS bid, tick.ask AS ask, tick.bid_size AS bid_size, tick.ask_size AS ask_size,
+  tick.`sequence` AS `sequence`, tick.trade_id AS trade_id, tick.source AS source,
+  CASE
+    WHEN tick.reason IS NOT NULL THEN tick.reason
+    -- Behind the watermark: the indicators of later ticks are already out, so it can't be placed.
+    WHEN event_time <= CURRENT_WATERMARK(event_time) THEN 'late'
+  END AS reason
+FROM parsed;
+
+-- Replays: the first of each (symbol, timestamp, id) wins; its state lives for the dedup horizon.
+-- Without a vendor id, the price and volume identify the trade.
+CREATE TEMPORARY VIEW unique_ticks AS
+SELECT * FROM (
+  SELECT *, ROW_NUMBER() OVER (
+    PARTITION BY symbol, event_ms,
+      COALESCE(trade_id, CAST(`sequence` AS STRING), CAST(price AS STRING) || '/' || CAST(volume AS STRING))
+    ORDER BY proc_time) AS arrival
+  FROM checked WHERE reason IS NULL
+) WHERE arrival = 1;
+
+CREATE TEMPORARY VIEW enriched AS
+SELECT
+  symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
+  technical_indicators(price) OVER (
+    PARTITION BY symbol ORDER BY event_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ind
+FROM unique_ticks;
+
+INSERT INTO processed_ticks
+SELECT
+  symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
+  ind.sma_20, ind.sma_50, ind.rsi_14, ind.bollinger_upper, ind.bollinger_lower,
+  CURRENT_ROW_TIMESTAMP(), '${pipeline_version}'
+FROM enriched;
+
+-- The dead-letter envelope of app/schemas/deadletter.py, reason and source also as headers.
+INSERT INTO dead_letters
+SELECT
+  JSON_OBJECT(
+    'reason' VALUE reason,
+    'source' VALUE '${dead_letter_source}',
+    'topic' VALUE '${raw_topic}',
+    'received_at' VALUE UNIX_TIMESTAMP() * 1000,
+    'raw_bytes' VALUE CHAR_LENGTH(CAST(`value` AS STRING)),
+    'raw_sha256' VALUE SHA256(CAST(`value` AS STRING)),
+    'raw' VALUE SUBSTRING(CAST(`value` AS STRING) FROM 1 FOR ${raw_limit}),
+    'raw_truncated' VALUE CHAR_LENGTH(CAST(`value` AS STRING)) > ${raw_limit}
+  ),
+  MAP['dlq.reason', CAST(reason AS BYTES), 'dlq.source', CAST('${dead_letter_source}' AS BYTES),
+      'dlq.topic', CAST('${raw_topic}' AS BYTES)]
+FROM checked
+WHERE reason IS NOT NULL AND reason NOT LIKE 'skipped:%';
