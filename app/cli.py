@@ -19,6 +19,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("infra.workflows.destroy", "tear down an ephemeral environment in order (not prod/staging)"),
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
     "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
+    "pipeline": (
+        "app.local.pipeline",
+        "run the pipeline locally on real Kafka and PostgreSQL, print a summary",
+    ),
 }
 
 
