@@ -80,9 +80,13 @@ def ensure() -> None:
         say(f"debian packages present: {JAVA_PACKAGE} (or JAVA_HOME), maven, {PG_PACKAGE}")
         return
     apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
+    if apt is None:
         raise BootstrapError(
-            f"missing {', '.join(missing)}: install them as root (`apt-get install -y {' '.join(missing)}`)"
+            f"missing {', '.join(missing)} and no apt-get here: install them with the system's packages"
+        )
+    if os.geteuid() != 0:
+        raise BootstrapError(
+            f"missing {', '.join(missing)}: run `sudo apt-get install -y {' '.join(missing)}`"
         )
     with step(f"apt-get install {' '.join(missing)}"):
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
