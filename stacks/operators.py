@@ -5,7 +5,7 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.helm_release import ChartRelease
-from infra.constructs.providers import kubernetes_providers
+from infra.constructs.providers import eks_connection, helm_provider, kubernetes_provider
 from infra.constructs.storage_class import GP3_STORAGE_CLASS, Gp3StorageClass
 
 from .eks import EksStack
@@ -32,7 +32,9 @@ class OperatorsStack(EnvironmentStack):
     def __init__(self, scope: Construct, cfg: EnvironmentConfig, eks: EksStack, irsa: IrsaStack) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(eks)  # the providers look the cluster up by name
-        kubernetes_providers(self, cfg)
+        connection = eks_connection(self, cfg)
+        kubernetes_provider(self, connection)
+        helm_provider(self, connection)
         storage = Gp3StorageClass(self, "storage_class", cfg)
         values = {
             "cert_manager": {"crds": {"enabled": True}},

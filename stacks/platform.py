@@ -10,7 +10,7 @@ from constructs import Construct
 from infra import identities, lake_layout
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
-from infra.constructs.providers import kubernetes_providers
+from infra.constructs.providers import eks_connection, helm_provider
 from infra.constructs.storage_class import GP3_STORAGE_CLASS
 
 from .irsa import IrsaStack
@@ -36,7 +36,7 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
-        kubernetes_providers(self, cfg)
+        helm_provider(self, eks_connection(self, cfg))
         # Copied into the stack's output directory, so the synthesized JSON holds no absolute path.
         chart = TerraformAsset(
             self, "pipeline_chart", path=str(CHARTS_DIR / PIPELINE_CHART), type=AssetType.DIRECTORY

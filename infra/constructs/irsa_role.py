@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from cdktf import Fn
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
@@ -26,21 +32,33 @@ class IrsaRole(Construct):
         managed_policy_arns: list[str] | None = None,
     ) -> None:
         super().__init__(scope, id)
+        # Rendered by Terraform: the issuer host is only known once the cluster exists.
         issuer = Fn.replace(oidc_issuer_url, "https://", "")
-        trust = policy_document(
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": oidc_provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            }
+        trust = DataAwsIamPolicyDocument(
+            self,
+            "trust",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    actions=["sts:AssumeRoleWithWebIdentity"],
+                    principals=[
+                        DataAwsIamPolicyDocumentStatementPrincipals(
+                            type="Federated", identifiers=[oidc_provider_arn]
+                        )
+                    ],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals",
+                            variable=f"{issuer}:sub",
+                            values=[f"system:serviceaccount:{namespace}:{service_account}"],
+                        ),
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="StringEquals", variable=f"{issuer}:aud", values=["sts.amazonaws.com"]
+                        ),
+                    ],
+                )
+            ],
         )
-        self.role = IamRole(self, "role", name=name, assume_role_policy=trust)
+        self.role = IamRole(self, "role", name=name, assume_role_policy=trust.json)
         self.arn = self.role.arn
         if statements:
             IamRolePolicy(self, "policy", role=self.role.id, policy=policy_document(*statements))

@@ -51,17 +51,20 @@ def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
     )
 
 
-def kubernetes_providers(
-    stack: TerraformStack, cfg: EnvironmentConfig
-) -> tuple[KubernetesProvider, HelmProvider]:
-    """Kubernetes and Helm providers for the environment's EKS cluster (looked up by name)."""
+def eks_connection(stack: TerraformStack, cfg: EnvironmentConfig) -> dict:
+    """Endpoint, CA and token of the environment's EKS cluster (looked up by name), for kubernetes/helm."""
     cluster = DataAwsEksCluster(stack, "cluster", name=cfg.cluster_name)
     auth = DataAwsEksClusterAuth(stack, "cluster_auth", name=cfg.cluster_name)
-    connection = {
+    return {
         "host": cluster.endpoint,
         "cluster_ca_certificate": Fn.base64decode(cluster.certificate_authority.get(0).data),
         "token": auth.token,
     }
-    return KubernetesProvider(stack, "kubernetes", **connection), HelmProvider(
-        stack, "helm", kubernetes=connection
-    )
+
+
+def kubernetes_provider(stack: TerraformStack, connection: dict) -> KubernetesProvider:
+    return KubernetesProvider(stack, "kubernetes", **connection)
+
+
+def helm_provider(stack: TerraformStack, connection: dict) -> HelmProvider:
+    return HelmProvider(stack, "helm", kubernetes=connection)

@@ -1,0 +1,80 @@
+"""Operators (gp3 StorageClass, pinned Helm releases in dependency order) and the platform's own chart."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from infra.config import load_environment
+from tests.stacks.synth_helpers import ENVS, resource, resources
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_default_storage_class_is_encrypted_gp3_bound_on_first_consumer_and_expandable(synthesized, env):
+    stack = synthesized.stack(f"{env}-operators")
+    (storage_class,) = resources(stack, "kubernetes_storage_class_v1").values()
+    assert storage_class["metadata"]["name"] == "gp3-optimized"  # the brief's Kafka volumes ask for it
+    assert storage_class["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert storage_class["storage_provisioner"] == "ebs.csi.aws.com"
+    assert storage_class["parameters"]["type"] == "gp3" and storage_class["parameters"]["encrypted"] == "true"
+    assert storage_class["volume_binding_mode"] == "WaitForFirstConsumer"
+    assert storage_class["allow_volume_expansion"] is True
+    assert f"environment={env}" in storage_class["parameters"].values()  # volumes are tagged too
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_operators_are_pinned_from_the_environment_config(synthesized, env):
+    cfg = load_environment(env)
+    stack = synthesized.stack(f"{env}-operators")
+    for name, chart in cfg.operators:
+        release = resource(stack, "helm_release", name=chart.chart)
+        assert (release["repository"], release["version"], release["namespace"]) == (
+            chart.repository,
+            chart.version,
+            chart.namespace,
+        ), name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_releases_wait_for_what_they_use(synthesized, env):
+    stack = synthesized.stack(f"{env}-operators")
+    ids = {r["name"]: f"helm_release.{key}" for key, r in resources(stack, "helm_release").items()}
+    flink = resource(stack, "helm_release", name="flink-kubernetes-operator")
+    assert ids["cert-manager"] in flink["depends_on"]  # its webhook certificate
+    prometheus = resource(stack, "helm_release", name="kube-prometheus-stack")
+    (storage_class_id,) = resources(stack, "kubernetes_storage_class_v1")
+    assert prometheus["depends_on"] == [f"kubernetes_storage_class_v1.{storage_class_id}"]
+    cert_manager = resource(stack, "helm_release", name="cert-manager")
+    assert yaml.safe_load(cert_manager["values"][0]) == {"crds": {"enabled": True}}  # CRDs before users
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_cluster_autoscaler_runs_with_its_irsa_role(synthesized, env):
+    stack = synthesized.stack(f"{env}-operators")
+    values = yaml.safe_load(resource(stack, "helm_release", name="cluster-autoscaler")["values"][0])
+    assert values["autoDiscovery"]["clusterName"] == f"waardhaven-{env}"
+    role_arn = values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
+    assert f"cross-stack-reference-input-{env}-irsa" in role_arn and "cluster_autoscaler_role" in role_arn
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_platform_installs_the_pipeline_chart_with_environment_values(synthesized, env):
+    stack = synthesized.stack(f"{env}-platform")
+    release = resource(stack, "helm_release", name="waardhaven-pipeline")
+    chart_dir = synthesized.outdir / "stacks" / f"{env}-platform" / release["chart"]
+    assert (chart_dir / "Chart.yaml").is_file() and release["chart"].startswith("assets/")
+    overrides, generated = (yaml.safe_load(v) for v in release["values"])
+    assert overrides == yaml.safe_load(open(f"charts/waardhaven-pipeline/values-{env}.yaml"))
+    assert generated["lake"]["raw-data"] == f"waardhaven-{env}-raw-data"
+    accounts = generated["serviceAccounts"]
+    assert accounts["flink"]["name"] == "flink-service-account"
+    assert all(f"cross-stack-reference-input-{env}-irsa" in a["roleArn"] for a in accounts.values())
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_kubernetes_providers_authenticate_against_the_environments_cluster(synthesized, env):
+    for layer in ("operators", "platform"):
+        stack = synthesized.stack(f"{env}-{layer}")
+        assert stack["data"]["aws_eks_cluster"]["cluster"]["name"] == load_environment(env).cluster_name
+        (helm,) = stack["provider"]["helm"]
+        assert helm["kubernetes"]["token"] == "${data.aws_eks_cluster_auth.cluster_auth.token}"
