@@ -59,10 +59,14 @@ async def _python_round(bootstrap: str, records: int, suffix: str, state: Path) 
 def _tool_round(bootstrap: str, records: int, topic: str, payloads: Path) -> dict:
     command = java_command(
         "org.apache.kafka.tools.ProducerPerformance",
-        "--topic", topic,
-        "--num-records", str(records),
-        "--throughput", "-1",
-        "--payload-file", str(payloads),
+        "--topic",
+        topic,
+        "--num-records",
+        str(records),
+        "--throughput",
+        "-1",
+        "--payload-file",
+        str(payloads),
         "--producer-props",
         f"bootstrap.servers={bootstrap}",
         "acks=all",
@@ -71,7 +75,7 @@ def _tool_round(bootstrap: str, records: int, topic: str, payloads: Path) -> dic
         f"linger.ms={LINGER_MS}",
         f"batch.size={BATCH_BYTES}",
         heap=["-Xms64m", "-Xmx256m"],
-    )  # fmt: skip
+    )
     out = subprocess.run(command, capture_output=True, text=True, timeout=600)
     match = _TOOL_LINE.search(out.stdout)
     if out.returncode or not match:

@@ -101,9 +101,11 @@ class Connector:
         log.info("%s: starting into %s (%s)", name, self.sink.topic, "resuming" if cursor else "no cursor")
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
             self.ctx.session = session
+            poller = asyncio.create_task(self._serve_callbacks())
             try:
                 await self._pump(cursor)
             finally:
+                poller.cancel()
                 try:
                     await self._commit()
                 finally:
@@ -115,19 +117,24 @@ class Connector:
             self.sink.dead_lettered_total,
         )
 
+    async def _serve_callbacks(self) -> None:
+        """Delivery reports and metrics keep flowing while the source is quiet."""
+        while True:
+            await asyncio.sleep(0.1)
+            self.sink.poll()
+
     async def _pump(self, cursor: dict | None) -> None:
         """Only the wait for the source's next batch is interrupted by stop(); a batch in hand is finished."""
         self._pending: dict | None = None
         last_commit = time.monotonic()
         batches = self.source.batches(cursor)
         stopping = asyncio.ensure_future(self.stop_event.wait())
+        following = None
         try:
             while True:
                 following = asyncio.ensure_future(anext(batches))
                 await asyncio.wait({following, stopping}, return_when=asyncio.FIRST_COMPLETED)
                 if not following.done():
-                    following.cancel()
-                    await asyncio.gather(following, return_exceptions=True)
                     return
                 try:
                     batch = following.result()
@@ -141,6 +148,9 @@ class Connector:
                         last_commit = time.monotonic()
         finally:
             stopping.cancel()
+            if following is not None and not following.done():
+                following.cancel()
+                await asyncio.gather(following, return_exceptions=True)
             await batches.aclose()
 
     async def _commit(self) -> None:

@@ -28,7 +28,9 @@ LATENCY_WINDOW = 200_000
 
 
 class Rejected:
-    """A payload an adapter could not map onto its schema; goes to the dead letter with `reason`."""
+    """A payload an adapter could not map onto its schema; goes to the dead letter with `reason`.
+
+    A batch holds raw dicts (validated here), `Rejected`s, or `Record`s an adapter validated itself."""
 
     __slots__ = ("reason", "raw")
 
@@ -95,14 +97,17 @@ class KafkaSink:
             self._on_delivery,
         )
         for data in records:
-            if type(data) is Rejected:
+            if type(data) is dict:
+                try:
+                    record = validate(data)
+                except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                    self.dead_letter(reason(exc) if hasattr(exc, "errors") else str(exc), data)
+                    continue
+            elif type(data) is Rejected:
                 self.dead_letter(data.reason, data.raw)
                 continue
-            try:
-                record = validate(data)
-            except ValueError as exc:  # pydantic's ValidationError is a ValueError
-                self.dead_letter(reason(exc) if hasattr(exc, "errors") else str(exc), data)
-                continue
+            else:  # already validated by an adapter that needed the record's fields (e.g. for its cursor)
+                record = data
             value = record.__pydantic_serializer__.to_json(record)
             if len(value) > MAX_RECORD_BYTES:
                 self.dead_letter(f"record of {len(value)} bytes exceeds {MAX_RECORD_BYTES}", value)
