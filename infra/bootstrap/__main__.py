@@ -2,7 +2,8 @@
 
 Steps: venv-path (print the venv's path), python, debs (Java, Maven, PostgreSQL 15), jars (Kafka, Flink
 connector), base (what `make run` and `make test` need),
-tofu, providers, helm, kubeconform (Go-built, cached), toolchain (all four).
+tofu, providers, helm, kubeconform (Go-built, cached),
+flink-udfs (the Flink jobs' JVM functions), toolchain (all four).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import debs, gotools, jars, venv
+from . import debs, flink_udfs, gotools, jars, venv
 from .common import BootstrapError
 
 
@@ -18,12 +19,14 @@ def _base() -> None:
     venv.remove_stale(venv.ensure())
     debs.ensure()
     jars.ensure_all()
+    flink_udfs.ensure()
 
 
 STEPS = {
     "python": venv.ensure,
     "debs": debs.ensure,
     "jars": jars.ensure_all,
+    "flink-udfs": flink_udfs.ensure,
     "base": _base,
     "tofu": gotools.tofu,
     "providers": gotools.providers,
