@@ -5,13 +5,10 @@
 
 CREATE TEMPORARY TABLE raw_ticks (
   `value` BYTES,
-  `partition` INT METADATA VIRTUAL,
-  `offset` BIGINT METADATA VIRTUAL,
-  kafka_time TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL,
   proc_time AS PROCTIME(),
-  -- A bad record has no event time of its own; its Kafka timestamp keeps it out of the watermark's way.
+  -- A record without a plausible event time gets epoch 0: it never moves the watermark (max - bound).
   event_time AS COALESCE(
-    TO_TIMESTAMP_LTZ(tick_event_time(`value`, ${min_event_ms}, ${max_future_ms}), 3), kafka_time),
+    TO_TIMESTAMP_LTZ(tick_event_time(`value`, ${min_event_ms}, ${max_future_ms}), 3), TO_TIMESTAMP_LTZ(0, 3)),
   WATERMARK FOR event_time AS event_time - INTERVAL '${out_of_orderness}' SECOND
 ) WITH (
   'connector' = 'kafka',

@@ -1,0 +1,77 @@
+"""Run a job of app.flink against the real broker: topics with a unique suffix, produce, collect output."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from app.flink import config, jobs
+
+
+def create_topics(broker, names: list[str], partitions: int = 2) -> None:
+    for name in names:
+        broker.create_topic(name, partitions)
+
+
+def produce(broker, topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
+    """records: (partition, key, value), written in order."""
+    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True})
+    for partition, key, value in records:
+        producer.produce(topic, value=value, key=key, partition=partition)
+    assert producer.flush(30) == 0, "producer could not deliver every test record"
+
+
+def consume(broker, topics: list[str], expected: int, timeout: float, *, exact_wait: float = 3.0) -> list:
+    """Read committed records from `topics` until `expected` arrived and `exact_wait` passed with no more."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "group.id": f"reader-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe(topics)
+    got, deadline, settle = [], time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                got.append(message)
+                settle = None
+            elif len(got) >= expected:
+                settle = settle or time.monotonic()
+                if time.monotonic() - settle > exact_wait:
+                    break
+    finally:
+        consumer.close()
+    return got
+
+
+def submit(job: str, broker, suffix: str, checkpoint_dir: Path, **kwargs):
+    return jobs.submit(
+        job,
+        config.settings("local"),
+        broker.bootstrap_servers,
+        checkpoint_dir=checkpoint_dir,
+        topic_suffix=suffix,
+        **kwargs,
+    )
+
+
+def tick(symbol: str, timestamp, price, volume=100, **extra) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "tick",
+            "symbol": symbol,
+            "timestamp": timestamp,
+            "price": price,
+            "volume": volume,
+            "source": "test",
+            **extra,
+        }
+    )
