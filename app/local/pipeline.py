@@ -14,7 +14,6 @@ import signal
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,12 +53,6 @@ class Stage:
         return self.count / self.seconds if self.seconds else 0.0
 
 
-def _timed(what: str):
-    started = time.monotonic()
-    say(f"{what} ...")
-    return lambda: time.monotonic() - started
-
-
 def _ingest(bootstrap: str, ticks: int, rate: float, state: Path) -> int:
     from app.connectors.config import load_sources
     from app.connectors.cursor import CursorStore
@@ -95,92 +88,95 @@ def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run(args: argparse.Namespace) -> int:
+def _produce(services, args: argparse.Namespace, state: Path) -> Stage:
+    say(f"producing {args.ticks} synthetic ticks into {RAW_TOPIC} ...")
+    started = time.monotonic()
+    produced = _ingest(services.broker.bootstrap_servers, args.ticks, args.rate, state)
+    stage = Stage("produced (connector)", produced, time.monotonic() - started)
+    _inject_malformed(services.broker.bootstrap_servers)
+    say(f"plus {len(MALFORMED)} malformed records, which must be dead-lettered")
+    return stage
+
+
+def _load(services, expected: int, timeout: float):
+    from app.catalog import catalog
+    from app.local.tick_loader import TickLoader
+
+    topics = catalog()
+    loader = TickLoader(
+        services.broker.bootstrap_servers,
+        services.postgres.dsn,
+        topics[RAW_TOPIC],
+        topics.dead_letter(PIPELINE),
+    )
+    say(f"loading {RAW_TOPIC} into market_data_ts ...")
+    started = last = time.monotonic()
+
+    def progress(stats) -> None:
+        nonlocal last
+        if time.monotonic() - last > 2:
+            last = time.monotonic()
+            say(f"  {stats.consumed}/{expected} consumed, {stats.inserted} rows inserted")
+
+    stats = loader.run(expected, timeout, progress)
+    return Stage("consumed + loaded", stats.consumed, time.monotonic() - started), stats
+
+
+def _outcome(services) -> dict[str, int]:
+    """What actually landed: rows in the database, letters on the dead-letter topic."""
     import psycopg
 
-    from app import migrations
     from app.catalog import catalog
-    from app.catalog.admin import ensure_topics
-    from app.local.kafka import KafkaBroker
-    from app.local.postgres import Postgres
+
+    with psycopg.connect(services.postgres.dsn) as conn:
+        table_rows = conn.execute("SELECT count(*) FROM market_data_ts").fetchone()[0]
+        summary_rows = conn.execute("SELECT count(*) FROM daily_market_summary").fetchone()[0]
+    dead = services.broker.consume(catalog().dead_letter(PIPELINE).name, len(MALFORMED), timeout=30)
+    return {
+        "rows in market_data_ts": table_rows,
+        "daily summary rows": summary_rows,
+        "on dead-letter topic": len(dead),
+    }
+
+
+def _problems(stats, outcome: dict[str, int], expected: int, timeout: float) -> list[str]:
+    problems = []
+    letters, rows = outcome["on dead-letter topic"], outcome["rows in market_data_ts"]
+    if stats.consumed != expected:
+        problems.append(f"consumed {stats.consumed} of {expected} records within {timeout:.0f}s")
+    if stats.dead_lettered != len(MALFORMED) or letters != len(MALFORMED):
+        problems.append(f"{len(MALFORMED)} malformed records sent, {letters} on the dead-letter topic")
+    if rows != stats.inserted:
+        problems.append(f"market_data_ts holds {rows} rows, the loader inserted {stats.inserted}")
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
     from app.local.process import ServiceError
-    from app.local.tick_loader import TickLoader
+    from app.local.services import local_services
+    from app.migrations import MigrationError
     from app.yamlconfig import ConfigError
 
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     started = time.monotonic()
     try:
-        with ExitStack() as stack:
-            done = _timed("starting Kafka 3.9.1 (KRaft)")
-            broker = stack.enter_context(KafkaBroker())
-            say(f"Kafka on {broker.bootstrap_servers} (pid {broker.pid}) in {done():.1f}s")
-            done = _timed("starting PostgreSQL 15")
-            postgres = stack.enter_context(Postgres())
-            say(f"PostgreSQL on 127.0.0.1:{postgres.port} (pid {postgres.pid}) in {done():.1f}s")
-
-            created = ensure_topics(broker.bootstrap_servers)
-            say(f"topics created from the catalog: {', '.join(created)}")
-            applied = migrations.apply(postgres.dsn)
-            say(f"migrations applied: {', '.join(m.path.name for m in applied)}")
-
-            done = _timed(f"producing {args.ticks} synthetic ticks into {RAW_TOPIC}")
-            state = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wh-cursors-")))
-            produced = Stage(
-                "produced (connector)", _ingest(broker.bootstrap_servers, args.ticks, args.rate, state), 0
-            )
-            produced.seconds = done()
-            _inject_malformed(broker.bootstrap_servers)
-            say(f"plus {len(MALFORMED)} malformed records, which must be dead-lettered")
-
-            topics = catalog()
+        with local_services(say) as services, tempfile.TemporaryDirectory(prefix="wh-cursors-") as state:
+            produced = _produce(services, args, Path(state))
             expected = produced.count + len(MALFORMED)
-            loader = TickLoader(
-                broker.bootstrap_servers, postgres.dsn, topics[RAW_TOPIC], topics.dead_letter(PIPELINE)
-            )
-            done = _timed(f"loading {RAW_TOPIC} into market_data_ts")
-            last = [0.0]
-
-            def progress(stats) -> None:
-                if time.monotonic() - last[0] > 2:
-                    last[0] = time.monotonic()
-                    say(f"  {stats.consumed}/{expected} consumed, {stats.inserted} rows inserted")
-
-            stats = loader.run(expected, args.timeout, progress)
-            loaded = Stage("consumed + loaded", stats.consumed, done())
-
-            with psycopg.connect(postgres.dsn) as conn:
-                table_rows = conn.execute("SELECT count(*) FROM market_data_ts").fetchone()[0]
-                symbols = conn.execute("SELECT count(*) FROM daily_market_summary").fetchone()[0]
-            dead = broker.consume(topics.dead_letter(PIPELINE).name, len(MALFORMED), timeout=30)
-
-            _print_summary(
-                [produced, loaded],
-                {
-                    "rows inserted": stats.inserted,
-                    "duplicates (time, symbol)": stats.duplicates,
-                    "rows in market_data_ts": table_rows,
-                    "daily summary rows": symbols,
-                    "dead-lettered": stats.dead_lettered,
-                    "on dead-letter topic": len(dead),
-                },
-                time.monotonic() - started,
-            )
-            problems = []
-            if stats.consumed != expected:
-                problems.append(f"consumed {stats.consumed} of {expected} records within {args.timeout:.0f}s")
-            if stats.dead_lettered != len(MALFORMED) or len(dead) != len(MALFORMED):
-                problems.append(
-                    f"{len(MALFORMED)} malformed records sent, {len(dead)} on the dead-letter topic"
-                )
-            if table_rows != stats.inserted:
-                problems.append(
-                    f"market_data_ts holds {table_rows} rows, the loader inserted {stats.inserted}"
-                )
+            loaded, stats = _load(services, expected, args.timeout)
+            outcome = _outcome(services)
+            rows = {
+                "rows inserted": stats.inserted,
+                "duplicates (time, symbol)": stats.duplicates,
+                "dead-lettered": stats.dead_lettered,
+                **outcome,
+            }
+            _print_summary([produced, loaded], rows, time.monotonic() - started)
+            problems = _problems(stats, outcome, expected, args.timeout)
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
-            say("stopping services")
             return 1 if problems else 0
-    except (ServiceError, ConfigError, migrations.MigrationError) as exc:
+    except (ServiceError, ConfigError, MigrationError) as exc:
         print(f"wh pipeline: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -62,7 +62,7 @@ def ensure(name: str) -> Path:
     discard_partial(directory, problem)
     mvn = debs.mvn_binary()
     env = debs.java_env()
-    with step(f"jars {directory.name} (maven, first time: under a minute)"):
+    with step(f"jars {directory.name} (maven, first time: about a minute)"):
         staging = directory.with_name(directory.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
         run(
