@@ -34,6 +34,19 @@ SERVER_SETTINGS = {
 }
 
 
+def _create_service_user() -> str:
+    """useradd SERVICE_USER; returns what went wrong, or "" on success."""
+    useradd = shutil.which("useradd") or "/usr/sbin/useradd"
+    command = [useradd, "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER]
+    try:
+        proc = subprocess.run(command, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        return f"{useradd} not found"
+    if proc.returncode != 0 and "already exists" not in proc.stderr:
+        return proc.stderr.strip()
+    return ""
+
+
 def service_user() -> str | None:
     """The user the server runs as: None (ourselves) unless we are root, then SERVICE_USER."""
     if os.geteuid() != 0:
@@ -41,16 +54,11 @@ def service_user() -> str | None:
     try:
         pwd.getpwnam(SERVICE_USER)
     except KeyError:
-        proc = subprocess.run(
-            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", SERVICE_USER],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0 and "already exists" not in proc.stderr:
+        problem = _create_service_user()
+        if problem:
             raise ServiceError(
-                f"PostgreSQL: cannot create the system user {SERVICE_USER} ({proc.stderr.strip()}): "
-                "run as a non-root user, or create it with useradd --system"
+                f"PostgreSQL refuses to run as root and the system user {SERVICE_USER} cannot be created "
+                f"({problem}): create it (useradd --system {SERVICE_USER}) or run as a non-root user"
             ) from None
     return SERVICE_USER
 
