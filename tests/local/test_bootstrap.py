@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -119,12 +120,14 @@ def test_services_die_with_their_parent_even_on_kill_9():
         "import sys, time\n"
         "from app.local.postgres import Postgres\n"
         "pg = Postgres().start()\n"
-        "print(pg.pid, flush=True)\n"
+        "print(pg.pid, pg.workdir, flush=True)\n"
         "time.sleep(120)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    workdir = ""
     try:
-        child = int(parent.stdout.readline())
+        pid, workdir = parent.stdout.readline().split()
+        child = int(pid)
         parent.kill()
         parent.wait(10)
         deadline = time.monotonic() + 20
@@ -135,3 +138,5 @@ def test_services_die_with_their_parent_even_on_kill_9():
         assert not pid_alive(child), f"PostgreSQL pid {child} outlived its killed parent"
     finally:
         parent.kill()
+        if workdir:
+            shutil.rmtree(workdir, ignore_errors=True)  # a killed owner cannot clean its temp dir
