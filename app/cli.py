@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "app.local.pipeline",
         "run the pipeline locally on real Kafka and PostgreSQL, print a summary",
     ),
+    "migrate": ("app.migrations", "apply the pending sql/ migrations to a PostgreSQL/TimescaleDB database"),
 }
 
 

@@ -1,12 +1,17 @@
-"""Versioned SQL migrations: sql/NNN_name.sql applied in order, each once, recorded in schema_migrations.
+"""Apply the versioned SQL migrations (sql/NNN_name.sql) in order, each once, recorded in schema_migrations.
 
 Each file runs in its own transaction together with its schema_migrations row, so a failing file leaves
-nothing half-applied and the next run retries it. An advisory lock keeps two runners from racing.
+nothing half-applied and the next run retries it. An advisory lock keeps two runners from racing. The
+connection string comes from --dsn or $WH_DATABASE_DSN (libpq conninfo or URL; keep passwords in
+PGPASSWORD or ~/.pgpass, not on the command line).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,3 +78,23 @@ def apply(dsn: str, directory: Path = SQL_DIR) -> list[Migration]:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
             conn.commit()
     return applied_now
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dsn", default=os.environ.get("WH_DATABASE_DSN"), help="default: $WH_DATABASE_DSN")
+    parser.add_argument("--sql-dir", type=Path, default=SQL_DIR, help=f"default: {SQL_DIR}")
+
+
+def run(args: argparse.Namespace) -> int:
+    import psycopg
+
+    if not args.dsn:
+        print("wh migrate: no database given: pass --dsn or set WH_DATABASE_DSN", file=sys.stderr)
+        return 2
+    try:
+        applied = apply(args.dsn, args.sql_dir)
+    except (MigrationError, psycopg.OperationalError) as exc:
+        print(f"wh migrate: {str(exc).strip()}", file=sys.stderr)
+        return 1
+    print(f"applied {len(applied)} migration(s): {', '.join(m.path.name for m in applied) or 'none pending'}")
+    return 0

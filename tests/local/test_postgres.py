@@ -122,3 +122,28 @@ def test_stop_leaves_no_process_and_no_data_dir():
     assert not workdir.exists()
     with pytest.raises(psycopg.OperationalError):
         psycopg.connect(server.conninfo("postgres"), connect_timeout=2)
+
+
+def test_wh_migrate_applies_pending_then_reports_none(postgres, capsys, monkeypatch):
+    from app.cli import main
+
+    monkeypatch.setenv("WH_DATABASE_DSN", postgres.create_database(unique_name("cli")))
+    assert main(["migrate"]) == 0
+    assert main(["migrate"]) == 0
+
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == "applied 2 migration(s): 001_market_data.sql, 002_news_and_insider.sql"
+    assert second == "applied 0 migration(s): none pending"
+
+
+def test_wh_migrate_without_a_database_or_with_a_dead_one_says_so(capsys, monkeypatch):
+    from app.cli import main
+
+    monkeypatch.delenv("WH_DATABASE_DSN", raising=False)
+    assert main(["migrate"]) == 2
+    assert "pass --dsn or set WH_DATABASE_DSN" in capsys.readouterr().err
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    assert main(["migrate", "--dsn", f"host=127.0.0.1 port={port} dbname=x connect_timeout=2"]) == 1
+    assert "wh migrate: connection failed" in capsys.readouterr().err
