@@ -20,6 +20,7 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "operators": ("eks", "irsa"),
     "platform": ("operators", "irsa"),
 }
+# Layers that need a live Kubernetes API to plan or apply (the local AWS emulator has none).
 KUBERNETES_LAYERS = frozenset({"operators", "platform"})
 
 
@@ -34,19 +35,20 @@ class StackInfo:
 
 def stack_plan(env: str) -> list[StackInfo]:
     """The environment's stacks in dependency order (a dependency always comes before its dependents)."""
-    plan = []
-    for layer, needs in LAYERS.items():
-        deps = needs if layer == "state" else ("state", *needs)
-        plan.append(
-            StackInfo(
-                f"{env}-{layer}",
-                env,
-                layer,
-                layer in KUBERNETES_LAYERS,
-                tuple(f"{env}-{dep}" for dep in (deps if layer != "state" else ())),
-            )
+
+    def needs(layer: str) -> tuple[str, ...]:
+        return () if layer == "state" else ("state", *LAYERS[layer])
+
+    return [
+        StackInfo(
+            f"{env}-{layer}",
+            env,
+            layer,
+            layer in KUBERNETES_LAYERS,
+            tuple(f"{env}-{n}" for n in needs(layer)),
         )
-    return plan
+        for layer in LAYERS
+    ]
 
 
 def build_environment(app, cfg: EnvironmentConfig) -> dict:
@@ -69,14 +71,7 @@ def build_environment(app, cfg: EnvironmentConfig) -> dict:
     operators = OperatorsStack(app, cfg, eks, irsa)
     platform = PlatformStack(app, cfg, operators, irsa)
     stacks = {
-        "state": state,
-        "network": network,
-        "kms": kms,
-        "data-lake": data_lake,
-        "eks": eks,
-        "irsa": irsa,
-        "operators": operators,
-        "platform": platform,
+        stack.layer: stack for stack in (state, network, kms, data_lake, eks, irsa, operators, platform)
     }
     for layer, stack in stacks.items():
         if layer != "state":

@@ -27,7 +27,6 @@ class OperatorsStack(EnvironmentStack):
     """The gp3 StorageClass and the operators' Helm releases in dependency order (needs a Kubernetes API)."""
 
     layer = "operators"
-    needs_kubernetes = True
 
     def __init__(self, scope: Construct, cfg: EnvironmentConfig, eks: EksStack, irsa: IrsaStack) -> None:
         super().__init__(scope, cfg)

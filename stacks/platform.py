@@ -29,7 +29,6 @@ class PlatformStack(EnvironmentStack):
     """The project's own charts from charts/, with per-environment values (needs a live Kubernetes API)."""
 
     layer = "platform"
-    needs_kubernetes = True
 
     def __init__(
         self, scope: Construct, cfg: EnvironmentConfig, operators: OperatorsStack, irsa: IrsaStack

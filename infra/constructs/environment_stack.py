@@ -14,9 +14,7 @@ from .state_backend import lock_table_name, state_bucket_name, state_key_alias
 
 
 class EnvironmentStack(TerraformStack):
-    layer: ClassVar[str]
-    # True when applying the stack needs a live Kubernetes API (the local AWS emulator has none).
-    needs_kubernetes: ClassVar[bool] = False
+    layer: ClassVar[str]  # one of stacks.app.LAYERS
 
     def __init__(self, scope: Construct, cfg: EnvironmentConfig) -> None:
         self.stack_name = f"{cfg.name}-{self.layer}"
