@@ -15,6 +15,7 @@ run: bootstrap ## the main job: the whole pipeline on local real services
 	$(VENV)/bin/python -m app.cli pipeline
 
 test: bootstrap ## the test suite (starts its own real services)
+	$(PY) -m infra.bootstrap checkov
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 lint: bootstrap ## ruff lint and format check

@@ -18,7 +18,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("infra.workflows.drift", "report resources changed outside OpenTofu (exit 2 on drift)"),
     "destroy": ("infra.workflows.destroy", "tear down an ephemeral environment in order (not prod/staging)"),
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
+    "policy": ("policies.command", "check synthesized stacks and the topic catalog against the policies"),
     "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
+    "flink-job": ("app.flink.command", "run a Flink job (market-data, news) on the local mini-cluster"),
     "pipeline": (
         "app.local.pipeline",
         "run the pipeline locally on real Kafka and PostgreSQL, print a summary",

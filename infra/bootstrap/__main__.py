@@ -3,7 +3,8 @@
 Steps: venv-path (print the venv's path), python, debs (Java, Maven, PostgreSQL 15), jars (Kafka, Flink
 connector), base (what `make run` and `make test` need),
 tofu, providers, helm, kubeconform (Go-built, cached),
-flink-udfs (the Flink jobs' JVM functions), toolchain (all four).
+flink-udfs (the Flink jobs' JVM functions), toolchain (all four),
+checkov (the policy scanner, in a venv of its own).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def _base() -> None:
 
 STEPS = {
     "python": venv.ensure,
+    "checkov": venv.ensure_checkov,
     "debs": debs.ensure,
     "jars": jars.ensure_all,
     "flink-udfs": flink_udfs.ensure,

@@ -1,0 +1,62 @@
+"""Check the synthesized stacks of environments and the topic catalog's KafkaTopics against the policies.
+
+Exit 0 when every failed check is waived in policies/waivers.yaml, 1 when any is not, 2 on a usage or
+tool error. Built-in checkov checks plus the project's own (policies/checks, ids CKV_WH_*).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from infra.config import environment_names
+
+    names = environment_names()
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--env", action="append", choices=names, metavar="ENV", help=", ".join(names))
+    which.add_argument("--all", action="store_true", help="every environment (the default)")
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        default=Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")),
+        help="cdktf output directory to synthesize into and scan (default: $CDKTF_OUTDIR or ./cdktf.out)",
+    )
+    parser.add_argument("--no-synth", action="store_true", help="scan what is already in --outdir")
+    parser.add_argument("--show-waived", action="store_true", help="list waived failures too")
+
+
+def _print(result, title: str, show_waived: bool) -> None:
+    blocking = result.blocking
+    waived = len(result.findings) - len(blocking)
+    print(f"{title}: {result.passed} passed, {len(blocking)} failed, {waived} waived")
+    for f in result.findings:
+        if f.blocking or show_waived:
+            status = "FAILED" if f.blocking else f"waived: {f.waived_because}"
+            detail = f" ({'; '.join(f.details)})" if f.details else ""
+            print(f"  {f.env:12} {f.check_id:12} {f.resource}{detail}\n  {'':12} {f.check_name} -- {status}")
+
+
+def run(args: argparse.Namespace) -> int:
+    from infra.config import ConfigError, environment_names
+    from policies.scan import PolicyToolMissing, scan_stacks, scan_topic_catalog
+    from policies.waivers import load_waivers
+
+    envs = args.env or environment_names()
+    try:
+        waivers = load_waivers()
+        if not args.no_synth:
+            from stacks.app import synth
+
+            synth(envs, args.outdir)
+        stacks = scan_stacks(args.outdir / "stacks", envs, waivers)
+        topics = scan_topic_catalog(waivers)
+    except (ConfigError, PolicyToolMissing, RuntimeError) as exc:
+        print(f"policy: {exc}", file=sys.stderr)
+        return 2
+    _print(stacks, f"stacks of {', '.join(envs)}", args.show_waived)
+    _print(topics, "topic catalog (Strimzi KafkaTopics)", args.show_waived)
+    return 1 if stacks.blocking or topics.blocking else 0
