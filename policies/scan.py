@@ -1,4 +1,4 @@
-"""Run checkov over synthesized stacks and rendered manifests; turn its report into findings per environment."""
+"""Run checkov over synthesized stacks and rendered manifests; report findings per environment."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Policy as code: the synthesized stacks and the topic catalog pass; each project check catches its violation."""
+"""Policy as code: stacks and topic catalog pass; each project check catches its violation."""
 
 from __future__ import annotations
 
