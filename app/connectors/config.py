@@ -19,6 +19,7 @@ SOURCES_PATH = Path(__file__).with_name("sources.yaml")
 # existing protocol is only a sources.yaml entry.
 ADAPTERS = {
     "synthetic": "app.connectors.synthetic:SyntheticSource",
+    "rest": "app.connectors.rest:RestSource",
     "polygon": "app.connectors.polygon:PolygonSource",
 }
 

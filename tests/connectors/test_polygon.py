@@ -95,15 +95,17 @@ def test_polygon_survives_disconnect_and_restart_without_loss_or_duplicates(
     assert stats["connections"] >= 3, stats  # first, after the drop, after the restart
     assert stats["rest"] >= 2 and stats["throttled"] == 1, stats  # backfills ran, one 429 honoured
 
-    ticks = values(read_all(bootstrap, "market-data-raw" + suffix, expect=len(SYMBOLS) * PER_SYMBOL))
+    messages = read_all(bootstrap, "market-data-raw" + suffix, expect=len(SYMBOLS) * PER_SYMBOL)
+    dead = values(read_all(bootstrap, "market-data-dead-letter" + suffix, expect=len(BAD_FRAMES)))
     by_symbol = collections.defaultdict(list)
-    for tick in ticks:
+    for message, tick in zip(messages, values(messages), strict=True):
         by_symbol[tick["symbol"]].append(tick["sequence"])
+        assert message.key() == tick["symbol"].encode()
     for symbol in SYMBOLS:
-        assert by_symbol[symbol] == list(range(1, PER_SYMBOL + 1)), symbol  # all, in order, once
+        expected = list(range(1, PER_SYMBOL + 1))
+        assert by_symbol[symbol] == expected, (symbol, set(expected) ^ set(by_symbol[symbol]), stats, dead)
     assert set(by_symbol) == set(SYMBOLS)
 
-    dead = values(read_all(bootstrap, "market-data-dead-letter" + suffix, expect=len(BAD_FRAMES)))
     assert stats["dead"] == len(dead) == len(BAD_FRAMES)
     reasons = " | ".join(d["reason"] for d in dead)
     for fragment in [

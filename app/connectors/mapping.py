@@ -1,0 +1,127 @@
+"""Field mapping for the YAML-configured adapters: vendor payload -> schema fields.
+
+A mapping is {target_field: spec}. A spec is a source path ("source.name" or a list of keys for keys that
+contain dots), or {from: path, as: transform, root: bool, value: constant}. `root: true` reads the whole
+response body instead of the record (e.g. the symbol in Alpha Vantage's "Meta Data"). An absent source
+field leaves the target absent, so the schema names it as missing.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MISSING = object()
+_CASHTAG = re.compile(r"\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
+NAMESPACE = uuid.UUID("4f0c6a56-8f3e-4c35-9a52-3f9b8e2c1d70")  # stable ids derived from vendor URLs/keys
+
+
+class MappingError(ValueError):
+    pass
+
+
+def _iso_ms(value, tz):
+    text = str(value).strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise MappingError(f"{value!r} is not an ISO-8601 time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return int(moment.timestamp() * 1000)
+
+
+def _date_ms(value, tz):
+    try:
+        day = date.fromisoformat(str(value).strip())
+    except ValueError:
+        raise MappingError(f"{value!r} is not a YYYY-MM-DD date") from None
+    return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp() * 1000)
+
+
+def _number(kind):
+    def convert(value, tz):
+        if isinstance(value, bool):
+            raise MappingError(f"{value!r} is not a number")
+        try:
+            return kind(value) if kind is float else int(str(value).strip().replace(",", ""))
+        except (TypeError, ValueError):
+            raise MappingError(
+                f"{str(value)[:40]!r} is not {'a number' if kind is float else 'an integer'}"
+            ) from None
+
+    return convert
+
+
+TRANSFORMS = {
+    "float": _number(float),
+    "int": _number(int),
+    "str": lambda v, tz: str(v),
+    "upper": lambda v, tz: str(v).strip().upper(),
+    "iso_ms": _iso_ms,
+    "date_ms": _date_ms,
+    "seconds_ms": lambda v, tz: int(float(v) * 1000),
+    "uuid5": lambda v, tz: str(uuid.uuid5(NAMESPACE, str(v))),
+    "cashtags": lambda v, tz: sorted(set(_CASHTAG.findall(str(v)))),
+    "list": lambda v, tz: (
+        [s.strip() for s in str(v).split(",") if s.strip()] if isinstance(v, str) else list(v)
+    ),
+}
+
+
+class FieldSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    source: str | list[str] | None = Field(None, alias="from")
+    transform: str | None = Field(None, alias="as")
+    root: bool = False
+    value: Any = None
+    tz: str = "UTC"
+
+    @field_validator("transform")
+    @classmethod
+    def _known(cls, value: str | None) -> str | None:
+        if value is not None and value not in TRANSFORMS:
+            raise ValueError(f"unknown transform {value!r} (allowed: {', '.join(TRANSFORMS)})")
+        return value
+
+
+def parse_mapping(raw: dict) -> dict[str, FieldSpec]:
+    return {
+        target: FieldSpec(source=spec) if isinstance(spec, str | list) else FieldSpec.model_validate(spec)
+        for target, spec in raw.items()
+    }
+
+
+def lookup(doc: Any, path: str | list[str]) -> Any:
+    for key in path.split(".") if isinstance(path, str) else path:
+        if isinstance(doc, dict) and key in doc:
+            doc = doc[key]
+        elif isinstance(doc, list) and key.isdigit() and int(key) < len(doc):
+            doc = doc[int(key)]
+        else:
+            return MISSING
+    return doc
+
+
+def apply(mapping: dict[str, FieldSpec], record: Any, body: Any) -> dict:
+    """The mapped record; raises MappingError naming the target field when a transform fails."""
+    out = {}
+    for target, spec in mapping.items():
+        if spec.source is None:
+            value = spec.value
+        else:
+            value = lookup(body if spec.root else record, spec.source)
+            if value is MISSING or value is None:
+                continue
+        if spec.transform is not None:
+            try:
+                value = TRANSFORMS[spec.transform](value, ZoneInfo(spec.tz))
+            except MappingError as exc:
+                raise MappingError(f"{target}: {exc}") from None
+        out[target] = value
+    return out
