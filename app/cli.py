@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("infra.workflows.destroy", "tear down an ephemeral environment in order (not prod/staging)"),
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
     "policy": ("policies.command", "check synthesized stacks and the topic catalog against the policies"),
+    "bench": ("app.bench_command", "list or run the benchmarks (each against a same-run baseline)"),
     "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
     "flink-job": ("app.flink.command", "run a Flink job (market-data, news) on the local mini-cluster"),
     "pipeline": (
