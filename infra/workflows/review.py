@@ -45,7 +45,7 @@ class Change:
     def kind(self) -> str:
         if self.is_replace:
             return "replace"
-        return {"create": "add", "update": "change", "delete": "destroy"}[self.actions[0]]
+        return {"create": "add", "update": "change", "delete": "destroy"}.get(self.actions[0], self.actions[0])
 
 
 @dataclass
