@@ -35,7 +35,7 @@ _KNOWN_CAUSES = (
         "the AWS emulator is not answering: start it (`bin/wh emulator`) and pass its URL",
     ),
     (
-        re.compile(r"does not match any of the checksums|locked provider .* does not match|lock file"),
+        re.compile(r"checksums recorded in the dependency lock file|locked provider .* does not match"),
         "the dependency lock file is stale for the providers in the mirror: rerun with --upgrade to re-lock",
     ),
     (
@@ -47,8 +47,9 @@ _KNOWN_CAUSES = (
 
 
 def explain(output: str) -> str:
+    flat = " ".join(output.split())  # OpenTofu wraps diagnostics at 78 columns
     for pattern, advice in _KNOWN_CAUSES:
-        if pattern.search(output):
+        if pattern.search(flat):
             return advice
     return "see OpenTofu's output above"
 
