@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from app.flink import market_data
@@ -27,10 +28,13 @@ def submit(
     crashed local run picks up where it stopped (on Kubernetes the operator does this).
     """
     module = JOBS[job]
+    restore_from = latest_checkpoint(checkpoint_dir) if restore else None
+    if restore_from is not None:
+        print(f"{job}: resuming from checkpoint {restore_from}", file=sys.stderr, flush=True)
     configuration = local_configuration(
         settings,
         checkpoint_dir=checkpoint_dir,
-        restore_from=latest_checkpoint(checkpoint_dir) if restore else None,
+        restore_from=restore_from,
         overrides={**module.table_configuration(settings), **(overrides or {})},
     )
     tables = table_environment(settings, configuration)

@@ -32,6 +32,8 @@ def local_configuration(
     config = {
         **settings.flink_configuration(),
         "state.checkpoints.dir": checkpoint_dir.resolve().as_uri(),
+        # RocksDB writes its own LOG files; by default into PyFlink's log dir inside the venv.
+        "state.backend.rocksdb.log.dir": str((checkpoint_dir / "rocksdb-logs").resolve()),
     }
     if restore_from is not None:
         config["execution.savepoint.path"] = restore_from.resolve().as_uri()
