@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cdktf import TerraformResourceLifecycle
+from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon
 from cdktf_cdktf_provider_aws.eks_cluster import EksCluster
@@ -11,6 +11,11 @@ from cdktf_cdktf_provider_aws.iam_openid_connect_provider import IamOpenidConnec
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.iam_role_policy_attachment import IamRolePolicyAttachment
+from cdktf_cdktf_provider_aws.launch_template import (
+    LaunchTemplate,
+    LaunchTemplateBlockDeviceMappings,
+    LaunchTemplateTagSpecifications,
+)
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
@@ -111,6 +116,7 @@ class Cluster(Construct):
         ]
         groups = []
         for group_name, group in cfg.eks.node_groups.items():
+            template = self._launch_template(cfg, group_name, group.disk_size_gib)
             taints = (
                 [EksNodeGroupTaint(key=WORKLOAD_LABEL, value=group_name, effect="NO_SCHEDULE")]
                 if group.dedicated
@@ -126,7 +132,7 @@ class Cluster(Construct):
                     subnet_ids=subnet_ids,
                     instance_types=group.instance_types,
                     capacity_type=group.capacity_type,
-                    disk_size=group.disk_size_gib,
+                    launch_template={"id": template.id, "version": Token.as_string(template.latest_version)},
                     scaling_config={
                         "min_size": group.min_size,
                         "desired_size": group.desired_size,
@@ -141,6 +147,37 @@ class Cluster(Construct):
                 )
             )
         return groups
+
+    def _launch_template(self, cfg: EnvironmentConfig, group_name: str, disk_size_gib: int) -> LaunchTemplate:
+        """Encrypted gp3 root volume; IMDSv2 only, out of reach of pods (they use IRSA); environment tags
+        on what the group launches (instances, volumes, ENIs), which provider default_tags do not reach."""
+        return LaunchTemplate(
+            self,
+            f"nodes_{group_name}_template",
+            name=f"{cfg.cluster_name}-{group_name}",
+            block_device_mappings=[
+                LaunchTemplateBlockDeviceMappings(
+                    device_name="/dev/xvda",
+                    ebs={
+                        "volume_size": disk_size_gib,
+                        "volume_type": "gp3",
+                        "encrypted": "true",
+                        "delete_on_termination": "true",
+                    },
+                )
+            ],
+            metadata_options={
+                "http_tokens": "required",
+                "http_put_response_hop_limit": 1,
+                "http_endpoint": "enabled",
+            },
+            tag_specifications=[
+                LaunchTemplateTagSpecifications(
+                    resource_type=kind, tags={**cfg.default_tags, "node-group": group_name}
+                )
+                for kind in ("instance", "volume", "network-interface")
+            ],
+        )
 
     def _ebs_csi_driver(self, cfg: EnvironmentConfig) -> None:
         role = IrsaRole(

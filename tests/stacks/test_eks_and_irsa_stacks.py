@@ -56,6 +56,30 @@ def test_node_groups_are_sized_per_environment_and_data_processing_is_labelled_a
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_nodes_launch_with_encrypted_gp3_root_volumes_imdsv2_and_the_environment_tags(synthesized, env):
+    cfg = load_environment(env)
+    stack = synthesized.stack(f"{env}-eks")
+    for name, group in cfg.eks.node_groups.items():
+        template = resource(stack, "aws_launch_template", name=f"waardhaven-{env}-{name}")
+        (root,) = template["block_device_mappings"]
+        assert root["ebs"] == {
+            "volume_size": group.disk_size_gib,
+            "volume_type": "gp3",
+            "encrypted": "true",
+            "delete_on_termination": "true",
+        }
+        assert template["metadata_options"]["http_tokens"] == "required"
+        tagged = {spec["resource_type"]: spec["tags"] for spec in template["tag_specifications"]}
+        assert set(tagged) == {"instance", "volume", "network-interface"}
+        assert all(
+            tags["environment"] == env and tags["cost-center"] == cfg.tags.cost_center
+            for tags in tagged.values()
+        )
+        node_group = resource(stack, "aws_eks_node_group", node_group_name=name)
+        assert node_group["launch_template"]["id"].startswith("${aws_launch_template.")
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_oidc_provider_and_ebs_csi_addon_with_its_irsa_role(synthesized, env):
     stack = synthesized.stack(f"{env}-eks")
     oidc = resource(stack, "aws_iam_openid_connect_provider", client_id_list=["sts.amazonaws.com"])
