@@ -1,0 +1,37 @@
+"""`wh synth`: the stack listing and argument errors (the synth itself is the session fixture's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.cli import main
+
+
+def test_list_prints_stacks_in_dependency_order_and_flags_kubernetes_ones(capsys):
+    assert main(["synth", "--env", "local", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "local-state",
+        "local-network",
+        "local-kms",
+        "local-data-lake",
+        "local-eks",
+        "local-irsa",
+        "local-operators",
+        "local-platform",
+    ]
+    assert lines[5].split("<-")[1].split() == ["local-state,", "local-eks,", "local-kms,", "local-data-lake"]
+    assert [line.split()[0] for line in lines if "[needs Kubernetes API]" in line] == [
+        "local-operators",
+        "local-platform",
+    ]
+
+
+def test_unknown_environment_is_refused_with_the_known_ones(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["synth", "--env", "qa"])
+    assert exited.value.code == 2
+    assert (
+        "argument --env: invalid choice: 'qa' (choose from 'dev', 'loadtest', 'local', 'prod', 'staging')"
+        in (capsys.readouterr().err)
+    )
