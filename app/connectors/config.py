@@ -21,6 +21,7 @@ ADAPTERS = {
     "synthetic": "app.connectors.synthetic:SyntheticSource",
     "rest": "app.connectors.rest:RestSource",
     "polygon": "app.connectors.polygon:PolygonSource",
+    "edgar_form4": "app.connectors.edgar:EdgarForm4Source",
 }
 
 

@@ -44,23 +44,26 @@ def _date_ms(value, tz):
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp() * 1000)
 
 
-def _number(kind):
-    def convert(value, tz):
-        if isinstance(value, bool):
-            raise MappingError(f"{value!r} is not a number")
-        try:
-            return kind(value) if kind is float else int(str(value).strip().replace(",", ""))
-        except (TypeError, ValueError):
-            raise MappingError(
-                f"{str(value)[:40]!r} is not {'a number' if kind is float else 'an integer'}"
-            ) from None
+def _float(value, tz):
+    if isinstance(value, bool):
+        raise MappingError(f"{value!r} is not a number")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise MappingError(f"{str(value)[:40]!r} is not a number") from None
 
-    return convert
+
+def _int(value, tz):
+    """Integers, also as vendor strings like "1,200" or "1000.0"; a fraction is an error, not a truncation."""
+    number = _float(str(value).strip().replace(",", "") if isinstance(value, str) else value, tz)
+    if not number.is_integer():
+        raise MappingError(f"{str(value)[:40]!r} is not an integer")
+    return int(number)
 
 
 TRANSFORMS = {
-    "float": _number(float),
-    "int": _number(int),
+    "float": _float,
+    "int": _int,
     "str": lambda v, tz: str(v),
     "upper": lambda v, tz: str(v).strip().upper(),
     "iso_ms": _iso_ms,

@@ -43,10 +43,11 @@ class SourceContext:
     limiter: RateLimiter | None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
-    def http(self) -> HttpClient:
+    def http(self, headers: dict | None = None) -> HttpClient:
         auth = self.config.auth
         params = {auth.query: auth.prefix + self.secret} if auth and auth.query else None
-        headers = {auth.header: auth.prefix + self.secret} if auth and auth.header else None
+        if auth and auth.header:
+            headers = {**(headers or {}), auth.header: auth.prefix + self.secret}
         return HttpClient(
             self.config.name, self.session, self.limiter, auth_params=params, auth_headers=headers
         )
