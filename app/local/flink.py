@@ -54,6 +54,14 @@ def _prepare_gateway() -> None:
     atexit.register(shutdown)
 
 
+def gateway():
+    """This process's PyFlink gateway (py4j), started on first use with the project's JVM settings."""
+    from pyflink.java_gateway import get_gateway
+
+    _prepare_gateway()
+    return get_gateway()
+
+
 def stream_environment(parallelism: int = 1, extra: dict[str, str] | None = None):
     """A StreamExecutionEnvironment on the local mini-cluster (`extra` overrides any key)."""
     from pyflink.common import Configuration
@@ -102,6 +110,9 @@ def shutdown(grace: float = 15.0) -> None:
     if java_gateway._gateway is not None:  # pyflink keeps no public handle to close it
         java_gateway._gateway.shutdown()
         java_gateway._gateway = None
+    # A Python UDF run in this process (loopback mode) leaves this set, which forbids a new gateway;
+    # with the gateway gone no UDF can still be running here.
+    os.environ.pop("PYFLINK_GATEWAY_DISABLED", None)
     if pid is None:
         return
     os.kill(pid, signal.SIGTERM)

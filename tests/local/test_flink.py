@@ -59,3 +59,16 @@ def test_connector_jars_are_on_the_pipeline_classpath(flink):
     assert any("flink-connector-kafka-3.4.0-1.20.jar" in jar for jar in jars)
     assert any("kafka-clients" in jar for jar in jars)
     assert config["parallelism.default"] == "2"
+
+
+def test_shutdown_stops_the_gateway_jvm_and_a_new_one_starts_on_demand(flink):
+    from app.local.process import pid_alive
+
+    first = flink.gateway().jvm.ProcessHandle.current().pid()
+    assert flink.gateway_pid() == first
+
+    flink.shutdown()
+
+    assert not pid_alive(first) and flink.gateway_pid() is None
+    second = flink.gateway().jvm.ProcessHandle.current().pid()
+    assert second != first and pid_alive(second)
