@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,10 @@ LAYERS: dict[str, tuple[str, ...]] = {
 }
 # Layers that need a live Kubernetes API to plan or apply (the local AWS emulator has none).
 KUBERNETES_LAYERS = frozenset({"operators", "platform"})
+
+
+class SynthError(RuntimeError):
+    """Synth cannot start; the message names what is missing and how to get it."""
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,13 @@ def build_environment(app, cfg: EnvironmentConfig) -> dict:
 
 def synth(env_names: list[str], outdir: Path | str) -> dict:
     """Synthesize the environments into one cdktf output directory; returns its manifest."""
+    configs = [load_environment(name) for name in env_names]  # fail on bad config before starting jsii
+    if shutil.which("node") is None:
+        raise SynthError(
+            "cdktf runs its constructs in Node.js, and `node` is not on PATH: `apt-get install nodejs`"
+        )
     from cdktf import App
 
-    configs = [load_environment(name) for name in env_names]  # fail on bad config before starting jsii
     app = App(outdir=str(outdir), stack_traces=False)
     for cfg in configs:
         build_environment(app, cfg)

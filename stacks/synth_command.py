@@ -32,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from infra.config import ConfigError, environment_names
-    from stacks.app import stack_plan, synth
+    from stacks.app import SynthError, stack_plan, synth
 
     envs = environment_names() if args.all else args.env
     if args.list:
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         manifest = synth(envs, args.outdir)
-    except ConfigError as exc:
+    except (ConfigError, SynthError) as exc:
         print(f"synth: {exc}", file=sys.stderr)
         return 1
     if not args.quiet:

@@ -35,3 +35,10 @@ def test_unknown_environment_is_refused_with_the_known_ones(capsys):
         "argument --env: invalid choice: 'qa' (choose from 'dev', 'loadtest', 'local', 'prod', 'staging')"
         in (capsys.readouterr().err)
     )
+
+
+def test_without_node_synth_fails_saying_how_to_install_it(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert main(["synth", "--env", "local", "--outdir", str(tmp_path / "out")]) == 1
+    assert "`node` is not on PATH: `apt-get install nodejs`" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
