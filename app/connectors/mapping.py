@@ -1,9 +1,10 @@
 """Field mapping for the YAML-configured adapters: vendor payload -> schema fields.
 
-A mapping is {target_field: spec}. A spec is a source path ("source.name" or a list of keys for keys that
-contain dots), or {from: path, as: transform, root: bool, value: constant}. `root: true` reads the whole
-response body instead of the record (e.g. the symbol in Alpha Vantage's "Meta Data"). An absent source
-field leaves the target absent, so the schema names it as missing.
+A mapping is {target_field: spec}. A spec is a source path ("source.name", "entities.*.symbol" over a
+list, or a list of keys for keys that contain dots), or {from: path, as: transform, root: bool, param: name,
+value: constant, add_ms: n, tz: zone}. `root: true` reads the whole response body instead of the record
+(e.g. the symbol in Alpha Vantage's "Meta Data"); `param` reads the request parameter (FRED's series_id).
+An absent source field leaves the target absent, so the schema names it as missing.
 """
 
 from __future__ import annotations
@@ -82,7 +83,9 @@ class FieldSpec(BaseModel):
     source: str | list[str] | None = Field(None, alias="from")
     transform: str | None = Field(None, alias="as")
     root: bool = False
+    param: str | None = None
     value: Any = None
+    add_ms: int = 0
     tz: str = "UTC"
 
     @field_validator("transform")
@@ -101,7 +104,11 @@ def parse_mapping(raw: dict) -> dict[str, FieldSpec]:
 
 
 def lookup(doc: Any, path: str | list[str]) -> Any:
-    for key in path.split(".") if isinstance(path, str) else path:
+    keys = path.split(".") if isinstance(path, str) else list(path)
+    for n, key in enumerate(keys):
+        if key == "*" and isinstance(doc, list):
+            found = [lookup(item, keys[n + 1 :]) for item in doc]
+            return [item for item in found if item is not MISSING]
         if isinstance(doc, dict) and key in doc:
             doc = doc[key]
         elif isinstance(doc, list) and key.isdigit() and int(key) < len(doc):
@@ -111,11 +118,13 @@ def lookup(doc: Any, path: str | list[str]) -> Any:
     return doc
 
 
-def apply(mapping: dict[str, FieldSpec], record: Any, body: Any) -> dict:
+def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | None = None) -> dict:
     """The mapped record; raises MappingError naming the target field when a transform fails."""
     out = {}
     for target, spec in mapping.items():
-        if spec.source is None:
+        if spec.param is not None:
+            value = (params or {}).get(spec.param)
+        elif spec.source is None:
             value = spec.value
         else:
             value = lookup(body if spec.root else record, spec.source)
@@ -126,5 +135,7 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any) -> dict:
                 value = TRANSFORMS[spec.transform](value, ZoneInfo(spec.tz))
             except MappingError as exc:
                 raise MappingError(f"{target}: {exc}") from None
+        if spec.add_ms and isinstance(value, int):
+            value += spec.add_ms
         out[target] = value
     return out

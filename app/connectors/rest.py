@@ -31,10 +31,10 @@ REMEMBERED_REJECTS = 500
 
 class Pagination(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    type: Literal["none", "page", "next_url"] = "none"
-    param: str = "page"  # page: the page-number parameter
+    type: Literal["none", "page", "next_url", "token"] = "none"
+    param: str = "page"  # page: the page-number parameter; token: the parameter that takes the token
     start: int = 1
-    next_field: str = "next_url"  # next_url: where the body carries the next page's URL
+    next_field: str = "next_url"  # next_url / token: where the body carries the next page's URL / token
     max_pages: int = Field(10, ge=1, le=1000)
 
 
@@ -43,13 +43,13 @@ class CursorSpec(BaseModel):
     field: str  # mapped field, epoch ms, that only grows (published_at, timestamp)
     id_field: str  # mapped field identifying a record (id, filing_id, series_id)
     param: str | None = None  # request parameter that asks for records since the cursor
-    format: Literal["iso", "ms", "date"] = "iso"
+    format: Literal["iso", "iso_naive", "ms", "seconds", "date"] = "iso"
 
 
 class RestOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str
-    params: dict[str, str | int | float] = {}
+    url: str  # may hold {name} placeholders filled from fan_out (e.g. /r/{subreddit}/new)
+    params: dict[str, str | int | float] = {}  # the value "{today}" becomes today's UTC date
     fan_out: dict[str, list[str]] = {}  # one request per value, e.g. {symbol: [IBM, MSFT]}
     schedule: str = "5m"
     records: str | list[str] = ""  # path of the record list (or mapping) in the body; "" = the body itself
@@ -74,7 +74,14 @@ class RestOptions(BaseModel):
 
 def _format(ms: int, kind: str) -> str | int:
     moment = datetime.fromtimestamp(ms / 1000, UTC)
-    return {"ms": ms, "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"), "date": moment.strftime("%Y-%m-%d")}[kind]
+    formats = {
+        "ms": ms,
+        "seconds": ms // 1000,
+        "date": moment.strftime("%Y-%m-%d"),
+        "iso": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "iso_naive": moment.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    return formats[kind]
 
 
 class RestSource(Source):
@@ -97,7 +104,8 @@ class RestSource(Source):
 
     def _requests(self) -> list[dict]:
         o = self.options
-        base = dict(o.params)
+        today = datetime.now(UTC).strftime("%Y-%m-%d")
+        base = {k: today if v == "{today}" else v for k, v in o.params.items()}
         if o.cursor and o.cursor.param and "ts" in self.cursor:
             base[o.cursor.param] = _format(self.cursor["ts"], o.cursor.format)
         requests = [base]
@@ -108,6 +116,11 @@ class RestSource(Source):
     async def _fetch(self, http, params: dict) -> list:
         o, out = self.options, []
         url, page = o.url, o.pagination.start
+        placed = {k: v for k, v in params.items() if "{" + k + "}" in url}
+        if placed:
+            url = url.format(**placed)
+            params = {k: v for k, v in params.items() if k not in placed}
+        request_params = {**params, **placed}
         throttled = (lambda body: _throttle_note(body, o.throttled_fields)) if o.throttled_fields else None
         for _ in range(o.pagination.max_pages):
             if o.pagination.type == "page":
@@ -123,13 +136,18 @@ class RestSource(Source):
                 return [*out, Rejected(f"no record list at {o.records!r} in the response", body)]
             for item in items:
                 try:
-                    out.append(apply(self.mapping, item, body))
+                    out.append(apply(self.mapping, item, body, request_params))
                 except MappingError as exc:
                     out.append(Rejected(str(exc), item))
             if o.pagination.type == "none" or not items:
                 break
             if o.pagination.type == "page":
                 page += 1
+            elif o.pagination.type == "token":
+                token = lookup(body, o.pagination.next_field)
+                if not isinstance(token, str | int) or token == "":
+                    break
+                params = {**params, o.pagination.param: token}
             else:
                 url, params = lookup(body, o.pagination.next_field), {}
                 if not isinstance(url, str):
