@@ -19,7 +19,6 @@ class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, cfg: EnvironmentConfig) -> None:
         self.stack_name = f"{cfg.name}-{self.layer}"
         super().__init__(scope, self.stack_name)
-        self.cfg = cfg
         if cfg.emulator is not None:
             # Sibling stack directories share the output dir, so `../<stack>/` also resolves from the
             # consumers' directories when they read this state through terraform_remote_state.
@@ -35,4 +34,4 @@ class EnvironmentStack(TerraformStack):
                 dynamodb_table=lock_table_name(cfg),
                 allowed_account_ids=[cfg.account_id],
             )
-        self.aws = aws_provider(self, cfg)
+        aws_provider(self, cfg)
