@@ -5,11 +5,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from app.flink import market_data
+from app.flink import market_data, news
 from app.flink.config import JobSettings
 from app.flink.runtime import latest_checkpoint, local_configuration, table_environment
 
-JOBS = {"market-data": market_data}
+JOBS = {"market-data": market_data, "news": news}
 
 
 def submit(

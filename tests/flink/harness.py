@@ -18,7 +18,14 @@ def create_topics(broker, names: list[str], partitions: int = 2) -> None:
 
 def produce(broker, topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
     """records: (partition, key, value), written in order."""
-    producer = Producer({"bootstrap.servers": broker.bootstrap_servers, "enable.idempotence": True})
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "message.max.bytes": 2_000_000,
+        }
+    )
     for partition, key, value in records:
         producer.produce(topic, value=value, key=key, partition=partition)
     assert producer.flush(30) == 0, "producer could not deliver every test record"
