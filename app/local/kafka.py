@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import base64
 import shutil
-import tempfile
 import time
 import uuid
 from pathlib import Path
 
 from infra.bootstrap import debs, jars
 
-from .process import ManagedProcess, ServiceError, free_port, require_free_port, toolchain
+from .process import ManagedProcess, ServiceError, free_port, require_free_port, service_workdir, toolchain
 
 JAR_BUNDLE = "kafka"
 HEAP = ["-Xms128m", "-Xmx384m"]
@@ -93,7 +92,7 @@ class KafkaBroker:
             raise ServiceError(f"Kafka is already running on {self.bootstrap_servers}")
         self.port = require_free_port(self.port, "Kafka") if self.port else free_port()
         java_command("kafka.Kafka")  # a missing java or jar fails here, before anything is created
-        self.workdir = Path(tempfile.mkdtemp(prefix="wh-kafka-"))
+        self.workdir = service_workdir("wh-kafka-")
         try:
             self._format_and_start(controller_port=free_port())
         except BaseException:

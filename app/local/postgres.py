@@ -15,12 +15,11 @@ import pwd
 import shutil
 import signal
 import subprocess
-import tempfile
 from pathlib import Path
 
 from infra.bootstrap import debs
 
-from .process import ManagedProcess, ServiceError, free_port, require_free_port, toolchain
+from .process import ManagedProcess, ServiceError, free_port, require_free_port, service_workdir, toolchain
 
 SERVICE_USER = "waardhaven-pg"
 READY_TIMEOUT = 60.0
@@ -92,7 +91,7 @@ class Postgres:
         bindir = toolchain(debs.pg_bindir)
         self.port = require_free_port(self.port, "PostgreSQL") if self.port else free_port()
         run_as = service_user()
-        self.workdir = Path(tempfile.mkdtemp(prefix="wh-pg-"))
+        self.workdir = service_workdir("wh-pg-")
         try:
             if run_as:
                 shutil.chown(self.workdir, run_as)

@@ -9,10 +9,12 @@ from __future__ import annotations
 import atexit
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ from pathlib import Path
 from infra.bootstrap.common import BootstrapError
 
 LOG_TAIL_LINES = 20
+OWNER_FILE = "owner.pid"
 _PR_SET_PDEATHSIG = 1
 _live: set[ManagedProcess] = set()
 
@@ -172,3 +175,20 @@ def pid_alive(pid: int) -> bool:
     except (OSError, IndexError):
         return False
     return state != "Z"
+
+
+def service_workdir(prefix: str) -> Path:
+    """A fresh temp dir for one service run, tagged with our pid.
+
+    Dirs with this prefix whose owner is gone (a run killed with SIGKILL cannot clean up) are removed first.
+    """
+    for old in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        try:
+            owner = int((old / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            continue  # not tagged: someone else's, or still being created
+        if not pid_alive(owner):
+            shutil.rmtree(old, ignore_errors=True)
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
+    (directory / OWNER_FILE).write_text(str(os.getpid()))
+    return directory

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import pytest
 
 from app.local import flink
 from app.local.kafka import KafkaBroker
+from app.local.postgres import Postgres
 from app.local.process import ServiceError
 from infra.bootstrap import jars
 from infra.bootstrap.common import BootstrapError, cache_root
@@ -124,7 +124,6 @@ def test_services_die_with_their_parent_even_on_kill_9():
         "time.sleep(120)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
-    workdir = ""
     try:
         pid, workdir = parent.stdout.readline().split()
         child = int(pid)
@@ -136,7 +135,8 @@ def test_services_die_with_their_parent_even_on_kill_9():
         while pid_alive(child) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert not pid_alive(child), f"PostgreSQL pid {child} outlived its killed parent"
+        assert Path(workdir).is_dir()  # a killed owner cannot clean up: the next start does
+        Postgres().start().stop()
+        assert not Path(workdir).exists()
     finally:
         parent.kill()
-        if workdir:
-            shutil.rmtree(workdir, ignore_errors=True)  # a killed owner cannot clean its temp dir
