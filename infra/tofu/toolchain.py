@@ -70,6 +70,5 @@ def pin_to_mirror(config: Path) -> set[str]:
         provider = gotools.PROVIDERS.get(name)
         if provider is not None:
             spec["version"] = provider.version
-    require_providers(types)
     config.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return types

@@ -45,7 +45,8 @@ class Change:
     def kind(self) -> str:
         if self.is_replace:
             return "replace"
-        return {"create": "add", "update": "change", "delete": "destroy"}.get(self.actions[0], self.actions[0])
+        names = {"create": "add", "update": "change", "delete": "destroy"}
+        return names.get(self.actions[0], self.actions[0])
 
 
 @dataclass

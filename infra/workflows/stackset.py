@@ -17,7 +17,7 @@ from app.local.aws_emulator import CREDENTIALS, AwsEmulator, ServiceError, requi
 from app.yamlconfig import ConfigError
 from infra.config import EnvironmentConfig, environment_names, load_environment
 from infra.tofu.runner import Tofu, TofuError
-from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, tofu_binary
+from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, require_providers, tofu_binary
 
 # What a workflow command reports as one clear line (exit 1) instead of a traceback.
 EXPECTED_ERRORS = (ConfigError, ServiceError, ToolchainMissing, TofuError)
@@ -29,6 +29,7 @@ class Stack:
     layer: str
     workdir: Path
     needs_kubernetes: bool
+    providers: frozenset[str] = frozenset({"aws"})
 
 
 @dataclass
@@ -52,6 +53,7 @@ class AwsTarget:
         return boto3.client(service, endpoint_url=self.endpoint, region_name=self.cfg.region, **keys)
 
     def tofu(self, stack: Stack) -> Tofu:
+        require_providers(set(stack.providers))  # only stacks that run need their providers built
         return Tofu(stack.workdir, stack.name, env=self.tofu_env)
 
     def skip_reason(self, stack: Stack) -> str | None:
@@ -80,8 +82,8 @@ def synthesize(env: str, outdir: Path) -> list[Stack]:
     stacks = []
     for info in stack_plan(env):
         config = outdir / manifest["stacks"][info.name]["synthesizedStackPath"]
-        pin_to_mirror(config)
-        stacks.append(Stack(info.name, info.layer, config.parent, info.needs_kubernetes))
+        providers = frozenset(pin_to_mirror(config))
+        stacks.append(Stack(info.name, info.layer, config.parent, info.needs_kubernetes, providers))
     return stacks
 
 
