@@ -1,9 +1,9 @@
 """The local run's trivial sink: market-data-raw -> market_data_ts, bad records to the dead-letter topic.
 
 Each message is parsed and validated against the topic's schema; a failure goes to the pipeline's
-dead-letter topic with its reason and is counted. Ticks are inserted in batches (COPY into a staging
-table, then INSERT .. ON CONFLICT DO NOTHING on the (time, symbol) key), and consumer offsets are
-committed only after the database commit: at-least-once delivery, made idempotent by the key.
+dead-letter topic with its reason and is counted. Ticks are inserted in batches (`insert_ticks`), and
+consumer offsets are committed only after the database commit: at-least-once delivery, made idempotent
+by the (time, symbol) key.
 """
 
 from __future__ import annotations
@@ -33,17 +33,28 @@ class LoadStats:
 
 def tick_row(tick: schemas.PriceTick) -> tuple:
     when = datetime.fromtimestamp(tick.timestamp / 1000, UTC)
-    return (
-        when,
-        tick.symbol,
-        tick.price,
-        tick.volume,
-        tick.bid,
-        tick.ask,
-        tick.bid_size,
-        tick.ask_size,
-        tick.source,
-    )
+    quote = (tick.bid, tick.ask, tick.bid_size, tick.ask_size)
+    return (when, tick.symbol, tick.price, tick.volume, *quote, tick.source)
+
+
+def insert_ticks(conn, rows: list[tuple]) -> int:
+    """Insert `tick_row`s into market_data_ts and commit; returns how many were new (not key duplicates).
+
+    COPY into a session temp table, then one INSERT .. ON CONFLICT DO NOTHING: a plain COPY would abort
+    the whole batch on the first duplicate key.
+    """
+    with conn.cursor() as cur:
+        cur.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS tick_staging (LIKE market_data_ts INCLUDING DEFAULTS)"
+            " ON COMMIT DELETE ROWS"
+        )
+        with cur.copy(f"COPY tick_staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute("INSERT INTO market_data_ts SELECT * FROM tick_staging ON CONFLICT DO NOTHING")
+        inserted = cur.rowcount
+    conn.commit()
+    return inserted
 
 
 class TickLoader:
@@ -82,11 +93,6 @@ class TickLoader:
         deadline = time.monotonic() + timeout
         try:
             with psycopg.connect(self.dsn) as conn:
-                conn.execute(
-                    "CREATE TEMP TABLE tick_staging (LIKE market_data_ts INCLUDING DEFAULTS)"
-                    " ON COMMIT DELETE ROWS"
-                )
-                conn.commit()
                 consumer.subscribe([self.topic.name])
                 while self.stats.consumed < expected and time.monotonic() < deadline:
                     messages = consumer.consume(
@@ -129,13 +135,7 @@ class TickLoader:
                 self.stats.skipped += 1
         dead_letters.poll(0)
         if rows:
-            with conn.cursor() as cur:
-                with cur.copy(f"COPY tick_staging ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                    for row in rows:
-                        copy.write_row(row)
-                cur.execute("INSERT INTO market_data_ts SELECT * FROM tick_staging ON CONFLICT DO NOTHING")
-                inserted = cur.rowcount
-            conn.commit()
+            inserted = insert_ticks(conn, rows)
             self.stats.inserted += inserted
             self.stats.duplicates += len(rows) - inserted
             self.metrics.processed(self.topic.name, SUCCESS, len(rows))
