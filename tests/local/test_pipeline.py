@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -108,3 +109,13 @@ def test_loader_dead_letters_bad_records_with_their_reason(kafka_broker, postgre
     ]
     assert "greater than 0 (got -3)" in reasons[3]
     assert len({letter["raw_sha256"] for letter in letters}) == len(MALFORMED)
+
+
+def test_pipeline_without_its_jars_names_the_command_that_builds_them(tmp_path):
+    env = {**os.environ, "WAARDHAVEN_CACHE": str(tmp_path)}
+    proc = subprocess.run(WH, cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith("wh pipeline: the kafka jars at ")
+    assert "run `python3 -m infra.bootstrap jars`" in proc.stderr
+    assert "Traceback" not in proc.stderr
