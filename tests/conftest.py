@@ -25,7 +25,10 @@ def unique_name(prefix: str) -> str:
 
 @pytest.fixture(scope="session")
 def kafka_broker() -> Iterator[KafkaBroker]:
-    """A real single-node Kafka 3.9.1 (KRaft) on 127.0.0.1; `.bootstrap_servers`, `.create_topic()`."""
+    """A real single-node Kafka 3.9.1 (KRaft) on 127.0.0.1.
+
+    `.bootstrap_servers`, `.create_topic(name, partitions)`, `.consume(topic, count)`.
+    """
     broker = KafkaBroker().start()
     pid = broker.pid
     yield broker
