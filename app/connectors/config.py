@@ -19,6 +19,7 @@ SOURCES_PATH = Path(__file__).with_name("sources.yaml")
 # existing protocol is only a sources.yaml entry.
 ADAPTERS = {
     "synthetic": "app.connectors.synthetic:SyntheticSource",
+    "replay": "app.connectors.replay:ReplaySource",
     "rest": "app.connectors.rest:RestSource",
     "polygon": "app.connectors.polygon:PolygonSource",
     "edgar_form4": "app.connectors.edgar:EdgarForm4Source",
