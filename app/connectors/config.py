@@ -21,6 +21,7 @@ ADAPTERS = {
     "synthetic": "app.connectors.synthetic:SyntheticSource",
     "replay": "app.connectors.replay:ReplaySource",
     "rest": "app.connectors.rest:RestSource",
+    "websocket": "app.connectors.websocket:WebSocketSource",
     "polygon": "app.connectors.polygon:PolygonSource",
     "edgar_form4": "app.connectors.edgar:EdgarForm4Source",
 }

@@ -1,0 +1,107 @@
+"""The generic WebSocket adapter: a streaming vendor as a sources.yaml entry (URL, credential, subscribe
+messages, which messages carry records, where the records sit, field mapping).
+
+Reconnects with backoff and jitter when the stream drops and subscribes again. Feeds without a replay
+facility (Finnhub's, for one) lose what is sent while disconnected; a vendor with sequence numbers and a
+backfill API gets a named adapter (see polygon.py) for gapless resume.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import orjson
+import websockets
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from app.connectors.mapping import MappingError, apply, lookup, parse_mapping
+from app.connectors.polygon import MAX_FRAME
+from app.connectors.retry import Backoff
+from app.connectors.runtime import Batch, Source
+from app.connectors.sink import MAX_RECORD_BYTES, Rejected
+from app.schemas import BadRecord, parse_json
+
+log = logging.getLogger(__name__)
+
+
+class WebSocketOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+    symbols: list[str] = []
+    subscribe: list[dict] = []  # sent after connecting; "{symbol}" in a value repeats the message per symbol
+    where: dict[str, str | int] = {}  # only messages with these field values carry records (skips pings)
+    records: str | list[str] = ""  # path of the record list in a message; "" = the message itself
+    mapping: dict
+
+    @field_validator("mapping")
+    @classmethod
+    def _mapping(cls, value: dict) -> dict:
+        parse_mapping(value)
+        return value
+
+
+def _subscriptions(options: WebSocketOptions) -> list[str]:
+    out = []
+    for message in options.subscribe:
+        templated = any(v == "{symbol}" for v in message.values())
+        for symbol in options.symbols if templated else [None]:
+            out.append(
+                orjson.dumps({k: symbol if v == "{symbol}" else v for k, v in message.items()}).decode()
+            )
+    return out
+
+
+class WebSocketSource(Source):
+    Options = WebSocketOptions
+    commit_interval = 1.0
+
+    async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
+        o = self.options
+        mapping = parse_mapping(o.mapping)
+        auth = self.ctx.config.auth
+        url = o.url
+        if auth and auth.query:
+            url += ("&" if "?" in url else "?") + urlencode({auth.query: auth.prefix + self.ctx.secret})
+        headers = {auth.header: auth.prefix + self.ctx.secret} if auth and auth.header else None
+        backoff, attempt = Backoff(base=0.5, cap=30.0), 0
+        while True:
+            try:
+                async with websockets.connect(
+                    url, additional_headers=headers, max_size=MAX_FRAME, open_timeout=10
+                ) as ws:
+                    for message in _subscriptions(o):
+                        await ws.send(message)
+                    attempt = 0
+                    async for frame in ws:
+                        records = self._records(frame, mapping)
+                        if records:
+                            yield Batch(records)
+                log.warning("%s: stream closed by the server; reconnecting", self.name)
+            except (TimeoutError, websockets.ConnectionClosed, OSError) as exc:
+                # A refused handshake (InvalidStatus, e.g. 401) is not caught: a bad key stops the connector.
+                log.warning("%s: stream lost (%s); reconnecting", self.name, type(exc).__name__)
+            attempt += 1
+            await asyncio.sleep(backoff.delay(attempt))
+
+    def _records(self, frame: str | bytes, mapping) -> list:
+        if len(frame) > MAX_RECORD_BYTES:
+            return [Rejected(f"message of {len(frame)} bytes exceeds {MAX_RECORD_BYTES}", frame)]
+        try:
+            message = parse_json(frame)
+        except BadRecord as exc:
+            return [Rejected(str(exc), frame)]
+        if not isinstance(message, dict) or any(message.get(k) != v for k, v in self.options.where.items()):
+            return []
+        items = lookup(message, self.options.records) if self.options.records else message
+        if not isinstance(items, list):
+            items = [items]
+        out = []
+        for item in items:
+            try:
+                out.append(apply(mapping, item, message))
+            except MappingError as exc:
+                out.append(Rejected(str(exc), item))
+        return out
