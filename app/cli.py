@@ -27,6 +27,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "run the pipeline locally on real Kafka and PostgreSQL, print a summary",
     ),
     "migrate": ("app.migrations", "apply the pending sql/ migrations to a PostgreSQL/TimescaleDB database"),
+    "connect": (
+        "app.connectors.command",
+        "run one connector (sources.yaml) into Kafka, resuming from its cursor",
+    ),
+    "topics": (
+        "app.catalog.command",
+        "show the topic catalog, render Strimzi KafkaTopics, or create the topics",
+    ),
 }
 
 
