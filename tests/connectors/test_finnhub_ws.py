@@ -11,6 +11,7 @@ import pytest
 from app.connectors.config import load_sources
 from app.connectors.cursor import CursorStore
 from app.connectors.runtime import Connector
+from app.metrics import sample
 from tests.connectors.kafka_helpers import isolated_topics, read_all, values
 from tests.fakes.finnhub import TOKEN, FakeFinnhub
 
@@ -58,3 +59,9 @@ def test_finnhub_stream_reconnects_and_keeps_per_symbol_order(kafka_broker, tmp_
     assert received == sent  # every trade of both connections, once, in order per symbol
     dead = values(read_all(bootstrap, "market-data-dead-letter" + suffix, expect=2))
     assert sorted(d["reason"].split(":")[0] for d in dead) == ["malformed JSON", "tick.price"]
+
+    labels = {"pipeline": "market-data", "topic": "market-data-raw" + suffix}
+    assert sample("pipeline_messages_processed_total", {**labels, "status": "success"}) == len(fake.sent)
+    assert sample("pipeline_messages_processed_total", {**labels, "status": "dead_letter"}) == 2
+    latency = {"pipeline": "market-data", "stage": "produce"}
+    assert sample("pipeline_processing_latency_seconds_count", latency) >= len(fake.sent)
