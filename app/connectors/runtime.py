@@ -68,6 +68,9 @@ class Source:
 
 
 class Connector:
+    """One source into its catalog topic (and its pipeline's dead letter); `run()` until the source ends or
+    `stop()`. `topic_suffix` selects suffixed topics of `topics` (tests and benchmarks on a shared broker)."""
+
     def __init__(
         self,
         config: SourceConfig,
@@ -92,6 +95,7 @@ class Connector:
         self.ctx = SourceContext(config, options, credential(config.auth, config.name), limiter)
         self.source: Source = config.source_class()(self.ctx)
         self.stop_event = asyncio.Event()
+        self._pending: dict | None = None  # the cursor of the last batch handed to the sink
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -126,7 +130,6 @@ class Connector:
 
     async def _pump(self, cursor: dict | None) -> None:
         """Only the wait for the source's next batch is interrupted by stop(); a batch in hand is finished."""
-        self._pending: dict | None = None
         last_commit = time.monotonic()
         batches = self.source.batches(cursor)
         stopping = asyncio.ensure_future(self.stop_event.wait())
@@ -156,6 +159,6 @@ class Connector:
 
     async def _commit(self) -> None:
         await self.sink.flush()
-        pending, self._pending = getattr(self, "_pending", None), None
+        pending, self._pending = self._pending, None
         if pending is not None:
             self.cursors.save(self.config.name, pending)

@@ -72,9 +72,8 @@ class KafkaSink:
         self.topic, self.dead_letter_topic, self.source = topic.name, dead_letter.name, source
         self._validate = adapter(topic.schema_name).validate_python
         self.metrics = metrics.PipelineMetrics(topic.pipeline)
-        self._producer = Producer(
-            producer_config(bootstrap_servers, topic, f"wh-{source}", **(producer_overrides or {}))
-        )
+        config = producer_config(bootstrap_servers, topic, f"wh-{source}", **(producer_overrides or {}))
+        self._producer = Producer({**config, "on_delivery": self._on_delivery})
         self._pending_latencies: list[float] = []
         self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)  # recent produce->ack seconds
         self._delivered = self._failed = 0
@@ -88,14 +87,14 @@ class KafkaSink:
             self._failed += 1
             log.error("%s: delivery to %s failed: %s", self.source, msg.topic(), err.str())
 
+    def _on_dead_letter_delivery(self, err: KafkaError | None, msg) -> None:
+        if err is not None:
+            self._failed += 1
+            log.error("%s: dead letter to %s failed: %s", self.source, msg.topic(), err.str())
+
     async def send(self, records: Iterable[object]) -> None:
         """Validate and produce a batch; waits (without blocking the loop) when the producer queue is full."""
-        produce, validate, topic, callback = (
-            self._producer.produce,
-            self._validate,
-            self.topic,
-            self._on_delivery,
-        )
+        produce, validate, topic = self._producer.produce, self._validate, self.topic
         for data in records:
             if type(data) is dict:
                 try:
@@ -115,7 +114,7 @@ class KafkaSink:
             key = record.key()
             while True:
                 try:
-                    produce(topic, value, key, on_delivery=callback)
+                    produce(topic, value, key)  # the producer-wide on_delivery: no per-call kwarg cost
                     break
                 except BufferError:
                     self.poll()
@@ -125,10 +124,22 @@ class KafkaSink:
     def dead_letter(self, why: str, raw: object) -> None:
         value, headers = envelope(why, self.source, self.topic, raw)
         try:
-            self._producer.produce(self.dead_letter_topic, value, self.source.encode(), headers=headers)
+            self._producer.produce(
+                self.dead_letter_topic,
+                value,
+                self.source.encode(),
+                headers=headers,
+                on_delivery=self._on_dead_letter_delivery,
+            )
         except (BufferError, KafkaException):
             self._producer.poll(0.1)
-            self._producer.produce(self.dead_letter_topic, value, self.source.encode(), headers=headers)
+            self._producer.produce(
+                self.dead_letter_topic,
+                value,
+                self.source.encode(),
+                headers=headers,
+                on_delivery=self._on_dead_letter_delivery,
+            )
         self.dead_lettered_total += 1
         self.metrics.processed(self.topic, metrics.DEAD_LETTER)
         log.warning("%s: record sent to %s: %s", self.source, self.dead_letter_topic, why)
@@ -144,10 +155,12 @@ class KafkaSink:
             self._delivered = self._failed = 0
         if self._pending_latencies:
             pending, self._pending_latencies = self._pending_latencies, []
-            for seconds in pending:
-                self.metrics.latency("produce", seconds)
+            self.metrics.latencies("produce", pending)
             self.latencies.extend(pending)
         self.metrics.queue_depth("producer", len(self._producer))
+        total = self.delivered_total + self.dead_lettered_total
+        if total:  # the share of this source's records that passed validation, per topic
+            self.metrics.quality(self.topic, self.delivered_total / total)
 
     async def flush(self, timeout: float = 30.0) -> None:
         """Wait until every produced record is acknowledged (or failed), serving callbacks on this loop."""

@@ -65,3 +65,5 @@ def test_finnhub_stream_reconnects_and_keeps_per_symbol_order(kafka_broker, tmp_
     assert sample("pipeline_messages_processed_total", {**labels, "status": "dead_letter"}) == 2
     latency = {"pipeline": "market-data", "stage": "produce"}
     assert sample("pipeline_processing_latency_seconds_count", latency) >= len(fake.sent)
+    quality = sample("pipeline_data_quality_score", {"pipeline": "market-data", "dataset": labels["topic"]})
+    assert quality == pytest.approx(len(fake.sent) / (len(fake.sent) + 2))

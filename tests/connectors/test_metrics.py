@@ -40,3 +40,27 @@ def test_bad_status_and_quality_are_refused():
         metrics.processed("t", "ok")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         metrics.quality("d", 1.5)
+
+
+def test_bulk_latencies_equal_one_observe_each():
+    from app.metrics import LATENCY_BUCKETS, PROCESSING_LATENCY
+
+    values = [0.0001, 0.0005, 0.003, 0.003, 0.2, 7.0, 45.0, 0.0025]
+    PipelineMetrics("bulk-a").latencies("produce", values)
+    for value in values:
+        PipelineMetrics("bulk-b").latency("produce", value)
+    assert PROCESSING_LATENCY.labels("bulk-a", "produce")._upper_bounds[-1] == float("inf")
+    for bound in [*LATENCY_BUCKETS, "+Inf"]:
+        le = {"le": str(bound) if bound != "+Inf" else "+Inf"}
+        a = sample(
+            "pipeline_processing_latency_seconds_bucket", {"pipeline": "bulk-a", "stage": "produce", **le}
+        )
+        b = sample(
+            "pipeline_processing_latency_seconds_bucket", {"pipeline": "bulk-b", "stage": "produce", **le}
+        )
+        assert a == b, bound
+    for suffix in ("_sum", "_count"):
+        name = "pipeline_processing_latency_seconds" + suffix
+        assert sample(name, {"pipeline": "bulk-a", "stage": "produce"}) == pytest.approx(
+            sample(name, {"pipeline": "bulk-b", "stage": "produce"})
+        )
