@@ -98,6 +98,8 @@ class JobSettings(_Model):
             "restart-strategy.fixed-delay.delay": f"{restart.delay}ms",
             "state.backend.type": self.state.backend,
             "state.backend.incremental": str(self.state.incremental).lower(),
+            # SQL operators never mutate their input; chained operators can pass records without copies.
+            "pipeline.object-reuse": "true",
         }
 
 

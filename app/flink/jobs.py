@@ -7,7 +7,7 @@ from pathlib import Path
 
 from app.flink import market_data, news
 from app.flink.config import JobSettings
-from app.flink.runtime import latest_checkpoint, local_configuration, table_environment
+from app.flink.runtime import latest_checkpoint, local_configuration, table_environment, udf_jar
 
 JOBS = {"market-data": market_data, "news": news}
 
@@ -39,4 +39,4 @@ def submit(
     )
     tables = table_environment(settings, configuration)
     tables.get_config().set("pipeline.name", f"waardhaven-{job}")
-    return module.build(tables, settings, bootstrap_servers, topic_suffix).execute()
+    return module.build(tables, settings, bootstrap_servers, udf_jar().as_uri(), topic_suffix).execute()

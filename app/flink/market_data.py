@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.catalog import catalog
 from app.flink.config import JobSettings
-from app.flink.runtime import statements, udf_jar
+from app.flink.runtime import statements
 from app.schemas import FUTURE_TOLERANCE_MS, MIN_TIMESTAMP_MS, PriceTick
 from app.schemas.deadletter import RAW_LIMIT
 
@@ -51,14 +51,14 @@ def topics(suffix: str = "") -> dict[str, str]:
     }
 
 
-def build(tables, settings: JobSettings, bootstrap_servers: str, topic_suffix: str = ""):
+def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: str, topic_suffix: str = ""):
     """Register the job's tables and views in `tables`; returns the statement set to execute."""
     md = settings.market_data
-    jar = udf_jar().as_uri()
     for name, java_class in FUNCTIONS.items():
         # USING JAR puts the jar in the table environment's class loader, where the planner compiles.
         tables.execute_sql(
-            f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{java_class}' LANGUAGE JAVA USING JAR '{jar}'"
+            f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{java_class}' LANGUAGE JAVA"
+            f" USING JAR '{udf_jar_uri}'"
         )
     ddl, inserts = statements(
         "market_data.sql",

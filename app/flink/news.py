@@ -84,7 +84,8 @@ def _udf(raw_topic: str, pipeline_version: str, max_bytes: int):
     return analyse_article
 
 
-def build(tables, settings: JobSettings, bootstrap_servers: str, topic_suffix: str = ""):
+def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: str, topic_suffix: str = ""):
+    """Register the job's tables and views in `tables`; returns the statement set (no JVM functions)."""
     names = topics(topic_suffix)
     tables.create_temporary_system_function(
         "analyse_article",

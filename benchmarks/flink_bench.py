@@ -1,0 +1,308 @@
+"""End-to-end benchmark of the market-data job through a real Kafka broker, with two baselines run in the
+same process: Flink's own ceiling (datagen -> blackhole) and the brief's naive per-record Python consumer.
+
+    PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 600000] [--symbols 5000] [--latency-rate 50000]
+
+Throughput: the raw topic is pre-filled with --ticks ticks over --symbols symbols; the job's rate is the
+count over the span of its output records' Kafka timestamps (set when its sink writes them).
+Latency: ticks produced at --latency-rate per second with their event time = send time; p95 of (output
+written - event time) and of (visible to a read_committed reader - event time, includes the checkpoint
+that commits the transaction). Event-time order means a tick waits for the watermark: --out-of-orderness.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import math
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from confluent_kafka import Consumer, Producer
+
+from app.flink import config, jobs, market_data
+from app.local import flink as local_flink
+from app.local.kafka import KafkaBroker
+
+PARTITIONS = 2
+
+
+def _producer(broker) -> Producer:
+    return Producer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "linger.ms": 20,
+            "batch.size": 1_000_000,
+            "compression.type": "lz4",
+            "queue.buffering.max.messages": 2_000_000,
+        }
+    )
+
+
+def _tick(symbol: str, ts: int, price: float, volume: int) -> bytes:
+    return (
+        f'{{"type":"tick","symbol":"{symbol}","timestamp":{ts},"price":{price},"volume":{volume},'
+        f'"source":"bench"}}'.encode()
+    )
+
+
+def prefill(broker, topic: str, ticks: int, symbols: list[str], base: int) -> None:
+    producer = _producer(broker)
+    for i in range(ticks):
+        s = i % len(symbols)
+        # Event time advances like a live 100k ticks/s feed: 100 ticks per millisecond.
+        price = 100.0 + (i * 7919 % 1000) / 100
+        producer.produce(
+            topic,
+            _tick(symbols[s], base + i // 100, price, i % 500),
+            symbols[s].encode(),
+            partition=s % PARTITIONS,
+        )
+        if i % 100_000 == 0:
+            producer.poll(0)
+    _flush_watermark(producer, topic, base + ticks // 100 + 60_000)
+
+
+def _flush_watermark(producer, topic: str, ts: int) -> None:
+    for p in range(PARTITIONS):
+        producer.produce(topic, _tick("ZZZZ", ts, 1.0, 1), b"ZZZZ", partition=p)
+    assert producer.flush(120) == 0
+
+
+def _consumer(broker, topic: str) -> Consumer:
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "group.id": f"bench-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "fetch.max.bytes": 50_000_000,
+        }
+    )
+    consumer.subscribe([topic])
+    return consumer
+
+
+def settings(out_of_orderness_ms: int, backend: str | None):
+    base = config.settings("local")
+    md = base.market_data.model_copy(update={"out_of_orderness": out_of_orderness_ms})
+    state = base.state.model_copy(update={"backend": backend or base.state.backend})
+    return base.model_copy(update={"market_data": md, "state": state})
+
+
+def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict:
+    suffix = f".bench{time.monotonic_ns()}"
+    topics = market_data.topics(suffix)
+    for name in topics.values():
+        broker.create_topic(name, PARTITIONS)
+    prefill(broker, topics["raw_topic"], ticks, symbols, int(time.time() * 1000) - 86_400_000)
+    consumer = _consumer(broker, topics["processed_topic"])
+    started = time.monotonic()
+    result = jobs.submit(
+        "market-data",
+        job_settings,
+        broker.bootstrap_servers,
+        checkpoint_dir=Path(tempfile.mkdtemp(prefix="wh-bench-")),
+        topic_suffix=suffix,
+    )
+    stamps, deadline = [], time.monotonic() + 600
+    try:
+        while len(stamps) < ticks and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, 1.0):
+                if not message.error():
+                    stamps.append(message.timestamp()[1])
+    finally:
+        result.get_job_client().cancel().result()
+        consumer.close()
+        local_flink.shutdown()
+    wall = time.monotonic() - started
+    assert len(stamps) == ticks, f"job wrote {len(stamps)} of {ticks} ticks"
+    span = (max(stamps) - min(stamps)) / 1000
+    return {"events": ticks, "rate": ticks / span, "wall": wall, "raw_topic": topics["raw_topic"]}
+
+
+def job_latency(broker, job_settings, rate: int, seconds: float, symbols: list[str]) -> dict:
+    suffix = f".lat{time.monotonic_ns()}"
+    topics = market_data.topics(suffix)
+    for name in topics.values():
+        broker.create_topic(name, PARTITIONS)
+    checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
+    result = jobs.submit(
+        "market-data", job_settings, broker.bootstrap_servers, checkpoint_dir=checkpoints, topic_suffix=suffix
+    )
+    consumer = _consumer(broker, topics["processed_topic"])
+    sent = {"count": 0}
+
+    def feed() -> None:
+        producer = _producer(broker)
+        start, i = time.monotonic(), 0
+        while (elapsed := time.monotonic() - start) < seconds:
+            due = int(elapsed * rate)
+            now = int(time.time() * 1000)
+            while i < due:
+                s = i % len(symbols)
+                producer.produce(
+                    topics["raw_topic"],
+                    _tick(symbols[s], now, 100.0 + (i % 97) / 10, 1),
+                    symbols[s].encode(),
+                    partition=s % PARTITIONS,
+                )
+                i += 1
+            producer.poll(0)
+            time.sleep(0.005)
+        sent["count"] = i
+        _flush_watermark(producer, topics["raw_topic"], int(time.time() * 1000) + 60_000)
+
+    try:
+        while not any(checkpoints.glob("*/chk-*")):  # running, sources assigned
+            time.sleep(0.2)
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        written, visible, deadline = [], [], time.monotonic() + seconds + 120
+        while (feeder.is_alive() or len(written) < sent["count"]) and time.monotonic() < deadline:
+            for message in consumer.consume(10_000, 0.5):
+                if message.error():
+                    continue
+                now = time.time() * 1000
+                event = json.loads(message.value())["timestamp"]
+                written.append(message.timestamp()[1] - event)
+                visible.append(now - event)
+        feeder.join()
+    finally:
+        result.get_job_client().cancel().result()
+        consumer.close()
+        local_flink.shutdown()
+    return {
+        "sent": sent["count"],
+        "rate": sent["count"] / seconds,
+        "received": len(written),
+        "p95_written": np.percentile(written, 95) / 1000,
+        "p95_visible": np.percentile(visible, 95) / 1000,
+    }
+
+
+def engine_ceiling(rows: int, parallelism: int) -> dict:
+    """Flink's datagen -> projection/filter -> blackhole at the same volume: what the engine does here."""
+    tables = local_flink.table_environment(parallelism=parallelism)
+    tables.execute_sql(f"""CREATE TEMPORARY TABLE gen (symbol STRING, price DOUBLE, volume BIGINT, ts BIGINT)
+        WITH ('connector' = 'datagen', 'number-of-rows' = '{rows}', 'rows-per-second' = '100000000',
+              'fields.symbol.length' = '4')""")
+    tables.execute_sql(
+        "CREATE TEMPORARY TABLE sink (symbol STRING, price DOUBLE, volume BIGINT) "
+        "WITH ('connector' = 'blackhole')"
+    )
+    result = tables.execute_sql(
+        "INSERT INTO sink SELECT UPPER(symbol), price * 2, volume FROM gen WHERE price > 0"
+    )
+    execution = result.get_job_client().get_job_execution_result().result()
+    seconds = execution.get_net_runtime() / 1000
+    local_flink.shutdown()
+    return {"events": rows, "rate": rows / seconds}
+
+
+class NaiveIndicators:
+    """The brief's approach: one Python consumer, json.loads per record, indicators per record."""
+
+    def __init__(self) -> None:
+        self.prices = collections.defaultdict(lambda: collections.deque(maxlen=50))
+        self.rsi = {}
+
+    def enrich(self, data: dict) -> dict:
+        window = self.prices[data["symbol"]]
+        previous = window[-1] if window else None
+        window.append(data["price"])
+        last20 = list(window)[-20:]
+        if len(last20) == 20:
+            mean = sum(last20) / 20
+            sigma = math.sqrt(sum((p - mean) ** 2 for p in last20) / 20)
+            data.update(sma_20=mean, bollinger_upper=mean + 2 * sigma, bollinger_lower=mean - 2 * sigma)
+        if len(window) == 50:
+            data["sma_50"] = sum(window) / 50
+        if previous is not None:
+            change = data["price"] - previous
+            gain, loss = self.rsi.get(data["symbol"], (0.0, 0.0))
+            gain, loss = (gain * 13 + max(change, 0)) / 14, (loss * 13 + max(-change, 0)) / 14
+            self.rsi[data["symbol"]] = (gain, loss)
+            if gain + loss:
+                data["rsi_14"] = 100 * gain / (gain + loss)
+        return data
+
+
+def naive_python(broker, raw_topic: str, messages: int) -> dict:
+    out_topic = f"naive-out{time.monotonic_ns()}"
+    broker.create_topic(out_topic, PARTITIONS)
+    consumer, producer, naive = _consumer(broker, raw_topic), _producer(broker), NaiveIndicators()
+    done, started = 0, None
+    while done < messages:
+        for message in consumer.consume(1000, 1.0):
+            if message.error():
+                continue
+            started = started or time.monotonic()
+            data = json.loads(message.value())
+            if data.get("price", 0) > 0 and data.get("volume", -1) >= 0:
+                data["symbol"] = data["symbol"].upper().strip()
+                producer.produce(out_topic, json.dumps(naive.enrich(data)).encode())
+                producer.poll(0)
+            done += 1
+    producer.flush(60)
+    consumer.close()
+    return {"events": done, "rate": done / (time.monotonic() - started)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ticks", type=int, default=600_000)
+    parser.add_argument("--symbols", type=int, default=5000)
+    parser.add_argument("--naive-ticks", type=int, default=150_000)
+    parser.add_argument("--latency-rate", type=int, default=50_000)
+    parser.add_argument("--latency-seconds", type=float, default=10.0)
+    parser.add_argument("--out-of-orderness", type=int, default=200, help="ms, the watermark's bound")
+    parser.add_argument(
+        "--state-backend", choices=["rocksdb", "hashmap"], help="default: the local settings'"
+    )
+    args = parser.parse_args()
+    job_settings = settings(args.out_of_orderness, args.state_backend)
+    symbols = [f"S{i:04d}" for i in range(args.symbols)]
+    with KafkaBroker() as broker:
+        print(
+            f"market-data job, parallelism {job_settings.parallelism}, {args.ticks:,} ticks ...", flush=True
+        )
+        job = job_throughput(broker, job_settings, args.ticks, symbols)
+        print("engine ceiling (datagen -> blackhole) ...", flush=True)
+        ceiling = engine_ceiling(args.ticks, job_settings.parallelism)
+        print("naive Python consumer ...", flush=True)
+        naive = naive_python(broker, job["raw_topic"], min(args.naive_ticks, args.ticks))
+        print(f"latency at {args.latency_rate:,}/s for {args.latency_seconds:.0f}s ...", flush=True)
+        latency = job_latency(broker, job_settings, args.latency_rate, args.latency_seconds, symbols)
+    rows = [
+        (
+            "Flink datagen -> blackhole (ceiling)",
+            ceiling["events"],
+            ceiling["rate"],
+            job["rate"] / ceiling["rate"],
+        ),
+        ("market-data job, Kafka -> Kafka, exactly-once", job["events"], job["rate"], 1.0),
+        ("naive Python consumer (brief)", naive["events"], naive["rate"], job["rate"] / naive["rate"]),
+    ]
+    print(f"\n{'run':<48}{'events':>10}{'events/s':>12}{'job / this':>12}")
+    for name, events, rate, ratio in rows:
+        print(f"{name:<48}{events:>10,}{rate:>12,.0f}{ratio:>12.2f}")
+    print(
+        f"\nlatency at {latency['rate']:,.0f} events/s offered "
+        f"({latency['received']:,} of {latency['sent']:,} "
+        f"out), watermark bound {args.out_of_orderness} ms, checkpoint every "
+        f"{job_settings.checkpoint.interval} ms:"
+    )
+    print(f"  p95 event time -> written by the job's sink      {latency['p95_written']:.3f} s")
+    print(f"  p95 event time -> visible to read_committed      {latency['p95_visible']:.3f} s")
+
+
+if __name__ == "__main__":
+    main()

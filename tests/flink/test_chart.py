@@ -1,0 +1,58 @@
+"""charts/flink-jobs: the FlinkDeployments carry exactly the checkpoint, restart and state settings of
+app/flink/jobs.yaml, the same the local runtime runs with."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from app.flink import chart_values, config, jobs
+from infra.bootstrap import gotools
+from infra.bootstrap.common import is_complete
+
+
+@pytest.mark.parametrize("env", config.environments())
+def test_values_files_are_rendered_from_the_job_settings(env):
+    assert chart_values.values_path(env).read_text() == chart_values.render(env), (
+        "stale: run `python -m app.flink.chart_values`"
+    )
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    """A missing helm build FAILS, naming the bootstrap command that builds it."""
+    if not is_complete(gotools.tool_dir(gotools.HELM)):
+        pytest.fail("helm is not built: run `python3 -m infra.bootstrap helm`")
+    return str(gotools.binary_path(gotools.HELM))
+
+
+@pytest.mark.parametrize("env", ["prod", "dev"])
+def test_rendered_deployments_match_the_settings(helm, env):
+    rendered = subprocess.run(
+        [helm, "template", "flink-jobs", str(chart_values.CHART), "-f", str(chart_values.values_path(env))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    deployments = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "FlinkDeployment"]
+    assert sorted(d["metadata"]["name"] for d in deployments) == sorted(jobs.JOBS)
+    settings = config.settings(env)
+    for deployment in deployments:
+        spec = deployment["spec"]
+        flink = spec["flinkConfiguration"]
+        assert {k: flink[k] for k in settings.flink_configuration()} == settings.flink_configuration()
+        assert flink["state.checkpoints.dir"].endswith("/" + deployment["metadata"]["name"])
+        assert spec["job"]["parallelism"] == settings.parallelism
+        assert spec["job"]["args"][:3] == ["-pym", "app.flink.cluster", deployment["metadata"]["name"]]
+        assert spec["job"]["upgradeMode"] == "last-state"
+
+
+def test_prod_uses_the_briefs_checkpointing():
+    prod = config.settings("prod").flink_configuration()
+    assert prod["execution.checkpointing.interval"] == "30000ms"
+    assert prod["execution.checkpointing.min-pause"] == "10000ms"
+    assert prod["execution.checkpointing.timeout"] == "600000ms"
+    assert prod["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
+    assert prod["state.backend.type"] == "rocksdb"
