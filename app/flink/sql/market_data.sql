@@ -88,8 +88,9 @@ SELECT
   END AS reason
 FROM parsed;
 
--- Replays: the first of each (symbol, timestamp, id) wins; its state lives for the dedup horizon.
--- Without a vendor id, the price and volume identify the trade.
+-- Replays: the first of each (symbol, timestamp, id) wins. A replay behind the watermark is already
+-- dead-lettered as late above, so a key only needs remembering for a while: the dedup horizon, set as
+-- this operator's state TTL (app/flink/market_data.py). Without a vendor id, price and volume identify it.
 CREATE TEMPORARY VIEW unique_ticks AS
 SELECT * FROM (
   SELECT *, ROW_NUMBER() OVER (
