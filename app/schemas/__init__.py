@@ -180,6 +180,7 @@ SCHEMAS: dict[str, object] = {
     "economic_indicator": EconomicIndicator,
 }
 _ADAPTERS = {name: TypeAdapter(schema) for name, schema in SCHEMAS.items()}
+_LIST_ADAPTERS = {name: TypeAdapter(list[schema]) for name, schema in SCHEMAS.items()}
 
 
 def adapter(schema: str) -> TypeAdapter:
@@ -187,6 +188,12 @@ def adapter(schema: str) -> TypeAdapter:
         return _ADAPTERS[schema]
     except KeyError:
         raise KeyError(f"unknown schema {schema!r} (known: {', '.join(SCHEMAS)})") from None
+
+
+def list_adapter(schema: str) -> TypeAdapter:
+    """Validates a whole list in one call (a hot path's per-call overhead, paid once)."""
+    adapter(schema)
+    return _LIST_ADAPTERS[schema]
 
 
 def reason(exc: ValidationError) -> str:
