@@ -272,7 +272,9 @@ def main() -> None:
     symbols = [f"S{i:04d}" for i in range(args.symbols)]
     with KafkaBroker() as broker:
         print(
-            f"market-data job, parallelism {job_settings.parallelism}, {args.ticks:,} ticks ...", flush=True
+            f"market-data job, parallelism {job_settings.parallelism}, {job_settings.state.backend} state, "
+            f"{args.ticks:,} ticks over {len(symbols):,} symbols ...",
+            flush=True,
         )
         job = job_throughput(broker, job_settings, args.ticks, symbols)
         print("engine ceiling (datagen -> blackhole) ...", flush=True)
