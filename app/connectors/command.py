@@ -31,6 +31,7 @@ def run(args: argparse.Namespace) -> int:
     from app.catalog.admin import ensure_topics
     from app.connectors.config import MissingCredential, load_sources
     from app.connectors.cursor import CursorStore
+    from app.connectors.http import VendorError
     from app.connectors.runtime import Connector
     from app.yamlconfig import ConfigError
 
@@ -64,5 +65,9 @@ def run(args: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, connector.stop)
         await connector.run()
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except (OSError, VendorError) as exc:  # a missing replay file, a refused key: one line, not a traceback
+        print(f"connect: {exc}", file=sys.stderr)
+        return 1
     return 0

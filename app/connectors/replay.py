@@ -76,6 +76,8 @@ class ReplaySource(Source):
 
     async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
         o = self.options
+        if not o.path.is_file():
+            raise FileNotFoundError(f"{self.name}: replay file {o.path} not found (set options.path)")
         mapping = parse_mapping(o.mapping) if o.mapping else None
         done = (cursor or {}).get("rows", 0)
         first_time = started = shift = None

@@ -26,3 +26,9 @@ def test_connect_lists_sources_and_names_a_missing_credential(capsys, monkeypatc
     assert "environment variable POLYGON_API_KEY" in capsys.readouterr().err
     assert main(["connect", "nope"]) == 2
     assert "no source 'nope'" in capsys.readouterr().err
+
+
+def test_connect_names_a_missing_replay_file(capsys, tmp_path):
+    offline = ["--state-dir", str(tmp_path), "--bootstrap-servers", "127.0.0.1:1"]
+    assert main(["connect", "replay_ticks", *offline]) == 1
+    assert "replay file data/replay/ticks.csv not found" in capsys.readouterr().err
