@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from app.catalog import Catalog, catalog
@@ -30,26 +31,38 @@ def ensure_topics(bootstrap_servers: str, topics: Catalog | None = None, timeout
             request_timeout=timeout,
         )
         for name, future in futures.items():
-            _wait(future, f"create topic {name}", timeout)
+            try:
+                future.result(timeout=timeout)
+            except KafkaException as exc:
+                # Metadata lags creation: a topic made a moment ago may be missing from the listing.
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise RuntimeError(f"create topic {name}: {exc.args[0].str()}") from exc
+                continue
             created.append(name)
             log.info("created topic %s", name)
+    have = _partition_counts(admin, [t.name for t in scaled if t.name not in created], timeout)
     grow = []
     for topic in scaled:
-        existing = metadata.topics.get(topic.name)
-        if existing is None:
+        count = have.get(topic.name)
+        if count is None:
             continue
-        have = len(existing.partitions)
-        if have > topic.partitions:
-            raise RuntimeError(f"topic {topic.name} has {have} partitions, catalog says {topic.partitions}")
-        if have < topic.partitions:
+        if count > topic.partitions:
+            raise RuntimeError(f"topic {topic.name} has {count} partitions, catalog says {topic.partitions}")
+        if count < topic.partitions:
             grow.append(NewPartitions(topic.name, topic.partitions))
     for name, future in (admin.create_partitions(grow, request_timeout=timeout) if grow else {}).items():
-        _wait(future, f"add partitions to {name}", timeout)
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            raise RuntimeError(f"add partitions to {name}: {exc.args[0].str()}") from exc
     return created
 
 
-def _wait(future, what: str, timeout: float) -> None:
-    try:
-        future.result(timeout=timeout)
-    except KafkaException as exc:
-        raise RuntimeError(f"{what}: {exc.args[0].str()}") from exc
+def _partition_counts(admin: AdminClient, names: list[str], timeout: float) -> dict[str, int]:
+    """Partition count per topic, waiting (bounded) until the metadata lists every one of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = admin.list_topics(timeout=timeout).topics
+        if all(name in listed for name in names) or time.monotonic() > deadline:
+            return {name: len(listed[name].partitions) for name in names if name in listed}
+        time.sleep(0.2)
