@@ -2,7 +2,9 @@
 
 A mapping is {target_field: spec}. A spec is a source path ("source.name", "entities.*.symbol" over a
 list, or a list of keys for keys that contain dots), or {from: path, as: transform, root: bool, param: name,
-value: constant, add_ms: n, tz: zone}. `root: true` reads the whole response body instead of the record
+value: constant, join: [paths], map: {vendor value: ours}, add_ms: n, tz: zone}. `join` concatenates
+several fields (then e.g. `as: uuid5` makes a stable id of them); `map` translates vendor codes, any
+value it does not list becoming "other". `root: true` reads the whole response body instead of the record
 (e.g. the symbol in Alpha Vantage's "Meta Data"); `param` reads the request parameter (FRED's series_id).
 An absent source field leaves the target absent, so the schema names it as missing.
 """
@@ -45,6 +47,14 @@ def _date_ms(value, tz):
     return int(datetime(day.year, day.month, day.day, tzinfo=tz).timestamp() * 1000)
 
 
+def _us_date_ms(value, tz):
+    try:
+        moment = datetime.strptime(str(value).strip(), "%m/%d/%Y").replace(tzinfo=tz)
+    except ValueError:
+        raise MappingError(f"{value!r} is not a MM/DD/YYYY date") from None
+    return int(moment.timestamp() * 1000)
+
+
 def _float(value, tz):
     if isinstance(value, bool):
         raise MappingError(f"{value!r} is not a number")
@@ -69,6 +79,7 @@ TRANSFORMS = {
     "upper": lambda v, tz: str(v).strip().upper(),
     "iso_ms": _iso_ms,
     "date_ms": _date_ms,
+    "us_date_ms": _us_date_ms,
     "seconds_ms": lambda v, tz: int(float(v) * 1000),
     "uuid5": lambda v, tz: str(uuid.uuid5(NAMESPACE, str(v))),
     "cashtags": lambda v, tz: sorted(set(_CASHTAG.findall(str(v)))),
@@ -85,6 +96,8 @@ class FieldSpec(BaseModel):
     root: bool = False
     param: str | None = None
     value: Any = None
+    join: list[str] | None = None
+    map: dict[str, str] | None = None
     add_ms: int = 0
     tz: str = "UTC"
 
@@ -124,12 +137,16 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
     for target, spec in mapping.items():
         if spec.param is not None:
             value = (params or {}).get(spec.param)
+        elif spec.join is not None:
+            value = "|".join(str(lookup(record, path)) for path in spec.join)
         elif spec.source is None:
             value = spec.value
         else:
             value = lookup(body if spec.root else record, spec.source)
             if value is MISSING or value is None:
                 continue
+        if spec.map is not None:
+            value = spec.map.get(str(value), "other")
         if spec.transform is not None:
             try:
                 value = TRANSFORMS[spec.transform](value, ZoneInfo(spec.tz))

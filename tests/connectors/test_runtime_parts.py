@@ -189,3 +189,20 @@ def test_http_4xx_is_a_vendor_error_and_never_shows_the_key():
     with pytest.raises(VendorUnavailable, match="failed 2 times") as info:
         _http_run([(500, "", {}), (502, "", {})], attempts=2)
     assert "sekret-123" not in str(info.value)
+
+
+def test_mapping_join_map_and_us_dates():
+    mapping = parse_mapping(
+        {
+            "filing_id": {"join": ["link", "ticker"], "as": "uuid5"},
+            "transaction_type": {"from": "type", "map": {"purchase": "buy", "sale_full": "sell"}},
+            "filed_at": {"from": "disclosed", "as": "us_date_ms"},
+        }
+    )
+    a = apply(mapping, {"link": "l", "ticker": "BP", "type": "sale_full", "disclosed": "11/20/2026"}, None)
+    b = apply(mapping, {"link": "l", "ticker": "BP", "type": "exchange", "disclosed": "11/20/2026"}, None)
+    assert a["filing_id"] == b["filing_id"] and len(a["filing_id"]) == 36  # stable id from the joined fields
+    assert (a["transaction_type"], b["transaction_type"]) == ("sell", "other")
+    assert a["filed_at"] == 1795132800000  # 2026-11-20T00:00Z
+    with pytest.raises(MappingError, match="filed_at: '2026-11-20' is not a MM/DD/YYYY date"):
+        apply(mapping, {"disclosed": "2026-11-20"}, None)
