@@ -12,7 +12,7 @@ import logging
 import time
 from collections import deque
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, Producer
 
 from app import metrics
 from app.catalog import Topic
@@ -133,23 +133,20 @@ class KafkaSink:
 
     def dead_letter(self, why: str, raw: object) -> None:
         value, headers = envelope(why, self.source, self.topic, raw)
-        try:
-            self._producer.produce(
-                self.dead_letter_topic,
-                value,
-                self.source.encode(),
-                headers=headers,
-                on_delivery=self._on_dead_letter_delivery,
-            )
-        except (BufferError, KafkaException):
-            self._producer.poll(0.1)
-            self._producer.produce(
-                self.dead_letter_topic,
-                value,
-                self.source.encode(),
-                headers=headers,
-                on_delivery=self._on_dead_letter_delivery,
-            )
+        for attempt in (1, 2):  # a full queue gets one poll's worth of room, then the error stands
+            try:
+                self._producer.produce(
+                    self.dead_letter_topic,
+                    value,
+                    self.source.encode(),
+                    headers=headers,
+                    on_delivery=self._on_dead_letter_delivery,
+                )
+                break
+            except BufferError:
+                if attempt == 2:
+                    raise
+                self._producer.poll(0.1)
         self.dead_lettered_total += 1
         self.metrics.processed(self.topic, metrics.DEAD_LETTER)
         log.warning("%s: record sent to %s: %s", self.source, self.dead_letter_topic, why)

@@ -1,7 +1,9 @@
-"""Helpers for the connector integration tests: isolated catalog topics, reading a topic back."""
+"""Helpers for the connector integration tests: isolated catalog topics, running a connector for a
+while, reading a topic back."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -46,3 +48,11 @@ def read_all(bootstrap: str, topic: str, expect: int | None = None, timeout: flo
 
 def values(messages) -> list[dict]:
     return [orjson.loads(m.value()) for m in messages]
+
+
+async def run_for(connector, seconds: float) -> None:
+    """Run a connector, then stop it the graceful way (the batch in hand finished, flushed, cursor saved)."""
+    task = asyncio.create_task(connector.run())
+    await asyncio.sleep(seconds)
+    connector.stop()
+    await task

@@ -11,7 +11,7 @@ import pytest
 from app.connectors.config import load_sources
 from app.connectors.cursor import CursorStore
 from app.connectors.runtime import Connector
-from tests.connectors.kafka_helpers import isolated_topics, read_all, values
+from tests.connectors.kafka_helpers import isolated_topics, read_all, run_for, values
 from tests.fakes.edgar import FakeEdgar
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -21,13 +21,6 @@ def edgar_connector(fake, bootstrap, topics, suffix, state):
     config, options = load_sources()["sec_edgar_form4"]
     options = options.model_copy(update={"feed_url": fake.feed_url, "schedule": "200ms"})
     return Connector(config, options, bootstrap, CursorStore(state), topics=topics, topic_suffix=suffix)
-
-
-async def _run_for(connector, seconds: float) -> None:
-    task = asyncio.create_task(connector.run())
-    await asyncio.sleep(seconds)
-    connector.stop()
-    await task
 
 
 def test_form4_transactions_arrive_once_and_bad_filings_dead_letter(kafka_broker, tmp_path):
@@ -41,9 +34,9 @@ def test_form4_transactions_arrive_once_and_bad_filings_dead_letter(kafka_broker
             fake.file(2, "MSFT", [("P", 200, 410.25)])
             fake.file(3, "NVDA", [], xml="<ownershipDocument><issuer>")  # truncated XML
             fake.file(4, "TSLA", [("A", 300, 0), ("S", -5, 250.0)])  # a grant at $0; negative shares
-            await _run_for(edgar_connector(fake, bootstrap, topics, suffix, tmp_path), 2.0)
+            await run_for(edgar_connector(fake, bootstrap, topics, suffix, tmp_path), 2.0)
             fake.file(5, "AAPL", [("M", 50, 100.0)])
-            await _run_for(edgar_connector(fake, bootstrap, topics, suffix, tmp_path), 2.0)
+            await run_for(edgar_connector(fake, bootstrap, topics, suffix, tmp_path), 2.0)
         finally:
             await fake.stop()
 

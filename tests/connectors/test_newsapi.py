@@ -14,7 +14,7 @@ import pytest
 from app.connectors.config import load_sources
 from app.connectors.cursor import CursorStore
 from app.connectors.runtime import Connector
-from tests.connectors.kafka_helpers import isolated_topics, read_all, values
+from tests.connectors.kafka_helpers import isolated_topics, read_all, run_for, values
 from tests.fakes.newsapi import API_KEY, FakeNewsApi
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -28,13 +28,6 @@ def newsapi_connector(fake, bootstrap, topics, suffix, state):
     )
     options = options.model_copy(update={"url": fake.url, "schedule": "200ms"})
     return Connector(config, options, bootstrap, CursorStore(state), topics=topics, topic_suffix=suffix)
-
-
-async def _run_for(connector, seconds: float) -> None:
-    task = asyncio.create_task(connector.run())
-    await asyncio.sleep(seconds)
-    connector.stop()
-    await task
 
 
 def test_newsapi_delivers_each_article_once_across_restart(kafka_broker, tmp_path, monkeypatch, caplog):
@@ -56,13 +49,13 @@ def test_newsapi_delivers_each_article_once_across_restart(kafka_broker, tmp_pat
             fake.publish(base + 6000, 901, title=None)  # missing title
             fake.rate_limit_next = 1
             first = newsapi_connector(fake, bootstrap, topics, suffix, tmp_path)
-            await _run_for(first, 3.5)
+            await run_for(first, 3.5)
             for n in range(150, 200):  # published while the connector is down, some in the last second
                 fake.publish(base + (149 // 3) * 1000 + (n - 150) * 200, n)
             good += 50
             fake.malformed_next = 1
             second = newsapi_connector(fake, bootstrap, topics, suffix, tmp_path)
-            await _run_for(second, 3.0)
+            await run_for(second, 3.0)
         finally:
             await fake.stop()
 
