@@ -1,7 +1,7 @@
 """End-to-end benchmark of the market-data job through a real Kafka broker, with two baselines run in the
 same process: Flink's own ceiling (datagen -> blackhole) and the brief's naive per-record Python consumer.
 
-    PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 600000] [--symbols 5000] [--latency-rate 50000]
+    PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 400000] [--symbols 5000] [--latency-rate N]
 
 Throughput: the raw topic is pre-filled with --ticks ticks over --symbols symbols; the job's rate is the
 count over the span of its output records' Kafka timestamps (set when its sink writes them).
@@ -258,10 +258,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--ticks", type=int, default=600_000)
+    parser.add_argument("--ticks", type=int, default=400_000)
     parser.add_argument("--symbols", type=int, default=5000)
     parser.add_argument("--naive-ticks", type=int, default=150_000)
-    parser.add_argument("--latency-rate", type=int, default=50_000)
+    parser.add_argument(
+        "--latency-rate", type=int, help="events/s offered; default: half the job's throughput"
+    )
     parser.add_argument("--latency-seconds", type=float, default=10.0)
     parser.add_argument("--out-of-orderness", type=int, default=200, help="ms, the watermark's bound")
     parser.add_argument(
@@ -281,8 +283,9 @@ def main() -> None:
         ceiling = engine_ceiling(args.ticks, job_settings.parallelism)
         print("naive Python consumer ...", flush=True)
         naive = naive_python(broker, job["raw_topic"], min(args.naive_ticks, args.ticks))
-        print(f"latency at {args.latency_rate:,}/s for {args.latency_seconds:.0f}s ...", flush=True)
-        latency = job_latency(broker, job_settings, args.latency_rate, args.latency_seconds, symbols)
+        rate = args.latency_rate or int(job["rate"] / 2)
+        print(f"latency at {rate:,}/s for {args.latency_seconds:.0f}s ...", flush=True)
+        latency = job_latency(broker, job_settings, rate, args.latency_seconds, symbols)
     rows = [
         (
             "Flink datagen -> blackhole (ceiling)",
