@@ -7,7 +7,6 @@ their order inside one partition. `validate(schema, data)` raises `BadRecord` wi
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Annotated, ClassVar, Literal, Union
 
@@ -222,7 +221,3 @@ def parse_json(raw: bytes | str) -> object:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise BadRecord(f"malformed JSON: {exc}") from None
-
-
-def finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
