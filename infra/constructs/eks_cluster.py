@@ -138,7 +138,6 @@ class Cluster(Construct):
                         "desired_size": group.desired_size,
                         "max_size": group.max_size,
                     },
-                    update_config={"max_unavailable": 1},
                     labels={WORKLOAD_LABEL: group_name},
                     taint=taints,
                     # The cluster autoscaler owns the running size once the group exists.
