@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from app.yamlconfig import ConfigError, validate
 
@@ -57,15 +57,7 @@ class MarketData(_Model):
     consumer_group: str = Field(min_length=1)
     out_of_orderness: DurationMs
     idle_partition_timeout: DurationMs
-    dedup_horizon: DurationMs
     max_message_bytes: int = Field(gt=0)
-
-    @model_validator(mode="after")
-    def _horizon_covers_disorder(self) -> MarketData:
-        # A replay is caught while it is not yet late; the dedup state must outlive that window.
-        if self.dedup_horizon <= self.out_of_orderness:
-            raise ValueError("dedup_horizon must be longer than out_of_orderness")
-        return self
 
 
 class News(_Model):

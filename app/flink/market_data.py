@@ -6,8 +6,6 @@ The work is Flink SQL (app/flink/sql/market_data.sql) plus two JVM functions (ap
 
 from __future__ import annotations
 
-import orjson
-
 from app.catalog import catalog
 from app.flink.config import JobSettings
 from app.flink.runtime import statements
@@ -82,36 +80,7 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
     statement_set = tables.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
-    return _WithDedupHorizon(tables, statement_set, md.dedup_horizon)
-
-
-class _WithDedupHorizon:
-    """The statement set, executed with the dedup horizon as its deduplication's state TTL.
-
-    SQL has only a job-wide TTL, which would also expire the per-symbol indicator state of quiet symbols;
-    the compiled plan takes a TTL per operator (Flink's documented way, FLIP-292).
-    """
-
-    def __init__(self, tables, statement_set, horizon_ms: int) -> None:
-        self.tables, self.statement_set, self.horizon_ms = tables, statement_set, horizon_ms
-
-    def plan(self) -> dict:
-        plan = orjson.loads(self.statement_set._j_statement_set.compilePlan().asJsonString())
-        dedups = [node for node in plan["nodes"] if node["type"].startswith("stream-exec-deduplicate")]
-        if len(dedups) != 1:
-            raise RuntimeError(f"expected one deduplication in the market-data plan, found {len(dedups)}")
-        for state in dedups[0]["state"]:
-            state["ttl"] = f"{self.horizon_ms} ms"
-        return plan
-
-    def execute(self):
-        from pyflink.java_gateway import get_gateway
-        from pyflink.table import TableResult
-
-        reference = get_gateway().jvm.org.apache.flink.table.api.PlanReference.fromJsonString(
-            orjson.dumps(self.plan()).decode()
-        )
-        return TableResult(self.tables._j_tenv.loadPlan(reference).execute())
+    return statement_set
 
 
 def table_configuration(settings: JobSettings) -> dict[str, str]:

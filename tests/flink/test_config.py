@@ -45,9 +45,3 @@ def test_bad_duration_and_unknown_environment(tmp_path):
         config.settings("prod", path)
     with pytest.raises(ConfigError, match="no environment 'qa'; known: dev, loadtest, local, prod, staging"):
         config.settings("qa", path)
-
-
-def test_dedup_horizon_must_outlive_the_out_of_orderness(tmp_path):
-    path = _write(tmp_path, config.JOBS_FILE.read_text().replace("dedup_horizon: 10m", "dedup_horizon: 1s"))
-    with pytest.raises(ConfigError, match=r"market_data.*dedup_horizon must be longer than out_of_orderness"):
-        config.settings("prod", path)

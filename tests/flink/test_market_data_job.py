@@ -178,20 +178,3 @@ def test_bad_and_late_records_are_dead_lettered_with_their_reason(run):
         assert envelope["reason"] == dict(message.headers())["dlq.reason"].decode()
         assert envelope["topic"].startswith("market-data-raw")
         assert envelope["raw_truncated"] == (envelope["raw_bytes"] > 16 * 1024)
-
-
-def test_dedup_state_lives_for_the_dedup_horizon_only(tmp_path):
-    from app.flink import config, runtime
-
-    settings = config.settings("local")
-    tables = runtime.table_environment(
-        settings, runtime.local_configuration(settings, checkpoint_dir=tmp_path)
-    )
-    try:
-        plan = market_data.build(tables, settings, "127.0.0.1:9", runtime.udf_jar().as_uri()).plan()
-    finally:
-        local_flink.shutdown()
-    ttl = {node["type"].split("_")[0]: [s["ttl"] for s in node.get("state", [])] for node in plan["nodes"]}
-    assert ttl["stream-exec-deduplicate"] == [f"{settings.market_data.dedup_horizon} ms"]
-    # The indicators' state has no TTL: a quiet symbol keeps its history.
-    assert not ttl["stream-exec-over-aggregate"]

@@ -5,7 +5,6 @@
 
 CREATE TEMPORARY TABLE raw_ticks (
   `value` BYTES,
-  proc_time AS PROCTIME(),
   -- A record without a plausible event time gets epoch 0: it never moves the watermark (max - bound).
   event_time AS COALESCE(
     TO_TIMESTAMP_LTZ(tick_event_time(`value`, ${min_event_ms}, ${max_future_ms}), 3), TO_TIMESTAMP_LTZ(0, 3)),
@@ -71,13 +70,13 @@ CREATE TEMPORARY TABLE dead_letters (
 
 -- parse_tick is declared non-deterministic (it reads the clock), so the planner calls it once per record.
 CREATE TEMPORARY VIEW parsed AS
-SELECT `value`, event_time, proc_time,
+SELECT `value`, event_time,
   parse_tick(`value`, '${symbol_pattern}', ${max_bytes}, ${min_event_ms}, ${max_future_ms}, ${max_price}) AS tick
 FROM raw_ticks;
 
 CREATE TEMPORARY VIEW checked AS
 SELECT
-  `value`, event_time, proc_time,
+  `value`, event_time,
   tick.symbol AS symbol, tick.event_ms AS event_ms, tick.price AS price, tick.volume AS volume,
   tick.bid AS bid, tick.ask AS ask, tick.bid_size AS bid_size, tick.ask_size AS ask_size,
   tick.`sequence` AS `sequence`, tick.trade_id AS trade_id, tick.source AS source,
@@ -88,31 +87,24 @@ SELECT
   END AS reason
 FROM parsed;
 
--- Replays: the first of each (symbol, timestamp, id) wins. A replay behind the watermark is already
--- dead-lettered as late above, so a key only needs remembering for a while: the dedup horizon, set as
--- this operator's state TTL (app/flink/market_data.py). Without a vendor id, price and volume identify it.
-CREATE TEMPORARY VIEW unique_ticks AS
-SELECT * FROM (
-  SELECT *, ROW_NUMBER() OVER (
-    PARTITION BY symbol, event_ms,
-      COALESCE(trade_id, CAST(`sequence` AS STRING), CAST(price AS STRING) || '/' || CAST(volume AS STRING))
-    ORDER BY proc_time) AS arrival
-  FROM checked WHERE reason IS NULL
-) WHERE arrival = 1;
-
 CREATE TEMPORARY VIEW enriched AS
 SELECT
   symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
-  technical_indicators(price) OVER (
-    PARTITION BY symbol ORDER BY event_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ind
-FROM unique_ticks;
+  -- Replays are flagged by the aggregate (the first of each timestamp and trade key wins); without a
+  -- vendor trade id or sequence, price and volume identify the trade.
+  technical_indicators(price, event_ms,
+    COALESCE(trade_id, CAST(`sequence` AS STRING), CAST(price AS STRING) || '/' || CAST(volume AS STRING))
+  ) OVER (PARTITION BY symbol ORDER BY event_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ind
+FROM checked
+WHERE reason IS NULL;
 
 INSERT INTO processed_ticks
 SELECT
   symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
   ind.sma_20, ind.sma_50, ind.rsi_14, ind.bollinger_upper, ind.bollinger_lower,
   CURRENT_ROW_TIMESTAMP(), '${pipeline_version}'
-FROM enriched;
+FROM enriched
+WHERE NOT ind.duplicate;
 
 -- The dead-letter envelope of app/schemas/deadletter.py, reason and source also as headers.
 INSERT INTO dead_letters

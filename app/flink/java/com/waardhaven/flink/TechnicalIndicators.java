@@ -1,13 +1,22 @@
 package com.waardhaven.flink;
 
+import java.util.HashSet;
+
 import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.annotation.FunctionHint;
 import org.apache.flink.table.functions.AggregateFunction;
 import org.apache.flink.types.Row;
 
 /**
- * technical_indicators(price): SMA 20, SMA 50, RSI 14 (Wilder) and Bollinger (20, 2 population sigma) of
- * one symbol's prices, used as {@code OVER (PARTITION BY symbol ORDER BY event_time ROWS UNBOUNDED PRECEDING)}.
+ * technical_indicators(price, event_ms, trade_key): SMA 20, SMA 50, RSI 14 (Wilder) and Bollinger (20, 2
+ * population sigma) of one symbol's prices, used as
+ * {@code OVER (PARTITION BY symbol ORDER BY event_time ROWS UNBOUNDED PRECEDING)}.
+ *
+ * <p>It also drops replays: the OVER window hands over rows in event-time order, so a replay of a tick
+ * (same timestamp and trade key) comes right among the rows of that timestamp, and only the keys of the
+ * latest timestamp need remembering. Such a row leaves the state untouched and is flagged
+ * {@code duplicate}. (A replay arriving after the watermark passed its timestamp is dead-lettered as
+ * late before it gets here.)
  *
  * <p>Exact by construction: the last 50 prices live in a ring buffer and every output is recomputed from
  * it (two-pass variance), so no running sum drifts over a long stream. Wilder's RSI is recursive, which
@@ -22,7 +31,8 @@ import org.apache.flink.types.Row;
         // RAW: the heap state backend keeps the object as is, instead of converting 50 prices per record.
         accumulator = @DataTypeHint(value = "RAW", bridgedTo = TechnicalIndicators.State.class),
         output = @DataTypeHint(
-                "ROW<sma_20 DOUBLE, sma_50 DOUBLE, rsi_14 DOUBLE, bollinger_upper DOUBLE, bollinger_lower DOUBLE>"))
+                "ROW<sma_20 DOUBLE, sma_50 DOUBLE, rsi_14 DOUBLE, bollinger_upper DOUBLE, bollinger_lower DOUBLE,"
+                + " duplicate BOOLEAN>"))
 public class TechnicalIndicators extends AggregateFunction<Row, TechnicalIndicators.State> {
     static final int LONG_WINDOW = 50;
     static final int SHORT_WINDOW = 20;
@@ -36,6 +46,9 @@ public class TechnicalIndicators extends AggregateFunction<Row, TechnicalIndicat
         public double previous;
         public double gain;
         public double loss;
+        public long latestEventMs = Long.MIN_VALUE;
+        public HashSet<String> keysAtLatest = new HashSet<>();
+        public boolean lastWasDuplicate;
     }
 
     @Override
@@ -43,8 +56,13 @@ public class TechnicalIndicators extends AggregateFunction<Row, TechnicalIndicat
         return new State();
     }
 
-    public void accumulate(State s, Double price) {
-        if (price == null) {
+    public void accumulate(State s, Double price, Long eventMs, String tradeKey) {
+        if (eventMs != s.latestEventMs) {
+            s.latestEventMs = eventMs;
+            s.keysAtLatest.clear();
+        }
+        s.lastWasDuplicate = !s.keysAtLatest.add(tradeKey);
+        if (s.lastWasDuplicate) {
             return;
         }
         double p = price;
@@ -88,7 +106,7 @@ public class TechnicalIndicators extends AggregateFunction<Row, TechnicalIndicat
             double moved = s.gain + s.loss;
             rsi = moved == 0.0 ? 50.0 : 100.0 * s.gain / moved;
         }
-        return Row.of(sma20, sma50, rsi, upper, lower);
+        return Row.of(sma20, sma50, rsi, upper, lower, s.lastWasDuplicate);
     }
 
     /** The i-th most recent price, i = 0 being the latest. */
