@@ -39,6 +39,20 @@ def symbols(count: int) -> list[str]:
     return [*TICKERS[:count], *(f"SYN{i}" for i in range(count - len(TICKERS)))]
 
 
+def _successive_steps(which: np.ndarray, log_growth: np.ndarray) -> tuple[np.ndarray, ...]:
+    """For each draw: its rank among the batch's draws of the same symbol and that symbol's cumulative
+    log growth up to and including it (both in batch order); and the index of each symbol's last draw."""
+    order = np.argsort(which, kind="stable")
+    grouped = which[order]
+    starts = np.flatnonzero(np.r_[True, grouped[1:] != grouped[:-1]])
+    group_start = np.repeat(starts, np.diff(np.r_[starts, len(which)]))
+    cum = np.cumsum(log_growth[order])
+    rank, path = np.empty(len(which), dtype=np.int64), np.empty(len(which))
+    rank[order] = np.arange(len(which)) - group_start
+    path[order] = cum - np.r_[0.0, cum][group_start]
+    return rank, path, order[np.r_[starts[1:], len(which)] - 1]
+
+
 class SyntheticSource(Source):
     Options = SyntheticOptions
 
@@ -49,23 +63,28 @@ class SyntheticSource(Source):
         prices = rng.uniform(20, 600, o.symbols)
         sent, started = 0, time.monotonic()
         dt = 1.0 / max(o.rate or 10_000, 1) * o.symbols / SECONDS_PER_YEAR  # model time per symbol step
+        last_ms = np.zeros(o.symbols, dtype=np.int64)
         while o.total is None or sent < o.total:
             n = o.batch_size if o.total is None else min(o.batch_size, o.total - sent)
             which = rng.integers(0, o.symbols, n)
             shocks = rng.standard_normal(n)
-            growth = np.exp((o.drift - o.volatility**2 / 2) * dt + o.volatility * np.sqrt(dt) * shocks)
-            np.multiply.at(prices, which, growth)
-            px = prices[which]
+            log_growth = (o.drift - o.volatility**2 / 2) * dt + o.volatility * np.sqrt(dt) * shocks
+            # A symbol drawn k times in a batch takes k successive GBM steps, 1 ms apart and after its
+            # previous tick: (time, symbol) stays unique, as the market_data_ts key requires.
+            rank, path, last = _successive_steps(which, log_growth)
+            px = prices[which] * np.exp(path)
+            stamps = np.maximum(int(time.time() * 1000), last_ms[which] + 1) + rank
+            np.maximum.at(last_ms, which, stamps)
+            prices[which[last]] = px[last]
             half = px * o.spread_bps / 20_000
             bids, asks = np.round(px - half, 4), np.round(px + half, 4)
             volumes = rng.integers(1, 50, n) * 100
             sizes = rng.integers(1, 30, (2, n)) * 100
-            now = int(time.time() * 1000)
             records = [
                 {
                     "type": "tick",
                     "symbol": names[s],
-                    "timestamp": now,
+                    "timestamp": t,
                     "price": p,
                     "volume": v,
                     "bid": b,
@@ -74,8 +93,9 @@ class SyntheticSource(Source):
                     "ask_size": az,
                     "source": "synthetic",
                 }
-                for s, p, v, b, a, bs, az in zip(
+                for s, t, p, v, b, a, bs, az in zip(
                     which.tolist(),
+                    stamps.tolist(),
                     np.round(px, 4).tolist(),
                     volumes.tolist(),
                     bids.tolist(),
