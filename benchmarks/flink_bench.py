@@ -1,5 +1,7 @@
-"""End-to-end benchmark of the market-data job through a real Kafka broker, with two baselines run in the
-same process: Flink's own ceiling (datagen -> blackhole) and the brief's naive per-record Python consumer.
+"""End-to-end throughput and p95 latency of the market-data job through a real Kafka broker, vs two baselines.
+
+Both baselines run in the same process: Flink's own ceiling (datagen -> blackhole) and the brief's naive
+per-record Python consumer.
 
     PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 400000] [--symbols 5000] [--latency-rate N]
 
