@@ -12,6 +12,7 @@ TF_VAR_aws_endpoint for `wh deploy local` and friends.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 import tempfile
@@ -20,16 +21,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from infra.bootstrap.common import REPO
+
 from .process import ManagedProcess, ServiceError, free_port, require_free_port
 
 READY_TIMEOUT = 60.0
 REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 and the AWS provider from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"}
-
-
-def moto_server_binary() -> Path:
-    return Path(sys.executable).parent / "moto_server"
 
 
 def answers(endpoint: str, timeout: float = 2.0) -> bool:
@@ -75,15 +74,15 @@ class AwsEmulator:
     def start(self) -> AwsEmulator:
         if self.process is not None:
             raise ServiceError(f"the AWS emulator is already running at {self.endpoint}")
-        binary = moto_server_binary()
-        if not binary.exists():
-            raise ServiceError(f"{binary} not found: run `python3 -m infra.bootstrap python` (installs moto)")
+        if importlib.util.find_spec("moto") is None:
+            raise ServiceError("moto is not installed here: run `python3 -m infra.bootstrap python`")
         self.port = require_free_port(self.port, "AWS emulator") if self.port else free_port()
         self._log_dir = tempfile.TemporaryDirectory(prefix="wh-moto-")
         self.process = ManagedProcess(
             f"AWS emulator (moto) on {self.endpoint}",
-            [binary, "-H", "127.0.0.1", "-p", str(self.port)],
+            [sys.executable, "-m", "app.local.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             Path(self._log_dir.name) / "moto.log",
+            cwd=REPO,
             grace=5.0,
         ).start()
         self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
