@@ -93,6 +93,7 @@ def synth(env_names: list[str], outdir: Path | str) -> dict:
         )
     from cdktf import App
 
+    Path(outdir).mkdir(parents=True, exist_ok=True)  # cdktf creates only the last level
     app = App(outdir=str(outdir), stack_traces=False)
     for cfg in configs:
         build_environment(app, cfg)

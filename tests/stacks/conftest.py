@@ -28,5 +28,5 @@ class Synthesized:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     from stacks.app import synth
 
-    outdir = tmp_path_factory.mktemp("cdktf.out")
+    outdir = tmp_path_factory.mktemp("synth") / "nested" / "cdktf.out"  # synth creates missing parents
     return Synthesized(outdir, synth(environment_names(), outdir))
