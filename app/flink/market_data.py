@@ -1,7 +1,7 @@
 """The market-data job: validate, deduplicate and enrich ticks with exact SMA/RSI/Bollinger indicators.
 
 market-data-raw -> market-data-processed, bad records -> the market-data dead-letter topic with a reason.
-The work is Flink SQL (app/flink/sql/market_data.sql) plus two JVM functions (app/flink/java).
+The work is Flink SQL (app/flink/sql/market_data.sql) plus JVM functions (app/flink/java).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ FUNCTIONS = {
     "parse_tick": "com.waardhaven.flink.ParseTick",
     "tick_event_time": "com.waardhaven.flink.TickEventTime",
     "technical_indicators": "com.waardhaven.flink.TechnicalIndicators",
+    "is_dead_letter": "com.waardhaven.flink.IsDeadLetter",
 }
 
 

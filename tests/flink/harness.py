@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import collections
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -82,3 +85,33 @@ def tick(symbol: str, timestamp, price, volume=100, **extra) -> bytes:
             **extra,
         }
     )
+
+
+def rest_overrides(port: int) -> dict[str, str]:
+    """Mini-cluster keys for a REST API on 127.0.0.1:`port` whose metrics are at most 0.5 s old."""
+    return {
+        "rest.bind-address": "127.0.0.1",
+        "rest.address": "127.0.0.1",
+        "rest.port": str(port),
+        "metrics.fetcher.update-interval": "500",
+    }
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return orjson.loads(response.read())
+
+
+def metric_by_variable(rest: str, job_id: str, metric: str, variable: str) -> collections.Counter:
+    """Sum over all operators and subtasks of the user metric `<variable>.<value>.<metric>`, per value."""
+    totals: collections.Counter = collections.Counter()
+    for vertex in _get(f"{rest}/jobs/{job_id}")["vertices"]:
+        base = f"{rest}/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        names = [m["id"] for m in _get(base) if m["id"].endswith(f".{metric}")]
+        if not names:
+            continue
+        for item in _get(f"{base}?get={urllib.parse.quote(','.join(names))}"):
+            parts = item["id"].split(".")
+            assert parts[-3] == variable, item["id"]
+            totals[parts[-2]] += int(item["value"])
+    return totals

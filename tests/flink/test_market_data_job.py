@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import math
 import random
 import time
@@ -13,6 +14,7 @@ import pytest
 
 from app.flink import market_data
 from app.local import flink as local_flink
+from app.local.process import free_port
 from tests.conftest import unique_name
 from tests.flink import harness, reference
 
@@ -119,7 +121,14 @@ def run(kafka_broker, tmp_path_factory):
     records += [(p, b"ZZZ", harness.tick("ZZZ", last + 10_000, 1.0)) for p in (0, 1)]  # moves the watermark
     harness.produce(kafka_broker, topics["raw_topic"], records)
 
-    result = harness.submit("market-data", kafka_broker, suffix, tmp_path_factory.mktemp("checkpoints"))
+    port = free_port()
+    result = harness.submit(
+        "market-data",
+        kafka_broker,
+        suffix,
+        tmp_path_factory.mktemp("checkpoints"),
+        overrides=harness.rest_overrides(port),
+    )
     try:
         out = harness.consume(
             kafka_broker,
@@ -131,21 +140,34 @@ def run(kafka_broker, tmp_path_factory):
         late = [harness.tick("MSFT", base + 107, 1.0, trade_id="MSFT-1"), harness.tick("MSFT", base + 3, 2.0)]
         harness.produce(kafka_broker, topics["raw_topic"], [(1, b"MSFT", v) for v in late])
         dead = harness.consume(kafka_broker, [topics["dead_letter_topic"]], expected=len(bad) + 2, timeout=60)
+        counted = dead_letter_metric(f"http://127.0.0.1:{port}", str(result.get_job_client().get_job_id()))
     finally:
         result.get_job_client().cancel().result()
         local_flink.shutdown()
     processed = [orjson.loads(m.value()) for m in out if m.topic() == topics["processed_topic"]]
-    return processed, dead, truth, bad
+    return processed, dead, truth, bad, counted
+
+
+def dead_letter_metric(rest: str, job_id: str, timeout: float = 30.0) -> collections.Counter:
+    """The job's dead-letter counts by reason once they stop changing (the REST API samples them)."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        counts = harness.metric_by_variable(rest, job_id, "dead_letters", "reason")
+        if counts and counts == last:
+            return counts
+        last = counts
+        time.sleep(1.0)
+    return last or collections.Counter()
 
 
 def test_every_unique_good_tick_comes_out_once(run):
-    processed, _, truth, _ = run
+    processed, _, truth, _, _ = run
     seen = sorted((r["symbol"], r["timestamp"]) for r in processed)
     assert seen == sorted(zip(truth["symbol"], truth["timestamp"], strict=True))
 
 
 def test_indicators_equal_the_reference(run):
-    processed, _, truth, _ = run
+    processed, _, truth, _, _ = run
     expected = reference.indicators(truth).set_index(["symbol", "timestamp"])
     columns = ["sma_20", "sma_50", "rsi_14", "bollinger_upper", "bollinger_lower"]
     checked = 0
@@ -170,7 +192,7 @@ def test_records_carry_processing_metadata(run):
 
 
 def test_bad_and_late_records_are_dead_lettered_with_their_reason(run):
-    _, dead, _, bad = run
+    _, dead, _, bad, _ = run
     reasons = sorted(dict(m.headers())["dlq.reason"].decode() for m in dead)
     assert reasons == sorted([reason for _, reason in bad] + ["late", "late"])
     for message in dead:
@@ -178,3 +200,10 @@ def test_bad_and_late_records_are_dead_lettered_with_their_reason(run):
         assert envelope["reason"] == dict(message.headers())["dlq.reason"].decode()
         assert envelope["topic"].startswith("market-data-raw")
         assert envelope["raw_truncated"] == (envelope["raw_bytes"] > 16 * 1024)
+
+
+def test_dead_letters_are_counted_by_reason_in_a_flink_metric(run):
+    *_, bad, counted = run
+    # The REST API shows a metric group's ':' as '_' (the Prometheus label keeps it).
+    expected = [reason.replace(":", "_") for _, reason in bad] + ["late", "late"]
+    assert counted == collections.Counter(expected)

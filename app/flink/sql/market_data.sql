@@ -1,6 +1,7 @@
 -- Market-data job: market-data-raw -> market-data-processed (+ dead letters).
 -- ${name} placeholders are filled by app/flink/market_data.py from the topic catalog and app/flink/jobs.yaml.
--- parse_tick, tick_event_time and technical_indicators are JVM functions (app/flink/java); the rest is SQL.
+-- parse_tick, tick_event_time, technical_indicators and is_dead_letter are JVM functions (app/flink/java);
+-- the rest is SQL.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
 
 CREATE TEMPORARY TABLE raw_ticks (
@@ -122,4 +123,5 @@ SELECT
   MAP['dlq.reason', CAST(reason AS BYTES), 'dlq.source', CAST('${dead_letter_source}' AS BYTES),
       'dlq.topic', CAST('${raw_topic}' AS BYTES)]
 FROM checked
-WHERE reason IS NOT NULL AND reason NOT LIKE 'skipped:%';
+-- Rejected and not skipped; is_dead_letter also counts it by reason (metric reason.dead_letters).
+WHERE is_dead_letter(reason);
