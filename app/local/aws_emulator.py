@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import signal
 import sys
 import tempfile
@@ -83,6 +84,8 @@ class AwsEmulator:
             [sys.executable, "-m", "app.local.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
             Path(self._log_dir.name) / "moto.log",
             cwd=REPO,
+            # The EKS stack attaches AWS managed policies; moto loads them only when asked to.
+            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
             grace=5.0,
         ).start()
         self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
