@@ -25,7 +25,11 @@ DEFAULT_TIMEOUT = 1800.0
 
 
 class TofuError(RuntimeError):
-    """An OpenTofu command failed; str() is the whole explanation."""
+    """An OpenTofu command failed; str() is the whole explanation, `output` all OpenTofu printed."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
 
 
 # (pattern in OpenTofu's output, what the user should do). First match wins.
@@ -121,7 +125,8 @@ class Tofu:
             tail = "\n".join(result.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
             raise TofuError(
                 f"{self.name}: `tofu {' '.join(args)}` failed (exit {proc.returncode}) in {self.workdir}:\n"
-                f"{tail}\n-> {explain(result.output)}"
+                f"{tail}\n-> {explain(result.output)}",
+                result.output,
             )
         return result
 

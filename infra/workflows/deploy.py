@@ -8,9 +8,12 @@ emulated environment the stacks that need a live Kubernetes API are skipped, and
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from infra.tofu.runner import TofuError
 
 from . import review
 from .stackset import (
@@ -26,6 +29,12 @@ from .stackset import (
 )
 
 PLAN_FILE = "deploy.tfplan"
+# An apply cut short can leave a bucket created but not recorded; the next create of it fails like this.
+_UNRECORDED_BUCKET = re.compile(
+    r"Error: creating S3 Bucket \(([^)]+)\): BucketAlready(?:Exists|OwnedByYou)"
+    r".*?with (aws_s3_bucket\.[\w-]+)",
+    re.S,
+)
 
 
 @dataclass
@@ -33,6 +42,22 @@ class Outcome:
     plan: review.StackPlan
     applied: bool
     seconds: float
+
+
+def adopt_unrecorded_buckets(tofu, target: AwsTarget, output: str) -> list[str]:
+    """Import the buckets an interrupted apply created but did not record, when they are ours."""
+    from botocore.exceptions import ClientError
+
+    s3 = target.client("s3")
+    adopted = []
+    for bucket, address in _UNRECORDED_BUCKET.findall(output):
+        try:
+            s3.head_bucket(Bucket=bucket)  # 403 when the name belongs to someone else: leave it
+        except ClientError:
+            continue
+        tofu.run("import", "-input=false", "-no-color", address, bucket)
+        adopted.append(address)
+    return adopted
 
 
 def deploy_stack(stack: Stack, target: AwsTarget, *, upgrade: bool = False) -> Outcome:
@@ -50,7 +75,15 @@ def deploy_stack(stack: Stack, target: AwsTarget, *, upgrade: bool = False) -> O
         pending = tofu.plan(plan_file)
         plan.changes = review.changes(tofu.show_json(plan_file))
         if pending:
-            tofu.apply(plan_file)
+            try:
+                tofu.apply(plan_file)
+            except TofuError as exc:
+                adopted = adopt_unrecorded_buckets(tofu, target, exc.output)
+                if not adopted:
+                    raise
+                say(f"{stack.name}: adopted {', '.join(adopted)} left unrecorded by an interrupted apply")
+                tofu.plan(plan_file)
+                tofu.apply(plan_file)
     finally:
         plan_file.unlink(missing_ok=True)
     seconds = time.monotonic() - started
