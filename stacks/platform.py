@@ -18,6 +18,7 @@ from .operators import OperatorsStack
 
 CHARTS_DIR = Path(__file__).resolve().parents[1] / "charts"
 PIPELINE_CHART = "waardhaven-pipeline"
+FLINK_JOBS_CHART = "flink-jobs"
 
 
 def environment_values_file(chart: str, env: str) -> Path:
@@ -36,11 +37,7 @@ class PlatformStack(EnvironmentStack):
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
         helm_provider(self, eks_connection(self, cfg))
-        # Copied into the stack's output directory, so the synthesized JSON holds no absolute path.
-        chart = TerraformAsset(
-            self, "pipeline_chart", path=str(CHARTS_DIR / PIPELINE_CHART), type=AssetType.DIRECTORY
-        )
-        generated = {
+        pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
             "storageClass": GP3_STORAGE_CLASS,
@@ -53,19 +50,37 @@ class PlatformStack(EnvironmentStack):
                 "connectors": {"name": identities.CONNECTORS_SERVICE_ACCOUNT, "roleArn": irsa.connectors.arn},
             },
         }
+        flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
+        flink_values = {
+            "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
+            "storage": {
+                "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
+                "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
+                "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
+            },
+        }
+        self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
+        # Its pods run as the service account the pipeline chart creates.
+        self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline])
+
+    def _chart_release(self, cfg: EnvironmentConfig, chart: str, generated: dict, depends_on) -> Release:
+        """charts/<chart> (copied into the stack's output, so no absolute path) with values-<env>.yaml and
+        the values this stack generates on top."""
+        asset = TerraformAsset(self, f"{chart}_chart", path=str(CHARTS_DIR / chart), type=AssetType.DIRECTORY)
         values = [yaml.safe_dump(generated, sort_keys=True)]
-        overrides = environment_values_file(PIPELINE_CHART, cfg.name)
+        overrides = environment_values_file(chart, cfg.name)
         if overrides.is_file():
             values.insert(0, overrides.read_text(encoding="utf-8"))
-        self.pipeline = Release(
+        return Release(
             self,
-            "pipeline",
-            name=PIPELINE_CHART,
-            chart=chart.path,
+            chart,
+            name=chart,
+            chart=asset.path,
             namespace=identities.DATA_NAMESPACE,
             create_namespace=True,
             atomic=True,
             wait=True,
             timeout=600,
             values=values,
+            depends_on=depends_on,
         )

@@ -78,3 +78,18 @@ def test_kubernetes_providers_authenticate_against_the_environments_cluster(synt
         assert stack["data"]["aws_eks_cluster"]["cluster"]["name"] == load_environment(env).cluster_name
         (helm,) = stack["provider"]["helm"]
         assert helm["kubernetes"]["token"] == "${data.aws_eks_cluster_auth.cluster_auth.token}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_flink_jobs_keep_state_under_their_prefixes_of_the_flink_state_bucket(synthesized, env):
+    stack = synthesized.stack(f"{env}-platform")
+    release = resource(stack, "helm_release", name="flink-jobs")
+    overrides, generated = (yaml.safe_load(v) for v in release["values"])
+    assert overrides == yaml.safe_load(open(f"charts/flink-jobs/values-{env}.yaml"))
+    assert generated["storage"] == {
+        "checkpoints": f"s3://waardhaven-{env}-flink-state/checkpoints/",
+        "savepoints": f"s3://waardhaven-{env}-flink-state/savepoints/",
+        "ha": f"s3://waardhaven-{env}-flink-state/ha/",
+    }
+    assert generated["serviceAccount"] == "flink-service-account"
+    assert release["depends_on"] == ["helm_release.waardhaven-pipeline"]  # which creates that account
