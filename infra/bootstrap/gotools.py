@@ -62,7 +62,7 @@ TOFU = GoTool(
     "v1.12.6",
     "./cmd/tofu",
     "-X github.com/opentofu/opentofu/version.dev=no",
-    first_build="about 5 minutes",
+    first_build="5-20 minutes on a busy 2-core machine",
 )
 HELM = GoTool(
     "helm", "helm.sh/helm/v3", "v3.22.0", "./cmd/helm", "-X helm.sh/helm/v3/internal/version.version=v3.22.0"
@@ -78,7 +78,7 @@ PROVIDERS = {
                 "terraform-provider-aws",
                 "github.com/hashicorp/terraform-provider-aws",
                 "v1.60.1-0.20260602190131-5f2286d6d836",
-                first_build="about 30 minutes",
+                first_build="30-75 minutes on a busy 2-core machine",
             ),
             version="6.47.1",
             bindings="6.25.0",
