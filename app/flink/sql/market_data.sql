@@ -46,6 +46,9 @@ CREATE TEMPORARY TABLE processed_ticks (
   'topic' = '${processed_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
   'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
+  -- Fewer, larger produce requests: 5 ms of linger cost the broker and the sender thread less CPU per tick.
+  'properties.linger.ms' = '5',
+  'properties.batch.size' = '262144',
   'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${transactional_id_prefix}-processed',
   'key.format' = 'raw',
