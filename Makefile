@@ -2,21 +2,29 @@
 SHELL := bash
 PY := python3
 VENV = $(shell $(PY) -m infra.bootstrap venv-path)
+WH = $(VENV)/bin/python -m app.cli
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: help bootstrap run test lint format
+.PHONY: help bootstrap bootstrap-all run test lint format synth
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-bootstrap: ## install and cache everything the run and the tests need
-	$(PY) -m infra.bootstrap base
+bootstrap: ## install and cache what the main job needs (venv, Java/PostgreSQL, jars, OpenTofu + providers)
+	$(PY) -m infra.bootstrap base tofu providers
 
-run: bootstrap ## the main job: the whole pipeline on local real services
-	$(VENV)/bin/python -m app.cli pipeline
+bootstrap-all: ## everything the tests need too (helm, kubeconform, checkov)
+	$(PY) -m infra.bootstrap base toolchain checkov
 
-test: bootstrap ## the test suite (starts its own real services)
-	$(PY) -m infra.bootstrap checkov
+run: bootstrap ## the main job: synth every environment, deploy `local` on the AWS emulator, run the pipeline
+	$(WH) synth --all --outdir $(CURDIR)/cdktf.out
+	$(WH) deploy local --outdir $(CURDIR)/cdktf.out
+	$(WH) pipeline
+
+test: bootstrap-all ## the test suite (starts its own real services)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+synth: bootstrap ## synthesize every environment into cdktf.out
+	$(WH) synth --all
 
 lint: bootstrap ## ruff lint and format check
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
