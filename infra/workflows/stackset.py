@@ -77,6 +77,7 @@ def synthesize(env: str, outdir: Path) -> list[Stack]:
 
     load_environment(env)  # an unknown or invalid environment fails here, naming the file
     tofu_binary()  # a missing OpenTofu fails before the 30 s synth
+    outdir = outdir.resolve()  # OpenTofu runs inside each stack's directory: paths must not be relative
     say(f"synth {env} -> {outdir}")
     manifest = synth([env], outdir)
     stacks = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,14 @@ def test_missing_toolchain_names_the_bootstrap_command(tmp_path, monkeypatch):
     result = wh("drift", "local", "--outdir", str(tmp_path / "out"), env=empty_cache)
     assert result.returncode == 1
     assert f"run `{BUILD_COMMAND}`" in result.stderr
+
+
+def test_a_relative_output_directory_gives_absolute_stack_directories(tofu_toolchain, tmp_path, monkeypatch):
+    # OpenTofu runs inside each stack's directory, so a relative plan path would point nowhere.
+    from infra.workflows.stackset import synthesize
+
+    monkeypatch.chdir(tmp_path)
+    stacks = synthesize("local", Path("cdktf.out"))
+
+    assert all(stack.workdir.is_absolute() for stack in stacks)
+    assert stacks[0].workdir.parent.parent == tmp_path / "cdktf.out"
