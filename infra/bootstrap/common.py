@@ -26,7 +26,8 @@ def cache_root() -> Path:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BootstrapError(
-            f"cache directory {root} is not writable ({exc.strerror}): set WAARDHAVEN_CACHE to a writable path"
+            f"cache directory {root} is not writable ({exc.strerror}): "
+            "set WAARDHAVEN_CACHE to a writable path"
         ) from exc
     return root
 

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.provider_versions import PROVIDER_VERSIONS
+
 from .common import BootstrapError, cache_root, discard_partial, is_complete, mark_complete, run, say, step
 
 MIRROR_HOST = "registry.opentofu.org"
@@ -51,7 +53,10 @@ class Provider:
     type: str
     tool: GoTool
     version: str
-    bindings: str
+
+    @property
+    def bindings(self) -> str:
+        return PROVIDER_VERSIONS[f"hashicorp/{self.type}"]
 
 
 # OpenTofu 1.12.6: the newest release the proxy serves; it builds with the machine's Go 1.26 and speaks the
@@ -81,7 +86,6 @@ PROVIDERS = {
                 first_build="30-75 minutes on a busy 2-core machine",
             ),
             version="6.47.1",
-            bindings="6.25.0",
         ),
         Provider(
             "kubernetes",
@@ -91,7 +95,6 @@ PROVIDERS = {
                 "v1.13.4-0.20260821094251-3a33fb6cc605",
             ),
             version="3.2.1",
-            bindings="2.38.0",
         ),
         Provider(
             "helm",
@@ -101,7 +104,6 @@ PROVIDERS = {
                 "v1.3.3-0.20260629194918-a4f1c1d8b008",
             ),
             version="3.2.0",
-            bindings="3.1.1",
         ),
     )
 }

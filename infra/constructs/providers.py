@@ -1,8 +1,4 @@
-"""Terraform providers of the stacks, and their versions.
-
-PROVIDER_VERSIONS are the versions the prebuilt cdktf bindings (cdktf-cdktf-provider-*) were generated for;
-cdktf writes them into every stack's required_providers and the OpenTofu toolchain builds exactly these.
-"""
+"""Terraform providers of the stacks (their versions: infra.provider_versions)."""
 
 from __future__ import annotations
 
@@ -14,12 +10,6 @@ from cdktf_cdktf_provider_helm.provider import HelmProvider
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 
 from infra.config import EnvironmentConfig
-
-PROVIDER_VERSIONS = {
-    "hashicorp/aws": "6.25.0",
-    "hashicorp/kubernetes": "2.38.0",
-    "hashicorp/helm": "3.1.1",
-}
 
 # Every AWS service the stacks call: in `local` each is pointed at the emulator.
 EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "sts")

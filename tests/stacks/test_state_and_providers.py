@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from infra.config import load_environment
-from infra.constructs.providers import EMULATED_SERVICES, PROVIDER_VERSIONS
+from infra.constructs.providers import EMULATED_SERVICES
+from infra.provider_versions import PROVIDER_VERSIONS
 from stacks.app import stack_plan
 from tests.stacks.synth_helpers import AWS_ENVS, ENVS, ref, resource
 
