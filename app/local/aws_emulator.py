@@ -33,9 +33,10 @@ CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AW
 
 
 def answers(endpoint: str, timeout: float = 2.0) -> bool:
-    """True when something at `endpoint` answers moto's own API."""
+    """True when something at `endpoint` answers moto's own API (its dashboard: data.json takes seconds
+    once the AWS managed IAM policies are loaded)."""
     try:
-        with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=timeout) as response:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout) as response:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False

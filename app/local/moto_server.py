@@ -1,4 +1,4 @@
-"""moto's server with two behaviours the AWS provider 6.x needs and moto 5.2 lacks.
+"""moto's server with the behaviours the AWS provider 6.x needs and moto 5.2 lacks.
 
 - S3 tags on create: the provider sends a new bucket's tags inside CreateBucketConfiguration; moto ignores
   them, so every tagged bucket would show a tag diff after its first apply. Here they are stored as
@@ -6,6 +6,13 @@
 - EKS access config: moto drops a cluster's accessConfig, so every plan would see
   bootstrap_cluster_creator_admin_permissions change, which forces replacing the cluster. Here it is kept
   and returned by DescribeCluster.
+- EKS node groups: moto gives every node group an SSH remote_access it was never asked for, which forces
+  replacing node groups that use a launch template on every plan. Here a node group has none unless given.
+- EC2 launch templates: moto copies the template's own tags (TagSpecifications of resource type
+  launch-template) into its LaunchTemplateData, where AWS never puts them, so every plan would update it.
+- S3 bucket policies: moto evaluates a policy's statements without their conditions, so the TLS-only
+  statement (Deny unless aws:SecureTransport) denies every object request. The emulator stands in for
+  AWS's HTTPS endpoint, so that statement is left out of evaluation; the stored policy is unchanged.
 
 Run as `python -m app.local.moto_server -H 127.0.0.1 -p PORT`.
 """
@@ -58,9 +65,57 @@ def keep_eks_access_config() -> None:
     EKSResponse.create_cluster = create_keeping_access_config
 
 
+def no_default_node_group_remote_access() -> None:
+    import moto.eks.models
+
+    moto.eks.models.DEFAULT_REMOTE_ACCESS = None
+
+
+def launch_template_tags_stay_on_the_template() -> None:
+    from moto.ec2.models.launch_templates import LaunchTemplateBackend
+
+    create = LaunchTemplateBackend.create_launch_template
+
+    def create_without_own_tags_in_data(self: Any, name, description, template_data, tag_spec) -> Any:
+        specs = template_data.get("TagSpecifications")
+        if specs:
+            template_data["TagSpecifications"] = [
+                s for s in specs if s.get("ResourceType") != "launch-template"
+            ]
+        return create(self, name, description, template_data, tag_spec)
+
+    LaunchTemplateBackend.create_launch_template = create_without_own_tags_in_data
+
+
+def _insecure_transport_deny(statement: dict) -> bool:
+    condition = statement.get("Condition") or {}
+    return statement.get("Effect") == "Deny" and "aws:SecureTransport" in (condition.get("Bool") or {})
+
+
+def evaluate_bucket_policies_as_over_tls() -> None:
+    import json
+
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self: Any, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy)
+        statements = policy.get("Statement") or []
+        statements = [statements] if isinstance(statements, dict) else statements
+        policy["Statement"] = [s for s in statements if not _insecure_transport_deny(s)]
+        return IAMPolicy(json.dumps(policy)).is_action_permitted(action, resource)
+
+    FakeBucket.get_permission = get_permission
+
+
 if __name__ == "__main__":
     from moto.server import main
 
     store_tags_on_create()
     keep_eks_access_config()
+    no_default_node_group_remote_access()
+    launch_template_tags_stay_on_the_template()
+    evaluate_bucket_policies_as_over_tls()
     sys.exit(main(sys.argv[1:]))
