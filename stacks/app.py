@@ -91,6 +91,10 @@ def synth(env_names: list[str], outdir: Path | str) -> dict:
         raise SynthError(
             "cdktf runs its constructs in Node.js, and `node` is not on PATH: `apt-get install nodejs`"
         )
+    # infra.constructs must come before cdktf starts jsii: lazy bindings, no Node end-of-life banner.
+    import infra.constructs  # noqa: F401
+
+    # isort: split
     from cdktf import App
 
     Path(outdir).mkdir(parents=True, exist_ok=True)  # cdktf creates only the last level

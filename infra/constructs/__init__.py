@@ -10,7 +10,12 @@ measures the difference.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+
+# The machines ship Node.js 20 and no registry reachable here serves a newer Node; without this, jsii prints
+# an end-of-life banner on every synth. The variable is read when jsii starts its node process.
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 BINDING_PACKAGES = (
     "cdktf_cdktf_provider_aws",
