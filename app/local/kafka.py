@@ -9,14 +9,20 @@ Storage lives in a temp dir removed on stop. Topics are never auto-created: crea
 from __future__ import annotations
 
 import base64
-import shutil
 import time
 import uuid
-from pathlib import Path
 
 from infra.bootstrap import debs, jars
 
-from .process import ManagedProcess, ServiceError, free_port, require_free_port, service_workdir, toolchain
+from .process import (
+    LocalService,
+    ManagedProcess,
+    ServiceError,
+    free_port,
+    require_free_port,
+    service_workdir,
+    toolchain,
+)
 
 JAR_BUNDLE = "kafka"
 HEAP = ["-Xms128m", "-Xmx384m"]
@@ -47,22 +53,16 @@ def _cluster_id() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
 
 
-class KafkaBroker:
+class KafkaBroker(LocalService):
     """Kafka on 127.0.0.1:`port` (a free one by default); `bootstrap_servers` once started."""
 
     def __init__(self, port: int | None = None, *, extra_config: dict[str, str] | None = None) -> None:
-        self.port = port
+        super().__init__(port)
         self.extra_config = extra_config or {}
-        self.workdir: Path | None = None
-        self.process: ManagedProcess | None = None
 
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
 
     def _config(self, controller_port: int) -> dict[str, str]:
         return {
@@ -170,17 +170,3 @@ class KafkaBroker:
         finally:
             consumer.close()
         return messages
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-    def __enter__(self) -> KafkaBroker:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -19,7 +19,15 @@ from pathlib import Path
 
 from infra.bootstrap import debs
 
-from .process import ManagedProcess, ServiceError, free_port, require_free_port, service_workdir, toolchain
+from .process import (
+    LocalService,
+    ManagedProcess,
+    ServiceError,
+    free_port,
+    require_free_port,
+    service_workdir,
+    toolchain,
+)
 
 SERVICE_USER = "waardhaven-pg"
 READY_TIMEOUT = 60.0
@@ -62,17 +70,15 @@ def service_user() -> str | None:
     return SERVICE_USER
 
 
-class Postgres:
+class Postgres(LocalService):
     """PostgreSQL on 127.0.0.1:`port` (a free one by default) with database `database`; `dsn` once started."""
 
     def __init__(
         self, port: int | None = None, *, database: str = "waardhaven", user: str = "waardhaven"
     ) -> None:
-        self.port = port
+        super().__init__(port)
         self.database = database
         self.user = user
-        self.workdir: Path | None = None
-        self.process: ManagedProcess | None = None
 
     def conninfo(self, database: str | None = None) -> str:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname={database or self.database}"
@@ -80,10 +86,6 @@ class Postgres:
     @property
     def dsn(self) -> str:
         return self.conninfo()
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
 
     def start(self) -> Postgres:
         if self.process is not None:
@@ -162,17 +164,3 @@ class Postgres:
         with psycopg.connect(self.conninfo("postgres"), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         return self.conninfo(name)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.stop()
-            self.process = None
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
-
-    def __enter__(self) -> Postgres:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

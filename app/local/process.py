@@ -192,3 +192,30 @@ def service_workdir(prefix: str) -> Path:
     directory = Path(tempfile.mkdtemp(prefix=prefix))
     (directory / OWNER_FILE).write_text(str(os.getpid()))
     return directory
+
+
+class LocalService:
+    """A service run as one ManagedProcess with its data in a temp workdir; subclasses define `start()`."""
+
+    def __init__(self, port: int | None) -> None:
+        self.port = port
+        self.workdir: Path | None = None
+        self.process: ManagedProcess | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
