@@ -23,15 +23,18 @@ def key_path(loc: tuple) -> str:
     return ".".join(str(part) for part in loc)
 
 
-def load_model(path: Path | str, model: type[M]) -> M:
-    path = Path(path)
+def read_yaml(path: Path | str) -> object:
+    """The parsed document; an unreadable file or bad YAML is a ConfigError naming the file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(path, "", f"cannot read: {exc.strerror}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(path, "", f"not valid YAML: {exc}") from exc
-    return validate(path, data, model)
+
+
+def load_model(path: Path | str, model: type[M]) -> M:
+    return validate(path, read_yaml(path), model)
 
 
 def validate(path: Path | str, data: object, model: type[M]) -> M:

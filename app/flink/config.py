@@ -12,10 +12,9 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from app.yamlconfig import ConfigError, validate
+from app.yamlconfig import ConfigError, read_yaml, validate
 
 JOBS_FILE = Path(__file__).with_name("jobs.yaml")
 _UNITS_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
@@ -113,12 +112,7 @@ def _merge(base: dict, override: dict) -> dict:
 
 @cache
 def _document(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, "", f"not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     if not isinstance(data, dict) or not isinstance(data.get("defaults"), dict):
         raise ConfigError(path, "defaults", "a mapping of settings is required")
     if not isinstance(data.get("environments"), dict):

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
-from app.yamlconfig import ConfigError, validate
+from app.yamlconfig import ConfigError, read_yaml, validate
 
 from .model import EnvironmentConfig
 from .policy import violations
@@ -43,12 +41,7 @@ def load_environment(name: str, config_dir: Path = CONFIG_DIR) -> EnvironmentCon
 
 
 def load_file(path: Path) -> EnvironmentConfig:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(path, "", f"cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(path, "", f"not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(path, "", f"must be a mapping of keys, got {type(data).__name__}")
     if "name" in data:
