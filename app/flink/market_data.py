@@ -1,7 +1,8 @@
 """The market-data job: validate, deduplicate and enrich ticks with exact SMA/RSI/Bollinger indicators.
 
 market-data-raw -> market-data-processed, bad records -> the market-data dead-letter topic with a reason.
-The work is Flink SQL (app/flink/sql/market_data.sql) plus JVM functions (app/flink/java).
+The work is Flink SQL (app/flink/sql/market_data.sql) plus JVM functions and, for the indicators per symbol in
+event time, a JVM DataStream operator (app/flink/java): no Python runs per record.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from app.schemas.deadletter import RAW_LIMIT
 PIPELINE = "market-data"
 RAW_TOPIC = "market-data-raw"
 PROCESSED_TOPIC = "market-data-processed"
+STREAMS_CLASS = "com.waardhaven.flink.MarketDataStreams"
+# The indicators operator's state is restored by this id: keep it when the job changes.
+INDICATORS_UID = "market-data-indicators"
 FUNCTIONS = {
     "parse_tick": "com.waardhaven.flink.ParseTick",
     "tick_event_time": "com.waardhaven.flink.TickEventTime",
-    "technical_indicators": "com.waardhaven.flink.TechnicalIndicators",
     "is_dead_letter": "com.waardhaven.flink.IsDeadLetter",
 }
 
@@ -78,10 +81,31 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
     )
     for statement in ddl:
         tables.execute_sql(statement)
+    _register_streams(tables, udf_jar_uri)
     statement_set = tables.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
     return statement_set
+
+
+def _register_streams(tables, udf_jar_uri: str) -> None:
+    """The views `enriched` and `rejected`, from `checked` through MarketDataStreams (JVM, see its doc).
+
+    The jar is loaded here only to build the job graph; the job's tasks load it from the job's jars, where
+    the functions' USING JAR put it.
+    """
+    from pyflink.java_gateway import get_gateway
+
+    gateway = get_gateway()
+    jvm = gateway.jvm
+    urls = gateway.new_array(jvm.java.net.URL, 1)
+    urls[0] = jvm.java.net.URL(udf_jar_uri)
+    loader = jvm.java.net.URLClassLoader(urls, jvm.Thread.currentThread().getContextClassLoader())
+    streams_class = jvm.java.lang.Class.forName(STREAMS_CLASS, True, loader)
+    streams = streams_class.getDeclaredConstructor(gateway.new_array(jvm.java.lang.Class, 0))
+    streams.newInstance(gateway.new_array(jvm.java.lang.Object, 0)).register(
+        tables._j_tenv, "checked", "enriched", "rejected", INDICATORS_UID
+    )
 
 
 def table_configuration(settings: JobSettings) -> dict[str, str]:

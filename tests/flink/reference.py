@@ -1,6 +1,6 @@
 """A straightforward pandas/numpy reference of the market-data indicators, to check the job against.
 
-Same conventions as app/flink/java/.../TechnicalIndicators.java: NaN until a window is full; RSI seeded
+Same conventions as app/flink/java/.../Indicators.java: NaN until a window is full; RSI seeded
 with the mean of the first 14 gains/losses, then Wilder's (13 * avg + x) / 14; 50 when nothing moved.
 """
 

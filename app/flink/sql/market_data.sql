@@ -1,7 +1,7 @@
 -- Market-data job: market-data-raw -> market-data-processed (+ dead letters).
 -- ${name} placeholders are filled by app/flink/market_data.py from the topic catalog and app/flink/jobs.yaml.
--- parse_tick, tick_event_time, technical_indicators and is_dead_letter are JVM functions (app/flink/java);
--- the rest is SQL.
+-- parse_tick, tick_event_time and is_dead_letter are JVM functions (app/flink/java); the indicators are a
+-- JVM DataStream operator between the views `checked` and `enriched`; the rest is SQL.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
 
 CREATE TEMPORARY TABLE raw_ticks (
@@ -91,24 +91,15 @@ SELECT
   END AS reason
 FROM parsed;
 
-CREATE TEMPORARY VIEW enriched AS
-SELECT
-  symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
-  -- Replays are flagged by the aggregate (the first of each timestamp and trade key wins); without a
-  -- vendor trade id or sequence, price and volume identify the trade.
-  technical_indicators(price, event_ms,
-    COALESCE(trade_id, CAST(`sequence` AS STRING), CAST(price AS STRING) || '/' || CAST(volume AS STRING))
-  ) OVER (PARTITION BY symbol ORDER BY event_time ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS ind
-FROM checked
-WHERE reason IS NULL;
+-- `enriched` (the ticks with their indicators, replays dropped) and `rejected` (the records of `checked`
+-- with a reason) are registered by com.waardhaven.flink.MarketDataStreams: per symbol in event time, in Java.
 
 INSERT INTO processed_ticks
 SELECT
   symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
-  ind.sma_20, ind.sma_50, ind.rsi_14, ind.bollinger_upper, ind.bollinger_lower,
+  sma_20, sma_50, rsi_14, bollinger_upper, bollinger_lower,
   CURRENT_ROW_TIMESTAMP(), '${pipeline_version}'
-FROM enriched
-WHERE NOT ind.duplicate;
+FROM enriched;
 
 -- The dead-letter envelope of app/schemas/deadletter.py, reason and source also as headers.
 INSERT INTO dead_letters
@@ -125,6 +116,6 @@ SELECT
   ),
   MAP['dlq.reason', CAST(reason AS BYTES), 'dlq.source', CAST('${dead_letter_source}' AS BYTES),
       'dlq.topic', CAST('${raw_topic}' AS BYTES)]
-FROM checked
+FROM rejected
 -- Rejected and not skipped; is_dead_letter also counts it by reason (metric reason.dead_letters).
 WHERE is_dead_letter(reason);

@@ -1,0 +1,116 @@
+package com.waardhaven.flink;
+
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.binary.BinaryRowData;
+import org.apache.flink.table.data.utils.JoinedRowData;
+import org.apache.flink.table.runtime.typeutils.RowDataSerializer;
+import org.apache.flink.table.types.logical.RowType;
+import org.apache.flink.util.Collector;
+
+/**
+ * Per symbol, in event time: holds each tick until the watermark passes it, then emits the ticks in
+ * event-time order (ties in arrival order) with their indicators, dropping replays.
+ *
+ * <p>One state value per symbol ({@link SymbolState}: indicators and pending ticks) and at most one
+ * event-time timer, at the earliest pending tick: the per-row state and timer work of a SQL
+ * {@code OVER ... ORDER BY event_time} done once per symbol and watermark instead.
+ *
+ * <p>Input rows have {@link MarketDataStreams#TICK_FIELDS}; output rows those and
+ * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full. Ticks behind the watermark
+ * never arrive here: the SQL before dead-letters them as late.
+ */
+public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowData> {
+    private static final int EVENT_MS = MarketDataStreams.tickField("event_ms");
+    private static final int PRICE = MarketDataStreams.tickField("price");
+    private static final int VOLUME = MarketDataStreams.tickField("volume");
+    private static final int SEQUENCE = MarketDataStreams.tickField("sequence");
+    private static final int TRADE_ID = MarketDataStreams.tickField("trade_id");
+
+    private final RowType tickType;
+    private transient ValueState<SymbolState> state;
+    private transient RowDataSerializer ticks;
+    private transient GenericRowData values;
+    private transient JoinedRowData output;
+
+    public SymbolIndicators(RowType tickType) {
+        this.tickType = tickType;
+    }
+
+    @Override
+    public void open(Configuration parameters) {
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("symbol", new SymbolState.Serializer()));
+        ticks = new RowDataSerializer(tickType);
+        values = new GenericRowData(MarketDataStreams.INDICATOR_FIELDS.length);
+        output = new JoinedRowData();
+    }
+
+    @Override
+    public void processElement(RowData row, Context ctx, Collector<RowData> out) throws Exception {
+        SymbolState s = state.value();
+        if (s == null) {
+            s = new SymbolState();
+        }
+        // Rows from the network are binary already; anything else is converted (and copied off reuse).
+        BinaryRowData tick = row instanceof BinaryRowData ? (BinaryRowData) row : ticks.toBinaryRow(row).copy();
+        long eventMs = tick.getLong(EVENT_MS);
+        if (s.insert(tick, eventMs, EVENT_MS) == 0) {
+            // A new earliest pending tick: the symbol's one timer moves to it.
+            if (s.pending.size() > 1) {
+                ctx.timerService().deleteEventTimeTimer(s.pending.get(1).getLong(EVENT_MS));
+            }
+            ctx.timerService().registerEventTimeTimer(eventMs);
+        }
+        state.update(s);
+    }
+
+    @Override
+    public void onTimer(long timestamp, OnTimerContext ctx, Collector<RowData> out) throws Exception {
+        SymbolState s = state.value();
+        long watermark = ctx.timerService().currentWatermark();
+        int done = 0;
+        while (done < s.pending.size() && s.pending.get(done).getLong(EVENT_MS) <= watermark) {
+            emit(s.indicators, s.pending.get(done), out);
+            done++;
+        }
+        s.pending.subList(0, done).clear();
+        if (!s.pending.isEmpty()) {
+            ctx.timerService().registerEventTimeTimer(s.pending.get(0).getLong(EVENT_MS));
+        }
+        state.update(s);
+    }
+
+    private void emit(Indicators indicators, BinaryRowData tick, Collector<RowData> out) {
+        if (!indicators.add(tick.getDouble(PRICE), tick.getLong(EVENT_MS), tradeKey(tick))) {
+            return;
+        }
+        double sma20 = indicators.sma20();
+        boolean bands = !Double.isNaN(sma20);
+        double sigma = bands ? indicators.sigma20(sma20) : Double.NaN;
+        values.setField(0, orNull(sma20));
+        values.setField(1, orNull(indicators.sma50()));
+        values.setField(2, orNull(indicators.rsi14()));
+        values.setField(3, bands ? sma20 + Indicators.BAND_SIGMAS * sigma : null);
+        values.setField(4, bands ? sma20 - Indicators.BAND_SIGMAS * sigma : null);
+        out.collect(output.replace(tick, values));
+    }
+
+    /** What tells two trades of one timestamp apart: the vendor's trade id, its sequence, or price/volume. */
+    private static String tradeKey(RowData tick) {
+        if (!tick.isNullAt(TRADE_ID)) {
+            return tick.getString(TRADE_ID).toString();
+        }
+        if (!tick.isNullAt(SEQUENCE)) {
+            return Long.toString(tick.getLong(SEQUENCE));
+        }
+        return tick.getDouble(PRICE) + "/" + tick.getLong(VOLUME);
+    }
+
+    private static Double orNull(double value) {
+        return Double.isNaN(value) ? null : value;
+    }
+}
