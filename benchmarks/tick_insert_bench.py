@@ -39,6 +39,8 @@ def make_rows(count: int) -> list[tuple]:
             100.1,
             5,
             7,
+            *(100.0, 100.0, 50.0, 101.0, 99.0),  # sma_20, sma_50, rsi, bollinger upper/lower
+            start,
             "bench",
         )
         for i in range(count)

@@ -80,6 +80,10 @@ NEWS = Dataset("news_data", RAW, "news/", ("year", "month", "day"), "json", "gzi
 INSIDER_TRADING = Dataset("insider_trading", RAW, "insider-trading/", ("year", "month"), "parquet", "snappy")
 
 RAW_DATASETS = (MARKET_DATA, NEWS, INSIDER_TRADING)
+# The market-data job's output (ticks with their indicators), written by the pipeline's Parquet sink.
+PROCESSED_MARKET_DATA = Dataset(
+    "market_data_processed", PROCESSED, MARKET_DATA.prefix, MARKET_DATA.partitions, "parquet", "snappy"
+)
 # Written by the daily Spark aggregation job.
 DAILY_AGGREGATES = Dataset(
     "daily_aggregates", PROCESSED, "daily-aggregates/", ("year", "month", "day"), "parquet", "snappy"

@@ -1,40 +1,72 @@
-"""The local run's trivial sink: market-data-raw -> market_data_ts, bad records to the dead-letter topic.
+"""The local run's database sink: market-data-processed -> market_data_ts, and the rows on to the lake.
 
-Each message is parsed and validated against the topic's schema; a failure goes to the pipeline's
-dead-letter topic with its reason and is counted. Ticks are inserted in batches (`insert_ticks`), and
-consumer offsets are committed only after the database commit: at-least-once delivery, made idempotent
-by the (time, symbol) key.
+Reads the Flink job's output with isolation.level=read_committed (only committed transactions), inserts
+batches with `insert_ticks` (idempotent on the (time, symbol) key) and hands each batch to `on_rows` (the
+Parquet sink). Kafka offsets are committed after `on_flush` (the lake write): a crash replays the batches
+since, which the database skips and the lake writes again. A record the loader cannot read goes to the
+dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
+observed as pipeline_processing_latency_seconds{stage="end_to_end"}.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import numpy as np
+from pydantic import TypeAdapter, ValidationError
 
 from app import schemas
 from app.catalog import Topic
+from app.local import topic_reader
 from app.metrics import DEAD_LETTER, SUCCESS, PipelineMetrics
 from app.schemas.deadletter import envelope
 
-COLUMNS = ("time", "symbol", "price", "volume", "bid", "ask", "bid_size", "ask_size", "data_source")
+COLUMNS = (
+    "time",
+    "symbol",
+    "price",
+    "volume",
+    "bid",
+    "ask",
+    "bid_size",
+    "ask_size",
+    "sma_20",
+    "sma_50",
+    "rsi",
+    "bollinger_upper",
+    "bollinger_lower",
+    "processed_at",
+    "data_source",
+)
 LOADER_NAME = "tick-loader"
+END_TO_END = "end_to_end"
 
 
-@dataclass
-class LoadStats:
-    consumed: int = 0
-    inserted: int = 0
-    duplicates: int = 0
-    dead_lettered: int = 0
-    skipped: int = 0  # valid records that are not ticks (quotes, bars): not this table's
+class ProcessedTick(schemas.PriceTick):
+    """A market-data-processed record (app/flink/sql/market_data.sql): a tick, its indicators (absent
+    until their window fills) and when the job wrote it."""
+
+    sma_20: float | None = None
+    sma_50: float | None = None
+    rsi_14: float | None = None
+    bollinger_upper: float | None = None
+    bollinger_lower: float | None = None
+    processed_at: datetime
 
 
-def tick_row(tick: schemas.PriceTick) -> tuple:
+_PROCESSED = TypeAdapter(ProcessedTick)
+
+
+def tick_row(tick: ProcessedTick) -> tuple:
+    """A market_data_ts row in `COLUMNS` order."""
     when = datetime.fromtimestamp(tick.timestamp / 1000, UTC)
     quote = (tick.bid, tick.ask, tick.bid_size, tick.ask_size)
-    return (when, tick.symbol, tick.price, tick.volume, *quote, tick.source)
+    indicators = (tick.sma_20, tick.sma_50, tick.rsi_14, tick.bollinger_upper, tick.bollinger_lower)
+    return (when, tick.symbol, tick.price, tick.volume, *quote, *indicators, tick.processed_at, tick.source)
 
 
 def insert_ticks(conn, rows: list[tuple]) -> int:
@@ -57,7 +89,21 @@ def insert_ticks(conn, rows: list[tuple]) -> int:
     return inserted
 
 
+@dataclass
+class LoadStats:
+    consumed: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    dead_lettered: int = 0
+    latencies: list[np.ndarray] = field(default_factory=list, repr=False)  # seconds, per batch
+
+    def latency_percentile(self, q: float) -> float:
+        return float(np.percentile(np.concatenate(self.latencies), q)) if self.latencies else float("nan")
+
+
 class TickLoader:
+    """`run(stop)` loads until `stop` is set and the topic is read to its end as of then."""
+
     def __init__(
         self,
         bootstrap_servers: str,
@@ -67,17 +113,23 @@ class TickLoader:
         *,
         group: str = LOADER_NAME,
         batch_size: int = 2000,
+        on_rows: Callable[[list[tuple]], None] = lambda rows: None,
+        on_flush: Callable[[], None] = lambda: None,
+        flush_every: int = 100_000,
     ) -> None:
         self.bootstrap_servers, self.dsn = bootstrap_servers, dsn
         self.topic, self.dead_letter = topic, dead_letter
         self.group, self.batch_size = group, batch_size
+        self.on_rows, self.on_flush, self.flush_every = on_rows, on_flush, flush_every
         self.metrics = PipelineMetrics(topic.pipeline)
         self.stats = LoadStats()
+        self._cancelled = threading.Event()
 
-    def run(
-        self, expected: int, timeout: float, progress: Callable[[LoadStats], None] | None = None
-    ) -> LoadStats:
-        """Consume until `expected` messages are handled or `timeout` seconds pass."""
+    def cancel(self) -> None:
+        """Make `run` return at its next poll, committing nothing more (the run was interrupted)."""
+        self._cancelled.set()
+
+    def run(self, stop: threading.Event, progress: Callable[[LoadStats], None] = lambda _: None) -> LoadStats:
         import psycopg
         from confluent_kafka import Consumer, Producer
 
@@ -87,55 +139,71 @@ class TickLoader:
                 "group.id": self.group,
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
+                "isolation.level": "read_committed",
             }
         )
         dead_letters = Producer({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True})
-        deadline = time.monotonic() + timeout
+        unflushed, ends = 0, None
         try:
             with psycopg.connect(self.dsn) as conn:
-                consumer.subscribe([self.topic.name])
-                while self.stats.consumed < expected and time.monotonic() < deadline:
-                    messages = consumer.consume(
-                        min(self.batch_size, expected - self.stats.consumed), timeout=1.0
-                    )
-                    if not messages:
-                        continue
-                    with self.metrics.timed("load"):
-                        self._load(conn, dead_letters, messages)
-                    self._flush(dead_letters)  # before the offsets move past the bad records
-                    consumer.commit(asynchronous=False)
-                    if progress:
+                consumer.assign(topic_reader.partitions(consumer, self.topic.name))  # the group's offsets
+                while not self._cancelled.is_set():
+                    if ends is None and stop.is_set():
+                        ends = topic_reader.end_offsets(consumer, self.topic.name)
+                    if ends is not None and topic_reader.reached(self._positions(consumer), ends):
+                        break
+                    messages = consumer.consume(self.batch_size, timeout=0.5)
+                    if messages:
+                        with self.metrics.timed("load"):
+                            unflushed += self._load(conn, dead_letters, messages)
                         progress(self.stats)
+                    if unflushed >= self.flush_every:
+                        unflushed = self._commit(consumer, dead_letters, unflushed)
+                else:
+                    return self.stats
+                self._commit(consumer, dead_letters, unflushed)
         finally:
             consumer.close()
         return self.stats
 
-    def _flush(self, dead_letters) -> None:
+    @staticmethod
+    def _positions(consumer) -> dict[int, int]:
+        return {tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}
+
+    def _commit(self, consumer, dead_letters, pending: int) -> int:
+        """The lake and the dead letters written, then the offsets moved past the `pending` records."""
+        self.on_flush()
         remaining = dead_letters.flush(30)
         if remaining:
             raise RuntimeError(f"{remaining} dead-letter records not delivered to {self.dead_letter.name}")
+        if pending:
+            consumer.commit(asynchronous=False)
+        return 0
 
-    def _load(self, conn, dead_letters, messages) -> None:
+    def _load(self, conn, dead_letters, messages) -> int:
+        """Load one batch; returns how many records it consumed."""
         rows = []
         for msg in messages:
             if msg.error():
                 raise RuntimeError(f"consuming {self.topic.name}: {msg.error().str()}")
             self.stats.consumed += 1
             try:
-                record = schemas.validate(self.topic.schema_name, schemas.parse_json(msg.value()))
-            except schemas.BadRecord as exc:
-                value, headers = envelope(str(exc), LOADER_NAME, self.topic.name, msg.value())
+                rows.append(tick_row(_PROCESSED.validate_json(msg.value())))
+            except ValidationError as exc:
+                value, headers = envelope(schemas.reason(exc), LOADER_NAME, self.topic.name, msg.value())
                 dead_letters.produce(self.dead_letter.name, value=value, key=msg.key(), headers=headers)
                 self.stats.dead_lettered += 1
                 self.metrics.processed(self.topic.name, DEAD_LETTER)
-                continue
-            if isinstance(record, schemas.PriceTick):
-                rows.append(tick_row(record))
-            else:
-                self.stats.skipped += 1
         dead_letters.poll(0)
-        if rows:
-            inserted = insert_ticks(conn, rows)
-            self.stats.inserted += inserted
-            self.stats.duplicates += len(rows) - inserted
-            self.metrics.processed(self.topic.name, SUCCESS, len(rows))
+        if not rows:
+            return len(messages)
+        inserted = insert_ticks(conn, rows)
+        committed_at = time.time()
+        self.stats.inserted += inserted
+        self.stats.duplicates += len(rows) - inserted
+        self.metrics.processed(self.topic.name, SUCCESS, len(rows))
+        latencies = committed_at - np.fromiter((row[0].timestamp() for row in rows), float, len(rows))
+        self.stats.latencies.append(latencies)
+        self.metrics.latencies(END_TO_END, latencies)
+        self.on_rows(rows)
+        return len(messages)

@@ -47,7 +47,11 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
     first = migrations.apply(dsn)
     second = migrations.apply(dsn)
 
-    assert [m.path.name for m in first] == ["001_market_data.sql", "002_news_and_insider.sql"]
+    assert [m.path.name for m in first] == [
+        "001_market_data.sql",
+        "002_news_and_insider.sql",
+        "003_indicator_precision.sql",
+    ]
     assert second == []
     day = datetime(2026, 11, 2, tzinfo=UTC)
     ticks = [
@@ -58,6 +62,7 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
         assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [
             (1,),
             (2,),
+            (3,),
         ]
         with conn.cursor() as cur:
             cur.executemany(
@@ -132,7 +137,9 @@ def test_wh_migrate_applies_pending_then_reports_none(postgres, capsys, monkeypa
     assert main(["migrate"]) == 0
 
     first, second = capsys.readouterr().out.splitlines()
-    assert first == "applied 2 migration(s): 001_market_data.sql, 002_news_and_insider.sql"
+    assert first == (
+        "applied 3 migration(s): 001_market_data.sql, 002_news_and_insider.sql, 003_indicator_precision.sql"
+    )
     assert second == "applied 0 migration(s): none pending"
 
 

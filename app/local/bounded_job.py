@@ -1,0 +1,145 @@
+"""The market-data Flink job for a bounded local run: started as `wh flink-job` starts it, stopped once done.
+
+    with BoundedJob(bootstrap_servers, workdir) as job:   # submitted; returns once its first checkpoint is in
+        ... produce into market-data-raw ...
+        job.finish(timeout)
+
+A streaming job never sees the end of its input, and its indicators are emitted in event-time order only
+once the watermark passes them. `finish` therefore appends an end-of-input marker to every raw partition:
+a tick far enough ahead to move the watermark past all real input (it is held in the job's state itself,
+never emitted). When a checkpoint covers all raw input and one more completes, everything the marker
+released is in committed transactions; the job then stops with a savepoint (committing anything later).
+The gateway JVM that hosts the mini-cluster is stopped by its pid on exit, also when interrupted.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from app.flink import config, jobs, market_data
+from app.local import flink as local_flink
+from app.local import topic_reader
+from app.local.process import ServiceError
+
+JOB = "market-data"
+START_TIMEOUT = 180.0
+END_MARKER_SYMBOL = "WH:END-OF-INPUT"
+
+
+class BoundedJob:
+    def __init__(self, bootstrap_servers: str, workdir: Path, *, topic_suffix: str = "", env: str = "local"):
+        self.bootstrap_servers, self.topic_suffix = bootstrap_servers, topic_suffix
+        self.settings = config.settings(env)
+        self.checkpoints, self.savepoints = workdir / "checkpoints", workdir / "savepoints"
+        self.topics = market_data.topics(topic_suffix)
+        self.result = None
+        self.pid: int | None = None
+        self.finished = False
+
+    def start(self, timeout: float = START_TIMEOUT) -> BoundedJob:
+        self.checkpoints.mkdir(parents=True, exist_ok=True)
+        self.result = jobs.submit(
+            JOB,
+            self.settings,
+            self.bootstrap_servers,
+            checkpoint_dir=self.checkpoints,
+            topic_suffix=self.topic_suffix,
+            restore=False,
+        )
+        self.pid = local_flink.gateway_pid()
+        # A completed checkpoint means every source is assigned and reading: input produced from now on
+        # is measured by the pipeline, not by the job's start-up.
+        self._wait("its first checkpoint", lambda: self.last_checkpoint() > 0, timeout)
+        return self
+
+    @property
+    def job_id(self) -> str:
+        return str(self.result.get_job_client().get_job_id())
+
+    def caught_up(self) -> bool:
+        """True when the job's consumer group has committed (on a checkpoint) the end of the raw topic."""
+        group = self.settings.market_data.consumer_group + self.topic_suffix
+        consumer = Consumer({"bootstrap.servers": self.bootstrap_servers, "group.id": group})
+        try:
+            raw = self.topics["raw_topic"]
+            return topic_reader.reached(
+                topic_reader.committed(consumer, raw), topic_reader.end_offsets(consumer, raw)
+            )
+        finally:
+            consumer.close()
+
+    def mark_end_of_input(self) -> None:
+        """One marker tick per raw partition, ahead of all input by more than the watermark's delay."""
+        ahead = self.settings.market_data.out_of_orderness + 1000
+        value = orjson.dumps(
+            {
+                "type": "tick",
+                "symbol": END_MARKER_SYMBOL,
+                "timestamp": int(time.time() * 1000) + ahead,
+                "price": 1.0,
+                "volume": 0,
+                "source": "wh-pipeline",
+            }
+        )
+        producer = Producer({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True})
+        raw = self.topics["raw_topic"]
+        for tp in topic_reader.partitions(producer, raw):
+            producer.produce(raw, value=value, key=END_MARKER_SYMBOL.encode(), partition=tp.partition)
+        if producer.flush(30):
+            raise ServiceError(f"end-of-input markers not delivered to {raw}")
+
+    def last_checkpoint(self) -> int:
+        """The id of the newest completed checkpoint (0: none yet)."""
+        done = self.checkpoints.glob("*/chk-*/_metadata")
+        return max((int(meta.parent.name.removeprefix("chk-")) for meta in done), default=0)
+
+    def finish(self, timeout: float) -> str:
+        """Mark the end of input, wait until the job's output of it is committed, stop with a savepoint;
+        returns the savepoint's path."""
+        self.mark_end_of_input()
+        self._wait("a checkpoint covering all of the raw topic", self.caught_up, timeout)
+        covering = self.last_checkpoint()
+        self._wait("a checkpoint after the end of input", lambda: self.last_checkpoint() > covering, timeout)
+        client = self.result.get_job_client()
+        # Bounded by the checkpoint timeout of jobs.yaml: a savepoint is a checkpoint.
+        savepoint = client.stop_with_savepoint(False, self.savepoints.resolve().as_uri()).result()
+        self.result.wait(int(timeout * 1000))
+        self.finished = True
+        return savepoint
+
+    def _wait(self, what: str, check, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            status = self.result.get_job_client().get_job_status().result().name
+            if status in ("FAILED", "CANCELED", "FINISHED"):
+                raise ServiceError(f"the {JOB} Flink job is {status} while waiting for {what}")
+            if time.monotonic() > deadline:
+                raise ServiceError(f"the {JOB} Flink job reached no {what} within {timeout:.0f}s")
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        """Cancel the job if it still runs, and stop the gateway JVM (with the mini-cluster) by its pid."""
+        try:
+            if self.result is not None and not self.finished:
+                client = self.result.get_job_client()
+                if client.get_job_status().result().name in ("RUNNING", "CREATED", "INITIALIZING"):
+                    client.cancel().result()
+        except Exception as exc:  # the gateway may already be gone (interrupted); stop it regardless
+            print(f"{JOB}: cancelling the job: {exc}", file=sys.stderr)
+        finally:
+            local_flink.shutdown()
+
+    def __enter__(self) -> BoundedJob:
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,71 @@
+"""Where a topic ends, and reading it to that end: how a bounded local run knows a stage has caught up.
+
+Offsets here are Kafka's next-offset positions; a read_committed reader reaches a partition's end once
+the last transaction's commit marker is behind it, so "caught up" also means "nothing left open".
+"""
+
+from __future__ import annotations
+
+import time
+
+from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+
+def partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    metadata = consumer.list_topics(topic, timeout=10).topics[topic]
+    if metadata.error is not None:
+        raise KafkaException(metadata.error)
+    return [TopicPartition(topic, p) for p in sorted(metadata.partitions)]
+
+
+def end_offsets(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int, int]:
+    """Partition -> high watermark (the offset the next record will get)."""
+    return {tp.partition: _high_watermark(consumer, tp, timeout) for tp in partitions(consumer, topic)}
+
+
+def _high_watermark(consumer: Consumer, tp: TopicPartition, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1]
+        except KafkaException as exc:  # e.g. a new topic whose partition leaders are still being elected
+            if not exc.args[0].retriable() or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def reached(positions: dict[int, int], ends: dict[int, int]) -> bool:
+    """True when every partition's position is at or past its end (a negative position: nothing read)."""
+    return all(positions.get(p, -1) >= end for p, end in ends.items() if end > 0)
+
+
+def committed(consumer: Consumer, topic: str) -> dict[int, int]:
+    """Partition -> the offset the consumer's group has committed (-1001 when none)."""
+    return {tp.partition: tp.offset for tp in consumer.committed(partitions(consumer, topic), timeout=10)}
+
+
+def read_to_end(bootstrap_servers: str, topic: str, timeout: float = 60.0) -> list:
+    """Every committed record of `topic` from the beginning up to its end now; fails if not there in time."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap_servers,
+            "group.id": f"wh-read-to-end-{time.monotonic_ns()}",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
+    try:
+        ends = end_offsets(consumer, topic)
+        consumer.assign(partitions(consumer, topic))
+        records, deadline = [], time.monotonic() + timeout
+        while not reached({tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}, ends):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic}: not at its end after {timeout:.0f}s ({len(records)} read)")
+            for message in consumer.consume(10_000, timeout=0.5):
+                if message.error():
+                    raise KafkaException(message.error())
+                records.append(message)
+        return records
+    finally:
+        consumer.close()
