@@ -74,22 +74,21 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
             "out_of_orderness": f"{md.out_of_orderness / 1000:.3f}",
             "transaction_timeout_ms": settings.transaction_timeout,
             "transactional_id_prefix": f"{PIPELINE}{topic_suffix}",
-            "pipeline_version": settings.pipeline_version,
             "dead_letter_source": f"flink:{PIPELINE}",
             "raw_limit": RAW_LIMIT,
         },
     )
     for statement in ddl:
         tables.execute_sql(statement)
-    _register_streams(tables, udf_jar_uri)
+    _register_streams(tables, udf_jar_uri, settings.pipeline_version)
     statement_set = tables.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
     return statement_set
 
 
-def _register_streams(tables, udf_jar_uri: str) -> None:
-    """The views `enriched` and `rejected`, from `checked` through MarketDataStreams (JVM, see its doc).
+def _register_streams(tables, udf_jar_uri: str, pipeline_version: str) -> None:
+    """The views `processed` and `rejected`, from `checked` through MarketDataStreams (JVM, see its doc).
 
     The jar is loaded here only to build the job graph; the job's tasks load it from the job's jars, where
     the functions' USING JAR put it.
@@ -104,7 +103,7 @@ def _register_streams(tables, udf_jar_uri: str) -> None:
     streams_class = jvm.java.lang.Class.forName(STREAMS_CLASS, True, loader)
     streams = streams_class.getDeclaredConstructor(gateway.new_array(jvm.java.lang.Class, 0))
     streams.newInstance(gateway.new_array(jvm.java.lang.Object, 0)).register(
-        tables._j_tenv, "checked", "enriched", "rejected", INDICATORS_UID
+        tables._j_tenv, "checked", "processed", "rejected", INDICATORS_UID, pipeline_version
     )
 
 

@@ -1,7 +1,7 @@
 -- Market-data job: market-data-raw -> market-data-processed (+ dead letters).
 -- ${name} placeholders are filled by app/flink/market_data.py from the topic catalog and app/flink/jobs.yaml.
 -- parse_tick, tick_event_time and is_dead_letter are JVM functions (app/flink/java); the indicators are a
--- JVM DataStream operator between the views `checked` and `enriched`; the rest is SQL.
+-- JVM DataStream operator between the views `checked` and `processed`; the rest is SQL.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
 
 CREATE TEMPORARY TABLE raw_ticks (
@@ -22,25 +22,12 @@ CREATE TEMPORARY TABLE raw_ticks (
   'value.format' = 'raw'
 );
 
+-- The record's JSON is written by com.waardhaven.flink.ProcessedJson: the tick's fields (symbol, timestamp,
+-- price, volume, bid, ask, bid_size, ask_size, sequence, trade_id, source), the indicators (sma_20, sma_50,
+-- rsi_14, bollinger_upper, bollinger_lower), processed_at and pipeline_version; absent when NULL.
 CREATE TEMPORARY TABLE processed_ticks (
   symbol STRING,
-  `timestamp` BIGINT,
-  price DOUBLE,
-  volume BIGINT,
-  bid DOUBLE,
-  ask DOUBLE,
-  bid_size BIGINT,
-  ask_size BIGINT,
-  `sequence` BIGINT,
-  trade_id STRING,
-  source STRING,
-  sma_20 DOUBLE,
-  sma_50 DOUBLE,
-  rsi_14 DOUBLE,
-  bollinger_upper DOUBLE,
-  bollinger_lower DOUBLE,
-  processed_at TIMESTAMP_LTZ(3),
-  pipeline_version STRING
+  `value` BYTES
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${processed_topic}',
@@ -53,10 +40,8 @@ CREATE TEMPORARY TABLE processed_ticks (
   'sink.transactional-id-prefix' = '${transactional_id_prefix}-processed',
   'key.format' = 'raw',
   'key.fields' = 'symbol',
-  'value.format' = 'json',
-  'value.fields-include' = 'ALL',
-  'value.json.encode.ignore-null-fields' = 'true',
-  'value.json.timestamp-format.standard' = 'ISO-8601'
+  'value.format' = 'raw',
+  'value.fields-include' = 'EXCEPT_KEY'
 );
 
 CREATE TEMPORARY TABLE dead_letters (
@@ -81,7 +66,7 @@ FROM raw_ticks;
 CREATE TEMPORARY VIEW checked AS
 SELECT
   `value`, event_time,
-  tick.symbol AS symbol, tick.event_ms AS event_ms, tick.price AS price, tick.volume AS volume,
+  tick.symbol AS symbol, tick.event_ms AS `timestamp`, tick.price AS price, tick.volume AS volume,
   tick.bid AS bid, tick.ask AS ask, tick.bid_size AS bid_size, tick.ask_size AS ask_size,
   tick.`sequence` AS `sequence`, tick.trade_id AS trade_id, tick.source AS source,
   CASE
@@ -91,15 +76,10 @@ SELECT
   END AS reason
 FROM parsed;
 
--- `enriched` (the ticks with their indicators, replays dropped) and `rejected` (the records of `checked`
--- with a reason) are registered by com.waardhaven.flink.MarketDataStreams: per symbol in event time, in Java.
+-- `processed` (the ticks with their indicators in event-time order, replays dropped) and `rejected` (the
+-- records of `checked` with a reason) are registered by com.waardhaven.flink.MarketDataStreams.
 
-INSERT INTO processed_ticks
-SELECT
-  symbol, event_ms, price, volume, bid, ask, bid_size, ask_size, `sequence`, trade_id, source,
-  sma_20, sma_50, rsi_14, bollinger_upper, bollinger_lower,
-  CURRENT_ROW_TIMESTAMP(), '${pipeline_version}'
-FROM enriched;
+INSERT INTO processed_ticks SELECT symbol, `value` FROM processed;
 
 -- The dead-letter envelope of app/schemas/deadletter.py, reason and source also as headers.
 INSERT INTO dead_letters

@@ -24,15 +24,19 @@ import org.apache.flink.util.OutputTag;
 /**
  * The DataStream part of the market-data job, between its SQL source and its SQL sinks:
  * {@code checked} (every parsed record with its reject reason) splits into the rejected records and the
- * ticks; the ticks, keyed by symbol, go through {@link SymbolIndicators}. Both come back as views for the
- * job's INSERTs. Rows stay in Flink's internal format (RowData) across the bridge: no conversion per row.
+ * ticks; the ticks, keyed by symbol, go through {@link SymbolIndicators} and {@link ProcessedJson}. Both
+ * come back as views for the job's INSERTs. Rows stay in Flink's internal format (RowData) across the
+ * bridge: no conversion per row.
  *
  * <p>Called once from app/flink/market_data.py (through py4j) while the job is built.
  */
 public final class MarketDataStreams {
-    /** The columns of {@code checked} that the indicators operator takes, in its input's order. */
+    /**
+     * The columns of {@code checked} that the indicators operator takes, in its input's order; with
+     * {@link #INDICATOR_FIELDS} the fields of a market-data-processed record, in its order.
+     */
     static final List<String> TICK_FIELDS = List.of(
-            "symbol", "event_ms", "price", "volume", "bid", "ask", "bid_size", "ask_size", "sequence",
+            "symbol", "timestamp", "price", "volume", "bid", "ask", "bid_size", "ask_size", "sequence",
             "trade_id", "source");
     /** The columns it adds. */
     static final String[] INDICATOR_FIELDS = {"sma_20", "sma_50", "rsi_14", "bollinger_upper", "bollinger_lower"};
@@ -41,9 +45,12 @@ public final class MarketDataStreams {
         return TICK_FIELDS.indexOf(name);
     }
 
-    /** Registers the views {@code enrichedView} (ticks with indicators) and {@code rejectedView}. */
-    public void register(StreamTableEnvironment tables, String checkedView, String enrichedView,
-            String rejectedView, String indicatorsUid) {
+    /**
+     * Registers the views {@code processedView} (symbol and JSON record of each tick with its indicators)
+     * and {@code rejectedView} (the rows of {@code checkedView} with a reason).
+     */
+    public void register(StreamTableEnvironment tables, String checkedView, String processedView,
+            String rejectedView, String indicatorsUid, String pipelineVersion) {
         Table checked = tables.from(checkedView);
         DataType checkedType = checked.getResolvedSchema().toPhysicalRowDataType().bridgedTo(RowData.class);
         RowType checkedRow = (RowType) checkedType.getLogicalType();
@@ -61,13 +68,16 @@ public final class MarketDataStreams {
         for (String name : INDICATOR_FIELDS) {
             enrichedFields.add(new RowType.RowField(name, DataTypes.DOUBLE().getLogicalType()));
         }
-        DataStream<RowData> enriched = ticks
+        RowType enrichedRow = new RowType(enrichedFields);
+        DataStream<RowData> processed = ticks
                 .keyBy(new BySymbol(), Types.STRING)
-                .process(new SymbolIndicators(tickRow), InternalTypeInfo.of(new RowType(enrichedFields)))
+                .process(new SymbolIndicators(tickRow), InternalTypeInfo.of(enrichedRow))
                 .uid(indicatorsUid)
-                .name("indicators per symbol");
+                .name("indicators per symbol")
+                .map(new ProcessedJson(enrichedRow, pipelineVersion), InternalTypeInfo.of(ProcessedJson.OUTPUT))
+                .name("processed record");
 
-        tables.createTemporaryView(enrichedView, tables.fromDataStream(enriched));
+        tables.createTemporaryView(processedView, tables.fromDataStream(processed));
         tables.createTemporaryView(rejectedView, tables.fromDataStream(ticks.getSideOutput(rejectedTag)));
     }
 

@@ -25,7 +25,7 @@ import org.apache.flink.util.Collector;
  * never arrive here: the SQL before dead-letters them as late.
  */
 public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowData> {
-    private static final int EVENT_MS = MarketDataStreams.tickField("event_ms");
+    private static final int EVENT_MS = MarketDataStreams.tickField("timestamp");
     private static final int PRICE = MarketDataStreams.tickField("price");
     private static final int VOLUME = MarketDataStreams.tickField("volume");
     private static final int SEQUENCE = MarketDataStreams.tickField("sequence");
