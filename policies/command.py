@@ -7,24 +7,14 @@ tool error. Built-in checkov checks plus the project's own (policies/checks, ids
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
+
+from app.cli_args import add_env_selection, add_outdir, selected_envs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from infra.config import environment_names
-
-    names = environment_names()
-    which = parser.add_mutually_exclusive_group()
-    which.add_argument("--env", action="append", choices=names, metavar="ENV", help=", ".join(names))
-    which.add_argument("--all", action="store_true", help="every environment (the default)")
-    parser.add_argument(
-        "--outdir",
-        type=Path,
-        default=Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")),
-        help="cdktf output directory to synthesize into and scan (default: $CDKTF_OUTDIR or ./cdktf.out)",
-    )
+    add_env_selection(parser, required=False)
+    add_outdir(parser, "cdktf output directory to synthesize into and scan")
     parser.add_argument("--no-synth", action="store_true", help="scan what is already in --outdir")
     parser.add_argument("--show-waived", action="store_true", help="list waived failures too")
 
@@ -41,11 +31,11 @@ def _print(result, title: str, show_waived: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from infra.config import ConfigError, environment_names
+    from infra.config import ConfigError
     from policies.scan import PolicyToolMissing, scan_stacks, scan_topic_catalog
     from policies.waivers import load_waivers
 
-    envs = args.env or environment_names()
+    envs = selected_envs(args)
     try:
         waivers = load_waivers()
         if not args.no_synth:

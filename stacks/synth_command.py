@@ -7,34 +7,24 @@ synthesizedStackPath and dependencies. See `stacks` for the stack set and its co
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
+
+from app.cli_args import add_env_selection, add_outdir, selected_envs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from infra.config import environment_names
-
-    names = environment_names()
-    which = parser.add_mutually_exclusive_group(required=True)
-    which.add_argument("--env", action="append", choices=names, metavar="ENV", help=", ".join(names))
-    which.add_argument("--all", action="store_true", help="every environment in infra/config/")
-    parser.add_argument(
-        "--outdir",
-        type=Path,
-        default=Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out")),
-        help="output directory (default: $CDKTF_OUTDIR or ./cdktf.out)",
-    )
+    add_env_selection(parser, required=True)
+    add_outdir(parser, "output directory")
     parser.add_argument("--list", action="store_true", help="print the stacks in dependency order only")
     parser.add_argument("--quiet", action="store_true", help="print nothing on success")
 
 
 def run(args: argparse.Namespace) -> int:
-    from infra.config import ConfigError, environment_names
+    from infra.config import ConfigError
     from stacks.app import SynthError, stack_plan, synth
 
-    envs = environment_names() if args.all else args.env
+    envs = selected_envs(args)
     if args.list:
         for env in envs:
             for info in stack_plan(env):

@@ -13,6 +13,11 @@
 - S3 bucket policies: moto evaluates a policy's statements without their conditions, so the TLS-only
   statement (Deny unless aws:SecureTransport) denies every object request. The emulator stands in for
   AWS's HTTPS endpoint, so that statement is left out of evaluation; the stored policy is unchanged.
+- EC2 NAT gateways: AWS deletes a NAT gateway's network interface with it and disassociates (does not
+  release) its Elastic IP; moto only marks the gateway deleted, so its ENI outlived the destroyed VPC.
+- KMS AWS managed keys: the key behind an `alias/aws/<service>` alias (created on first use, e.g. by an
+  encrypted DynamoDB table) is AWS managed: AWS never deletes it and nobody can schedule its deletion.
+  moto reports it as a customer key, which reads as our leftover after a teardown. Here it is AWS's.
 
 Run as `python -m app.local.moto_server -H 127.0.0.1 -p PORT`.
 """
@@ -110,12 +115,51 @@ def evaluate_bucket_policies_as_over_tls() -> None:
     FakeBucket.get_permission = get_permission
 
 
+def nat_gateway_deletion_removes_its_interface() -> None:
+    from moto.ec2.models.nat_gateways import NatGatewayBackend
+
+    delete = NatGatewayBackend.delete_nat_gateway
+
+    def delete_with_interface(self: Any, nat_gateway_id: str) -> Any:
+        gateway = delete(self, nat_gateway_id)
+        eni = gateway._eni
+        for address in self.addresses:
+            if address.eni is eni and address.association_id:
+                self.disassociate_address(association_id=address.association_id)
+        self.enis.pop(eni.id, None)
+        return gateway
+
+    NatGatewayBackend.delete_nat_gateway = delete_with_interface
+
+
+def service_alias_keys_are_aws_managed() -> None:
+    from moto.kms.models import KmsBackend
+
+    create_alias = KmsBackend.create_alias
+
+    def create_marking_aws_managed(self: Any, target_key_id: str, alias_name: str) -> Any:
+        alias = create_alias(self, target_key_id, alias_name)
+        if alias_name.startswith("alias/aws/"):
+            self.keys[self.get_key_id(target_key_id)].key_manager = "AWS"
+        return alias
+
+    KmsBackend.create_alias = create_marking_aws_managed
+
+
+PATCHES = (
+    store_tags_on_create,
+    keep_eks_access_config,
+    no_default_node_group_remote_access,
+    launch_template_tags_stay_on_the_template,
+    evaluate_bucket_policies_as_over_tls,
+    nat_gateway_deletion_removes_its_interface,
+    service_alias_keys_are_aws_managed,
+)
+
+
 if __name__ == "__main__":
     from moto.server import main
 
-    store_tags_on_create()
-    keep_eks_access_config()
-    no_default_node_group_remote_access()
-    launch_template_tags_stay_on_the_template()
-    evaluate_bucket_policies_as_over_tls()
+    for patch in PATCHES:
+        patch()
     sys.exit(main(sys.argv[1:]))

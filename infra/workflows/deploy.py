@@ -11,7 +11,6 @@ import argparse
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from infra.tofu.runner import TofuError
 
@@ -22,7 +21,6 @@ from .stackset import (
     Stack,
     add_common_arguments,
     aws_target,
-    default_outdir,
     report_errors,
     say,
     synthesize,
@@ -106,11 +104,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir: Path = args.outdir or default_outdir()
     started = time.monotonic()
     try:
         with aws_target(args.env, args.aws_endpoint) as target:
-            outcomes = deploy(synthesize(args.env, outdir), target, upgrade=args.upgrade)
+            outcomes = deploy(synthesize(args.env, args.outdir), target, upgrade=args.upgrade)
     except EXPECTED_ERRORS as exc:
         return report_errors("deploy", exc)
     applied = sum(o.applied for o in outcomes)

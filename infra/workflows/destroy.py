@@ -7,19 +7,9 @@ later re-create (load-balancer ENIs, EKS log groups, KMS aliases) is cleaned (se
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
-from .stackset import (
-    EXPECTED_ERRORS,
-    add_common_arguments,
-    aws_target,
-    default_outdir,
-    report_errors,
-    say,
-    synthesize,
-)
-from .teardown import RefusedEnvironment, refuse_protected, teardown
+from .stackset import add_common_arguments
+from .teardown import run_teardown
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,13 +17,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir: Path = args.outdir or default_outdir()
-    started = time.monotonic()
-    try:
-        refuse_protected(args.env)
-        with aws_target(args.env, args.aws_endpoint) as target:
-            teardown(args.env, synthesize(args.env, outdir), target)
-    except (RefusedEnvironment, *EXPECTED_ERRORS) as exc:
-        return report_errors("destroy", exc)
-    say(f"destroy {args.env}: done in {time.monotonic() - started:.1f}s")
-    return 0
+    return run_teardown("destroy", args)

@@ -1,8 +1,15 @@
 """Drift detection: which deployed resources and attributes were changed outside OpenTofu.
 
-Exit 0: no drift; 2: drift (reported per resource and attribute); 1: an error. The verdict comes from the
-`resource_drift` of a saved -refresh-only plan, not from `-detailed-exitcode`, which also answers 2 when
-only output values would be refreshed (tests/workflows/test_drift.py shows the difference).
+Exit 0: no drift; 2: drift (reported per resource and attribute); 1: an error.
+
+Drift is what a user would act on: an attribute that changed outside OpenTofu (the saved plan's
+`resource_drift`, state before vs after refresh) AND that a normal plan would change back (its
+`resource_changes`, refreshed vs planned). Either alone is wrong:
+- `resource_drift` alone also names what the provider merely reads back differently from what it stored
+  at apply (computed or deprecated attributes, null vs empty tags); a plan ignores those, so drift does.
+- `resource_changes` alone also names code not yet deployed; those are noted, not counted as drift.
+Neither exit code is the verdict: `-refresh-only -detailed-exitcode` answers 2 for read-back noise and for
+a new output alone (tests/workflows/test_drift_detection.py shows both).
 """
 
 from __future__ import annotations
@@ -18,7 +25,6 @@ from .stackset import (
     Stack,
     add_common_arguments,
     aws_target,
-    default_outdir,
     report_errors,
     say,
     synthesize,
@@ -32,7 +38,7 @@ EXIT_DRIFT = 2
 class Drift:
     stack: str
     address: str
-    action: str  # "update" or "delete" (gone outside OpenTofu)
+    action: str  # "update", "replace", or "delete" (gone outside OpenTofu; the plan creates it again)
     attributes: tuple[str, ...]
 
 
@@ -52,15 +58,59 @@ def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
     return [] if before == after else [prefix]
 
 
-def resource_drift(stack: str, plan: dict[str, Any]) -> list[Drift]:
-    found = []
-    for rc in plan.get("resource_drift", []):
+def unknown_paths(after_unknown: Any, prefix: str = "") -> list[str]:
+    """Paths the plan marks `(known after apply)`: they change, to a value not yet known."""
+    if after_unknown is True:
+        return [prefix]
+    if isinstance(after_unknown, dict):
+        items = ((f"{prefix}.{k}" if prefix else k, v) for k, v in after_unknown.items())
+    elif isinstance(after_unknown, list):
+        items = ((f"{prefix}[{i}]", v) for i, v in enumerate(after_unknown))
+    else:
+        return []
+    return [path for sub, value in items for path in unknown_paths(value, sub)]
+
+
+def _within(path: str, ancestor: str) -> bool:
+    return path == ancestor or path.startswith((f"{ancestor}.", f"{ancestor}["))
+
+
+def overlap(outside: list[str], planned: list[str]) -> list[str]:
+    """The paths both changed outside and planned back, at the finer of two nested paths."""
+    found = {p for p in planned for o in outside if _within(p, o)}
+    found |= {o for o in outside for p in planned if _within(o, p)}
+    return sorted(found)
+
+
+def _kind(actions: list[str]) -> str:
+    if "delete" in actions and "create" in actions:
+        return "replace"
+    return "update"
+
+
+def drifts(stack: str, plan: dict[str, Any]) -> tuple[list[Drift], list[str]]:
+    """(drift, addresses the plan changes for another reason: code not yet deployed) of one saved plan."""
+    outside = {rc["address"]: rc["change"] for rc in plan.get("resource_drift", [])}
+    found, undeployed = [], []
+    for rc in plan.get("resource_changes", []):
         change = rc["change"]
-        action = "delete" if change["actions"] == ["delete"] else "update"
-        paths = () if action == "delete" else tuple(changed_paths(change.get("before"), change.get("after")))
-        if action == "delete" or paths:
-            found.append(Drift(stack, rc["address"], action, paths))
-    return found
+        if change["actions"] == ["no-op"] or change["actions"] == ["read"]:
+            continue
+        address = rc["address"]
+        drifted = outside.get(address)
+        if drifted is not None and drifted["actions"] == ["delete"]:
+            found.append(Drift(stack, address, "delete", ()))
+            continue
+        planned = changed_paths(change.get("before"), change.get("after"))
+        planned += unknown_paths(change.get("after_unknown"))
+        attributes = (
+            overlap(changed_paths(drifted.get("before"), drifted.get("after")), planned) if drifted else []
+        )
+        if attributes:
+            found.append(Drift(stack, address, _kind(change["actions"]), tuple(attributes)))
+        else:
+            undeployed.append(address)
+    return found, undeployed
 
 
 def detect(stack: Stack, target: AwsTarget) -> list[Drift]:
@@ -68,14 +118,17 @@ def detect(stack: Stack, target: AwsTarget) -> list[Drift]:
     plan_file = stack.workdir / PLAN_FILE
     tofu.init()
     try:
-        tofu.plan(plan_file, "-refresh-only")
-        return resource_drift(stack.name, tofu.show_json(plan_file))
+        tofu.plan(plan_file)  # a normal plan, refreshing first: the drift it would undo is what matters
+        found, undeployed = drifts(stack.name, tofu.show_json(plan_file))
     finally:
         plan_file.unlink(missing_ok=True)
+    if undeployed:
+        say(f"{stack.name}: not drift, code not deployed yet: the plan also changes {', '.join(undeployed)}")
+    return found
 
 
-def render(env: str, drifts: list[Drift]) -> str:
-    if not drifts:
+def render(env: str, found: list[Drift]) -> str:
+    if not found:
         return f"No drift in {env}.\n"
     lines = [
         f"## Drift in {env}",
@@ -83,7 +136,7 @@ def render(env: str, drifts: list[Drift]) -> str:
         "| stack | resource | drift | attributes |",
         "| --- | --- | --- | --- |",
     ]
-    for d in drifts:
+    for d in found:
         attrs = (
             "deleted outside OpenTofu" if d.action == "delete" else ", ".join(f"`{a}`" for a in d.attributes)
         )
@@ -97,20 +150,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir: Path = args.outdir or default_outdir()
     try:
         with aws_target(args.env, args.aws_endpoint) as target:
-            drifts = []
-            for stack in synthesize(args.env, outdir):
+            found = []
+            for stack in synthesize(args.env, args.outdir):
                 reason = target.skip_reason(stack)
                 if reason:
                     say(f"{stack.name}: skipped ({reason})")
                     continue
-                drifts += detect(stack, target)
+                found += detect(stack, target)
     except EXPECTED_ERRORS as exc:
         return report_errors("drift", exc)
-    text = render(args.env, drifts)
+    text = render(args.env, found)
     print(text, end="")
     if args.report:
         args.report.write_text(text, encoding="utf-8")
-    return EXIT_DRIFT if drifts else 0
+    return EXIT_DRIFT if found else 0

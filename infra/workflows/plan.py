@@ -18,7 +18,6 @@ from .stackset import (
     TofuError,
     add_common_arguments,
     aws_target,
-    default_outdir,
     report_errors,
     say,
     synthesize,
@@ -56,10 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir: Path = args.outdir or default_outdir()
     labels = {label.strip() for label in args.labels.split(",") if label.strip()}
     try:
-        plans = {env: plan_environment(env, outdir, args.aws_endpoint) for env in args.envs}
+        plans = {env: plan_environment(env, args.outdir, args.aws_endpoint) for env in args.envs}
     except EXPECTED_ERRORS as exc:
         return report_errors("plan", exc)
     text = review.render(plans, labels)

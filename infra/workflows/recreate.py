@@ -7,20 +7,10 @@ same cycle runs against the emulator as `wh recreate local`.
 from __future__ import annotations
 
 import argparse
-import time
-from pathlib import Path
 
 from .deploy import deploy
-from .stackset import (
-    EXPECTED_ERRORS,
-    add_common_arguments,
-    aws_target,
-    default_outdir,
-    report_errors,
-    say,
-    synthesize,
-)
-from .teardown import RefusedEnvironment, refuse_protected, teardown
+from .stackset import add_common_arguments
+from .teardown import run_teardown
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,16 +18,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    outdir: Path = args.outdir or default_outdir()
-    started = time.monotonic()
-    try:
-        refuse_protected(args.env)
-        with aws_target(args.env, args.aws_endpoint) as target:
-            stacks = synthesize(args.env, outdir)
-            teardown(args.env, stacks, target)
-            say(f"recreate {args.env}: torn down in {time.monotonic() - started:.1f}s, deploying again")
-            deploy(stacks, target)
-    except (RefusedEnvironment, *EXPECTED_ERRORS) as exc:
-        return report_errors("recreate", exc)
-    say(f"recreate {args.env}: done in {time.monotonic() - started:.1f}s")
-    return 0
+    return run_teardown("recreate", args, then=deploy)

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.cli_args import add_env, add_outdir
 from app.local.aws_emulator import CREDENTIALS, AwsEmulator, ServiceError, require_answering
 from app.yamlconfig import ConfigError
-from infra.config import EnvironmentConfig, environment_names, load_environment
+from infra.config import EnvironmentConfig, load_environment
 from infra.tofu.runner import Tofu, TofuError
 from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, require_providers, tofu_binary
 
@@ -63,10 +64,6 @@ class AwsTarget:
         return None
 
 
-def default_outdir() -> Path:
-    return Path(os.environ.get("CDKTF_OUTDIR", "cdktf.out"))
-
-
 def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -112,15 +109,8 @@ def aws_target(env: str, endpoint: str | None = None) -> Iterator[AwsTarget]:
 
 
 def add_common_arguments(parser: Any, *, many: bool = False) -> None:
-    if many:
-        parser.add_argument(
-            "envs", nargs="+", metavar="ENV", help=f"environments ({', '.join(environment_names())})"
-        )
-    else:
-        parser.add_argument("env", metavar="ENV", help=f"environment ({', '.join(environment_names())})")
-    parser.add_argument(
-        "--outdir", type=Path, default=None, help="cdktf output dir (default $CDKTF_OUTDIR or cdktf.out)"
-    )
+    add_env(parser, many=many)
+    add_outdir(parser)
     parser.add_argument(
         "--aws-endpoint",
         default=None,

@@ -10,9 +10,12 @@ kms), network, state. Around OpenTofu's destroy:
 
 from __future__ import annotations
 
+import argparse
+import time
+from collections.abc import Callable
 from typing import Any
 
-from .stackset import AwsTarget, Stack, say
+from .stackset import EXPECTED_ERRORS, AwsTarget, Stack, aws_target, report_errors, say, synthesize
 
 PROTECTED_ENVIRONMENTS = frozenset({"prod", "staging"})
 PLAN_FILE = "destroy.tfplan"
@@ -136,3 +139,22 @@ def teardown(env: str, stacks: list[Stack], target: AwsTarget) -> None:
     refuse_protected(env)
     for stack in reversed(stacks):
         destroy_stack(stack, target)
+
+
+def run_teardown(
+    command: str, args: argparse.Namespace, then: Callable[[list[Stack], AwsTarget], object] | None = None
+) -> int:
+    """The body of `wh destroy` and `wh recreate`: refuse, synthesize, tear down, then `then` if given."""
+    started = time.monotonic()
+    try:
+        refuse_protected(args.env)  # before anything is synthesized or started
+        with aws_target(args.env, args.aws_endpoint) as target:
+            stacks = synthesize(args.env, args.outdir)
+            teardown(args.env, stacks, target)
+            if then is not None:
+                say(f"{command} {args.env}: torn down in {time.monotonic() - started:.1f}s")
+                then(stacks, target)
+    except (RefusedEnvironment, *EXPECTED_ERRORS) as exc:
+        return report_errors(command, exc)
+    say(f"{command} {args.env}: done in {time.monotonic() - started:.1f}s")
+    return 0
