@@ -43,9 +43,10 @@ def test_teardown_refuses_prod_and_staging_whatever_the_flags(command, env, tmp_
     assert not any(tmp_path.iterdir()), "nothing may be synthesized for a refused environment"
 
 
-def test_emulator_down_is_named_before_anything_runs(tmp_path):
+@pytest.mark.parametrize("command", ["deploy", "drift", "plan", "recreate"])
+def test_emulator_down_is_named_before_anything_runs(command, tmp_path):
     endpoint = f"http://127.0.0.1:{free_port()}"
-    result = wh("deploy", "local", "--outdir", str(tmp_path), "--aws-endpoint", endpoint)
+    result = wh(command, "local", "--outdir", str(tmp_path), "--aws-endpoint", endpoint)
     assert result.returncode == 1
     assert f"the AWS emulator at {endpoint} is not answering" in result.stderr
     assert not any(tmp_path.iterdir())
