@@ -1,15 +1,20 @@
 package com.waardhaven.flink;
 
+import java.io.IOException;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
+import java.util.Locale;
 import java.util.regex.Pattern;
 
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.JsonNode;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.data.GenericRowData;
+import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
+import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ScalarFunction;
-import org.apache.flink.types.Row;
 
 /**
  * parse_tick(payload): parses and validates one raw market tick, trusting nothing about its producer.
@@ -17,6 +22,10 @@ import org.apache.flink.types.Row;
  * <p>Returns the normalised fields and {@code reason = NULL} for a good tick, or the first problem found
  * as {@code reason} (a short code, e.g. {@code missing_field:price}) for a bad one. The limits are
  * arguments, filled by app/flink/market_data.py from app.schemas, where the tick's rules live.
+ *
+ * <p>One streaming pass over the JSON (no tree of nodes): the whole object is read first, so malformed
+ * JSON anywhere in it is reported as such, then the fields are checked in a fixed order. A repeated key
+ * counts with its last value.
  */
 public class ParseTick extends ScalarFunction {
     static final String ROW_TYPE =
@@ -26,14 +35,22 @@ public class ParseTick extends ScalarFunction {
     /** Reason prefix of records that are valid but not ticks; the job drops these instead of dead-lettering. */
     static final String SKIPPED_PREFIX = "skipped:";
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
+    /** The fields read; the order of this enum is not the order of the checks. */
+    private enum Name { TYPE, SYMBOL, TIMESTAMP, PRICE, VOLUME, BID, ASK, BID_SIZE, ASK_SIZE, SEQUENCE, TRADE_ID,
+        SOURCE }
 
-    static {
-        // Python producers write NaN/Infinity; parse them so they are rejected by name, not as bad JSON.
-        MAPPER.enable(JsonParser.Feature.ALLOW_NON_NUMERIC_NUMBERS);
-    }
-
+    private transient JsonFactory json;
     private transient Pattern symbolPattern;
+    private transient Value[] values;
+
+    @Override
+    public void open(FunctionContext context) {
+        json = new ConfinedJsonFactory();
+        values = new Value[Name.values().length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = new Value();
+        }
+    }
 
     /** It reads the clock (timestamp plausibility); this also stops the planner from calling it per field. */
     @Override
@@ -41,8 +58,9 @@ public class ParseTick extends ScalarFunction {
         return false;
     }
 
-    @DataTypeHint(ROW_TYPE)
-    public Row eval(byte[] payload, String symbolRegex, int maxBytes, long minEventMs, long maxFutureMs,
+    /** Returned in Flink's internal format: no conversion per record. */
+    @DataTypeHint(value = ROW_TYPE, bridgedTo = RowData.class)
+    public RowData eval(byte[] payload, String symbolRegex, int maxBytes, long minEventMs, long maxFutureMs,
             double maxPrice) {
         if (symbolPattern == null || !symbolPattern.pattern().equals(symbolRegex)) {
             symbolPattern = Pattern.compile(symbolRegex);
@@ -53,54 +71,107 @@ public class ParseTick extends ScalarFunction {
         if (payload.length > maxBytes) {
             return rejected("message_too_large");
         }
-        JsonNode root;
         try {
-            root = MAPPER.readTree(payload);
-        } catch (Exception e) {
+            if (!read(payload)) {
+                return rejected("not_a_json_object");
+            }
+        } catch (IOException e) {
             return rejected("malformed_json");
         }
-        if (root == null || !root.isObject()) {
-            return rejected("not_a_json_object");
-        }
         try {
-            String type = optionalText(root, "type");
+            String type = get(Name.TYPE).optionalText("type");
             if (type != null && !type.equals("tick")) {
                 // Quotes and bars share the raw topic but are no trade prices: not this job's input.
                 return rejected(SKIPPED_PREFIX + type);
             }
-            String symbol = requiredText(root, "symbol").trim().toUpperCase(java.util.Locale.ROOT);
+            String symbol = get(Name.SYMBOL).requiredText("symbol").trim().toUpperCase(Locale.ROOT);
             if (!symbolPattern.matcher(symbol).matches()) {
                 return rejected("invalid_symbol");
             }
-            long eventMs = timestamp(root);
+            long eventMs = get(Name.TIMESTAMP).timestamp();
             if (!TickEventTime.plausible(eventMs, minEventMs, maxFutureMs)) {
                 return rejected("timestamp_out_of_range");
             }
-            double price = requiredNumber(root, "price");
+            double price = get(Name.PRICE).requiredNumber("price");
             if (!(price > 0) || price >= maxPrice) {
                 return rejected("price_out_of_range");
             }
-            long volume = requiredInteger(root, "volume");
+            long volume = get(Name.VOLUME).requiredInteger("volume");
             if (volume < 0) {
                 return rejected("negative_volume");
             }
-            Double bid = optionalNumber(root, "bid");
-            Double ask = optionalNumber(root, "ask");
+            Double bid = get(Name.BID).optionalNumber("bid");
+            Double ask = get(Name.ASK).optionalNumber("ask");
             if ((bid != null && bid < 0) || (ask != null && ask < 0)) {
                 return rejected("negative_quote");
             }
-            Long bidSize = optionalInteger(root, "bid_size");
-            Long askSize = optionalInteger(root, "ask_size");
-            Long sequence = optionalInteger(root, "sequence");
-            return Row.of(symbol, eventMs, price, volume, bid, ask, bidSize, askSize, sequence,
-                    tradeId(root), optionalText(root, "source"), null);
+            Long bidSize = get(Name.BID_SIZE).optionalInteger("bid_size");
+            Long askSize = get(Name.ASK_SIZE).optionalInteger("ask_size");
+            Long sequence = get(Name.SEQUENCE).optionalInteger("sequence");
+            return GenericRowData.of(StringData.fromString(symbol), eventMs, price, volume, bid, ask, bidSize,
+                    askSize, sequence, StringData.fromString(get(Name.TRADE_ID).tradeId()),
+                    StringData.fromString(get(Name.SOURCE).optionalText("source")), null);
         } catch (Invalid e) {
             return rejected(e.getMessage());
         }
     }
 
-    private static Row rejected(String reason) {
-        return Row.of(null, null, null, null, null, null, null, null, null, null, null, reason);
+    /** Reads the payload's fields into {@link #values}; false if it is not a JSON object. */
+    private boolean read(byte[] payload) throws IOException {
+        for (Value value : values) {
+            value.kind = Kind.ABSENT;
+        }
+        try (JsonParser parser = json.createParser(payload)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            String field;
+            while ((field = parser.nextFieldName()) != null) {
+                JsonToken token = parser.nextToken();
+                Name name = name(field);
+                if (name == null) {
+                    parser.skipChildren();
+                } else {
+                    values[name.ordinal()].read(parser, token);
+                }
+            }
+            if (parser.currentToken() != JsonToken.END_OBJECT) {
+                throw new IOException("unterminated object");
+            }
+        }
+        return true;
+    }
+
+    private static Name name(String field) {
+        switch (field) {
+            case "type": return Name.TYPE;
+            case "symbol": return Name.SYMBOL;
+            case "timestamp": return Name.TIMESTAMP;
+            case "price": return Name.PRICE;
+            case "volume": return Name.VOLUME;
+            case "bid": return Name.BID;
+            case "ask": return Name.ASK;
+            case "bid_size": return Name.BID_SIZE;
+            case "ask_size": return Name.ASK_SIZE;
+            case "sequence": return Name.SEQUENCE;
+            case "trade_id": return Name.TRADE_ID;
+            case "source": return Name.SOURCE;
+            default: return null;
+        }
+    }
+
+    private Value get(Name name) {
+        return values[name.ordinal()];
+    }
+
+    private static RowData rejected(String reason) {
+        return GenericRowData.of(null, null, null, null, null, null, null, null, null, null, null,
+                StringData.fromString(reason));
+    }
+
+    /** An ISO-8601 instant with a zone ("Z" or an offset) in epoch ms; a zoneless time is ambiguous. */
+    static long isoInstant(String text) {
+        return OffsetDateTime.parse(text.trim()).toInstant().toEpochMilli();
     }
 
     /** A validation failure; its message is the dead-letter reason. */
@@ -110,109 +181,134 @@ public class ParseTick extends ScalarFunction {
         }
     }
 
-    private static JsonNode required(JsonNode root, String field) throws Invalid {
-        JsonNode node = root.get(field);
-        if (node == null || node.isNull()) {
-            throw new Invalid("missing_field:" + field);
-        }
-        return node;
-    }
+    private enum Kind { ABSENT, NULL, STRING, INTEGER, BIG_INTEGER, FLOAT, OTHER }
 
-    private static String requiredText(JsonNode root, String field) throws Invalid {
-        JsonNode node = required(root, field);
-        if (!node.isTextual()) {
-            throw new Invalid("wrong_type:" + field);
-        }
-        return node.textValue();
-    }
+    /** One field's value as read: its kind and, for scalars, its text or number. */
+    private static final class Value {
+        Kind kind = Kind.ABSENT;
+        String text;
+        long integer;
+        double number;
 
-    private static double number(JsonNode node, String field) throws Invalid {
-        if (!node.isNumber()) {
-            throw new Invalid("wrong_type:" + field);
-        }
-        double value = node.doubleValue();
-        if (!Double.isFinite(value)) {
-            throw new Invalid("not_finite:" + field);
-        }
-        return value;
-    }
-
-    private static double requiredNumber(JsonNode root, String field) throws Invalid {
-        return number(required(root, field), field);
-    }
-
-    private static Double optionalNumber(JsonNode root, String field) throws Invalid {
-        JsonNode node = root.get(field);
-        return node == null || node.isNull() ? null : number(node, field);
-    }
-
-    private static long integer(JsonNode node, String field) throws Invalid {
-        if (node.isIntegralNumber() && node.canConvertToLong()) {
-            return node.longValue();
-        }
-        // 100.0 is an integer written by a float-minded producer; 100.5 is not.
-        if (node.isFloatingPointNumber()) {
-            double value = number(node, field);
-            if (value == Math.rint(value) && Math.abs(value) < 9.0e15) {
-                return (long) value;
+        void read(JsonParser parser, JsonToken token) throws IOException {
+            text = null;
+            switch (token) {
+                case VALUE_NULL:
+                    kind = Kind.NULL;
+                    break;
+                case VALUE_STRING:
+                    kind = Kind.STRING;
+                    text = parser.getText();
+                    break;
+                case VALUE_NUMBER_INT:
+                    if (parser.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        kind = Kind.BIG_INTEGER;
+                        text = parser.getBigIntegerValue().toString();
+                    } else {
+                        kind = Kind.INTEGER;
+                        integer = parser.getLongValue();
+                    }
+                    number = parser.getDoubleValue();
+                    break;
+                case VALUE_NUMBER_FLOAT:
+                    kind = Kind.FLOAT;
+                    number = parser.getDoubleValue();
+                    break;
+                default:
+                    kind = Kind.OTHER;
+                    parser.skipChildren();
             }
         }
-        throw new Invalid("wrong_type:" + field);
-    }
 
-    private static long requiredInteger(JsonNode root, String field) throws Invalid {
-        return integer(required(root, field), field);
-    }
-
-    private static Long optionalInteger(JsonNode root, String field) throws Invalid {
-        JsonNode node = root.get(field);
-        return node == null || node.isNull() ? null : integer(node, field);
-    }
-
-    private static String optionalText(JsonNode root, String field) throws Invalid {
-        JsonNode node = root.get(field);
-        if (node == null || node.isNull()) {
-            return null;
+        boolean missing() {
+            return kind == Kind.ABSENT || kind == Kind.NULL;
         }
-        if (!node.isTextual()) {
+
+        private void require(String field) throws Invalid {
+            if (missing()) {
+                throw new Invalid("missing_field:" + field);
+            }
+        }
+
+        String requiredText(String field) throws Invalid {
+            require(field);
+            if (kind != Kind.STRING) {
+                throw new Invalid("wrong_type:" + field);
+            }
+            return text;
+        }
+
+        String optionalText(String field) throws Invalid {
+            return missing() ? null : requiredText(field);
+        }
+
+        double requiredNumber(String field) throws Invalid {
+            require(field);
+            if (kind != Kind.INTEGER && kind != Kind.BIG_INTEGER && kind != Kind.FLOAT) {
+                throw new Invalid("wrong_type:" + field);
+            }
+            if (!Double.isFinite(number)) {
+                throw new Invalid("not_finite:" + field);
+            }
+            return number;
+        }
+
+        Double optionalNumber(String field) throws Invalid {
+            return missing() ? null : requiredNumber(field);
+        }
+
+        long requiredInteger(String field) throws Invalid {
+            require(field);
+            if (kind == Kind.INTEGER) {
+                return integer;
+            }
+            // 100.0 is an integer written by a float-minded producer; 100.5 is not.
+            if (kind == Kind.FLOAT) {
+                double value = requiredNumber(field);
+                if (value == Math.rint(value) && Math.abs(value) < 9.0e15) {
+                    return (long) value;
+                }
+            }
             throw new Invalid("wrong_type:" + field);
         }
-        return node.textValue();
-    }
 
-    /** The vendor's trade id; numbers and strings are both common on the wire. */
-    private static String tradeId(JsonNode root) throws Invalid {
-        JsonNode node = root.get("trade_id");
-        if (node == null || node.isNull()) {
-            return null;
+        Long optionalInteger(String field) throws Invalid {
+            return missing() ? null : requiredInteger(field);
         }
-        if (node.isTextual() || node.isIntegralNumber()) {
-            return node.asText();
-        }
-        throw new Invalid("wrong_type:trade_id");
-    }
 
-    /** Epoch milliseconds (integer) or an ISO-8601 instant with zone ("Z" or an offset). */
-    static long timestamp(JsonNode root) throws Invalid {
-        JsonNode node = required(root, "timestamp");
-        if (node.isIntegralNumber()) {
-            if (!node.canConvertToLong()) {
-                throw new Invalid("timestamp_out_of_range");
-            }
-            return node.longValue();
-        }
-        if (node.isTextual()) {
-            try {
-                return isoInstant(node.textValue());
-            } catch (DateTimeParseException e) {
-                throw new Invalid("bad_timestamp");
+        /** The vendor's trade id; numbers and strings are both common on the wire. */
+        String tradeId() throws Invalid {
+            switch (kind) {
+                case ABSENT:
+                case NULL:
+                    return null;
+                case STRING:
+                case BIG_INTEGER:
+                    return text;
+                case INTEGER:
+                    return Long.toString(integer);
+                default:
+                    throw new Invalid("wrong_type:trade_id");
             }
         }
-        throw new Invalid("wrong_type:timestamp");
-    }
 
-    /** An ISO-8601 instant with a zone ("Z" or an offset) in epoch ms; a zoneless time is ambiguous. */
-    static long isoInstant(String text) {
-        return OffsetDateTime.parse(text.trim()).toInstant().toEpochMilli();
+        /** Epoch milliseconds (integer) or an ISO-8601 instant with zone ("Z" or an offset). */
+        long timestamp() throws Invalid {
+            require("timestamp");
+            switch (kind) {
+                case INTEGER:
+                    return integer;
+                case BIG_INTEGER:
+                    throw new Invalid("timestamp_out_of_range");
+                case STRING:
+                    try {
+                        return isoInstant(text);
+                    } catch (DateTimeParseException e) {
+                        throw new Invalid("bad_timestamp");
+                    }
+                default:
+                    throw new Invalid("wrong_type:timestamp");
+            }
+        }
     }
 }

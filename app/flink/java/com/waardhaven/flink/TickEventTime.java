@@ -4,6 +4,7 @@ import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
 import org.apache.flink.table.annotation.DataTypeHint;
+import org.apache.flink.table.functions.FunctionContext;
 import org.apache.flink.table.functions.ScalarFunction;
 
 /**
@@ -14,10 +15,15 @@ import org.apache.flink.table.functions.ScalarFunction;
  * 3000 cannot push the watermark past every good tick.
  */
 public class TickEventTime extends ScalarFunction {
-    private static final JsonFactory JSON = new JsonFactory();
+    private transient JsonFactory json;
 
     static boolean plausible(long eventMs, long minEventMs, long maxFutureMs) {
         return eventMs >= minEventMs && eventMs <= System.currentTimeMillis() + maxFutureMs;
+    }
+
+    @Override
+    public void open(FunctionContext context) {
+        json = new ConfinedJsonFactory();
     }
 
     @Override
@@ -29,7 +35,7 @@ public class TickEventTime extends ScalarFunction {
         if (payload == null) {
             return null;
         }
-        try (JsonParser parser = JSON.createParser(payload)) {
+        try (JsonParser parser = json.createParser(payload)) {
             if (parser.nextToken() != JsonToken.START_OBJECT) {
                 return null;
             }
