@@ -93,11 +93,13 @@ def _consumer(broker, topic: str) -> Consumer:
     return consumer
 
 
-def settings(out_of_orderness_ms: int, backend: str | None):
+def settings(out_of_orderness_ms: int, backend: str | None, parallelism: int | None = None):
     base = config.settings("local")
     md = base.market_data.model_copy(update={"out_of_orderness": out_of_orderness_ms})
     state = base.state.model_copy(update={"backend": backend or base.state.backend})
-    return base.model_copy(update={"market_data": md, "state": state})
+    return base.model_copy(
+        update={"market_data": md, "state": state, "parallelism": parallelism or base.parallelism}
+    )
 
 
 def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict:
@@ -282,8 +284,9 @@ def main() -> None:
     parser.add_argument(
         "--state-backend", choices=["rocksdb", "hashmap"], help="default: the local settings'"
     )
+    parser.add_argument("--parallelism", type=int, help="default: the local settings'")
     args = parser.parse_args()
-    job_settings = settings(args.out_of_orderness, args.state_backend)
+    job_settings = settings(args.out_of_orderness, args.state_backend, args.parallelism)
     symbols = [f"S{i:04d}" for i in range(args.symbols)]
     with KafkaBroker() as broker:
         print(
@@ -293,7 +296,8 @@ def main() -> None:
         )
         job = job_throughput(broker, job_settings, args.ticks, symbols)
         print("engine ceiling (datagen -> blackhole) ...", flush=True)
-        ceiling = engine_ceiling(args.ticks, job_settings.parallelism)
+        # The engine's ceiling on this machine: always at the local settings' parallelism.
+        ceiling = engine_ceiling(args.ticks, config.settings("local").parallelism)
         print("naive Python consumer ...", flush=True)
         naive = naive_python(broker, job["raw_topic"], min(args.naive_ticks, args.ticks))
         rate = args.latency_rate or int(job["rate"] / 2)
