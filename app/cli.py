@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "flink-job": ("app.flink.command", "run a Flink job (market-data, news) on the local mini-cluster"),
     "pipeline": (
         "app.local.pipeline",
-        "run the pipeline locally on real Kafka and PostgreSQL, print a summary",
+        "run the pipeline locally: connector, Kafka, Flink, PostgreSQL, Parquet lake; print a summary",
     ),
     "migrate": ("app.migrations", "apply the pending sql/ migrations to a PostgreSQL/TimescaleDB database"),
     "connect": (

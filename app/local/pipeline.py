@@ -40,13 +40,17 @@ MALFORMED = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ticks", type=int, default=20_000, help="synthetic ticks to push (default 20000)")
+    parser.add_argument("--ticks", type=int, default=10_000, help="synthetic ticks to push (default 10000)")
     parser.add_argument(
-        "--rate", type=float, default=5000, help="ticks per second, 0 = as fast as it goes (default 5000)"
+        "--rate",
+        type=float,
+        default=None,
+        help="ticks per second, 0 = unthrottled (default: the synthetic source's rate in sources.yaml)",
     )
     parser.add_argument(
         "--timeout", type=float, default=180, help="seconds allowed for each stage (default 180)"
     )
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0 = off)")
     parser.add_argument(
         "--aws-endpoint",
         default=os.environ.get("TF_VAR_aws_endpoint"),
@@ -118,8 +122,9 @@ def lake_bucket(endpoint: str | None) -> Iterator[tuple[object, str]]:
         yield s3, bucket
 
 
-def _produce(bootstrap: str, ticks: int, rate: float, suffix: str, state: Path) -> int:
-    """The synthetic connector's ticks, then the malformed samples, into market-data-raw."""
+def _produce(bootstrap: str, ticks: int, rate: float | None, suffix: str, state: Path) -> tuple[int, float]:
+    """The synthetic connector's ticks, then the malformed samples, into market-data-raw; returns how many
+    ticks it generated and at what rate."""
     from confluent_kafka import Producer
 
     from app.catalog import catalog
@@ -128,7 +133,7 @@ def _produce(bootstrap: str, ticks: int, rate: float, suffix: str, state: Path) 
     from app.connectors.runtime import Connector
 
     config, options = load_sources()["synthetic"]
-    options = options.model_copy(update={"total": ticks, "rate": rate})
+    options = options.model_copy(update={"total": ticks, "rate": options.rate if rate is None else rate})
     topics = catalog().with_suffix(suffix)
     connector = Connector(config, options, bootstrap, CursorStore(state), topics, suffix)
     asyncio.run(connector.run())
@@ -137,7 +142,7 @@ def _produce(bootstrap: str, ticks: int, rate: float, suffix: str, state: Path) 
         producer.produce(config.topic + suffix, value=raw, key=b"ACME")
     if producer.flush(30):
         raise RuntimeError(f"malformed samples not delivered to {config.topic + suffix}")
-    return connector.sink.delivered_total + connector.sink.dead_lettered_total
+    return connector.sink.delivered_total + connector.sink.dead_lettered_total, options.rate
 
 
 def run_pipeline(
@@ -148,7 +153,7 @@ def run_pipeline(
     workdir: Path,
     *,
     ticks: int,
-    rate: float,
+    rate: float | None,
     timeout: float,
     topic_suffix: str = "",
     log: Callable[[str], None] = say,
@@ -181,12 +186,13 @@ def run_pipeline(
     started = time.monotonic()
     with BoundedJob(bootstrap, workdir, topic_suffix=topic_suffix) as job:
         log(f"Flink job {job.job_id} running in {time.monotonic() - started:.1f}s (pid {job.pid})")
-        with _loading(loader) as stats:
-            log(f"producing {ticks} synthetic ticks + {len(MALFORMED)} malformed records at {rate:g}/s ...")
+        with _loading(loader, timeout, log) as stats:
+            log(f"producing {ticks} synthetic ticks + {len(MALFORMED)} malformed records ...")
             started = time.monotonic()
-            outcome.produced = _produce(bootstrap, ticks, rate, topic_suffix, workdir / "cursors")
+            outcome.produced, rate = _produce(bootstrap, ticks, rate, topic_suffix, workdir / "cursors")
             outcome.produce_seconds = time.monotonic() - started
-            log(f"produced in {outcome.produce_seconds:.1f}s; {stats.consumed} processed records loaded yet")
+            limit = f"at most {rate:g}/s" if rate else "unthrottled"
+            log(f"produced in {outcome.produce_seconds:.1f}s ({limit}); {stats.consumed} loaded yet")
             job.finish(timeout)
             outcome.flink_seconds = time.monotonic() - started
             log(f"job stopped with a savepoint {outcome.flink_seconds:.1f}s after the first tick")
@@ -202,7 +208,7 @@ def run_pipeline(
 
 
 @contextlib.contextmanager
-def _loading(loader) -> Iterator[object]:
+def _loading(loader, timeout: float, log: Callable[[str], None]) -> Iterator[object]:
     """The loader in a thread for the body; after a clean exit it reads to the topic's end, else it stops."""
     stop, failure = threading.Event(), []
     last = [time.monotonic()]
@@ -210,7 +216,7 @@ def _loading(loader) -> Iterator[object]:
     def progress(stats) -> None:
         if time.monotonic() - last[0] > 2:
             last[0] = time.monotonic()
-            say(f"  {stats.consumed} processed records loaded, {stats.inserted} rows inserted")
+            log(f"  {stats.consumed} processed records loaded, {stats.inserted} rows inserted")
 
     def load() -> None:
         try:
@@ -222,12 +228,13 @@ def _loading(loader) -> Iterator[object]:
     thread.start()
     try:
         yield loader.stats
-    except BaseException:
-        loader.cancel()
+        stop.set()
+        thread.join(timeout)
+        if thread.is_alive():
+            raise TimeoutError(f"the loader is not at the end of {loader.topic.name} after {timeout:.0f}s")
+    finally:
+        loader.cancel()  # a no-op once it has returned
         thread.join(30)
-        raise
-    stop.set()
-    thread.join()
     if failure:
         raise failure[0]
 
@@ -261,6 +268,23 @@ def _print_summary(outcome: Outcome, bucket: str, elapsed: float) -> None:
     print(f"{'total elapsed (s)':<34}{elapsed:>10.1f}")
 
 
+@contextlib.contextmanager
+def _metrics_served(port: int) -> Iterator[None]:
+    """/metrics on 127.0.0.1:`port` for the length of the run (0: not served)."""
+    from app import metrics
+
+    if not port:
+        yield
+        return
+    server, _ = metrics.serve(port)
+    say(f"metrics on http://127.0.0.1:{port}/metrics")
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -275,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         with (
+            _metrics_served(args.metrics_port),
             local_services(say) as services,
             lake_bucket(args.aws_endpoint) as (s3, bucket),
             tempfile.TemporaryDirectory(prefix="wh-pipeline-") as workdir,
@@ -294,7 +319,7 @@ def run(args: argparse.Namespace) -> int:
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
             return 1 if problems else 0
-    except (ServiceError, ConfigError, MigrationError, TimeoutError) as exc:
+    except (ServiceError, ConfigError, MigrationError, TimeoutError, OSError) as exc:
         print(f"wh pipeline: {exc}", file=sys.stderr)
         return 1
     finally:

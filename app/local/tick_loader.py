@@ -10,6 +10,7 @@ observed as pipeline_processing_latency_seconds{stage="end_to_end"}.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ COLUMNS = (
 )
 LOADER_NAME = "tick-loader"
 END_TO_END = "end_to_end"
+log = logging.getLogger(__name__)
 
 
 class ProcessedTick(schemas.PriceTick):
@@ -182,10 +184,14 @@ class TickLoader:
 
     def _load(self, conn, dead_letters, messages) -> int:
         """Load one batch; returns how many records it consumed."""
-        rows = []
+        rows, before = [], self.stats.consumed
         for msg in messages:
             if msg.error():
-                raise RuntimeError(f"consuming {self.topic.name}: {msg.error().str()}")
+                # librdkafka retries what it reports as non-fatal (a coordinator still being elected).
+                if msg.error().fatal():
+                    raise RuntimeError(f"consuming {self.topic.name}: {msg.error().str()}")
+                log.warning("consuming %s: %s (retrying)", self.topic.name, msg.error().str())
+                continue
             self.stats.consumed += 1
             try:
                 rows.append(tick_row(_PROCESSED.validate_json(msg.value())))
@@ -196,7 +202,7 @@ class TickLoader:
                 self.metrics.processed(self.topic.name, DEAD_LETTER)
         dead_letters.poll(0)
         if not rows:
-            return len(messages)
+            return self.stats.consumed - before
         inserted = insert_ticks(conn, rows)
         committed_at = time.time()
         self.stats.inserted += inserted
@@ -206,4 +212,4 @@ class TickLoader:
         self.stats.latencies.append(latencies)
         self.metrics.latencies(END_TO_END, latencies)
         self.on_rows(rows)
-        return len(messages)
+        return self.stats.consumed - before

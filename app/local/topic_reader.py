@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+
+# A topic created a moment ago may have no partition leader yet.
+_NO_LEADER_YET = (
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+)
 
 
 def partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
@@ -28,8 +35,8 @@ def _high_watermark(consumer: Consumer, tp: TopicPartition, timeout: float) -> i
     while True:
         try:
             return consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1]
-        except KafkaException as exc:  # e.g. a new topic whose partition leaders are still being elected
-            if not exc.args[0].retriable() or time.monotonic() > deadline:
+        except KafkaException as exc:
+            if exc.args[0].code() not in _NO_LEADER_YET or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
 

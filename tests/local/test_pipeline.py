@@ -10,6 +10,7 @@ import math
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -32,7 +33,7 @@ from app.local.bounded_job import END_MARKER_SYMBOL
 from app.local.process import pid_alive
 from app.local.tick_loader import COLUMNS, LOADER_NAME, TickLoader
 from app.local.topic_reader import read_to_end
-from app.metrics import sample
+from app.metrics import PipelineMetrics, sample
 from infra.lake_layout import PROCESSED_MARKET_DATA
 from tests.conftest import unique_name
 from tests.flink import reference
@@ -92,7 +93,7 @@ def run(kafka_broker, postgres, tmp_path_factory):
             "processed",
             tmp_path_factory.mktemp("pipeline"),
             ticks=TICKS,
-            rate=3000,
+            rate=1000,  # the job keeps up on a busy 2-core machine: no tick is late
             timeout=180,
             topic_suffix=suffix,
             log=logged.append,
@@ -269,3 +270,18 @@ def test_pipeline_without_its_jars_names_the_command_that_builds_them(tmp_path):
     assert proc.stderr.splitlines()[-1].startswith("wh pipeline: the kafka jars at ")
     assert "run `python3 -m infra.bootstrap jars`" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_metrics_are_served_on_loopback_for_the_run_only():
+    import urllib.request
+
+    from app.local.process import free_port
+
+    port = free_port()
+    with pipeline._metrics_served(port):
+        PipelineMetrics("market-data").quality("served-check", 0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            body = response.read().decode()
+    assert 'pipeline_data_quality_score{dataset="served-check",pipeline="market-data"} 0.5' in body
+    with pytest.raises(ConnectionRefusedError):  # nothing listens once the run ends
+        socket.create_connection(("127.0.0.1", port), timeout=5)
