@@ -39,16 +39,34 @@ MALFORMED = (
 )
 
 
+def _at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
+        return value
+
+    return parse
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--ticks", type=int, default=10_000, help="synthetic ticks to push (default 10000)")
+    parser.add_argument(
+        "--ticks", type=_at_least(1), default=10_000, help="synthetic ticks to push (default 10000)"
+    )
     parser.add_argument(
         "--rate",
-        type=float,
+        type=_at_least(0, float),
         default=None,
         help="ticks per second, 0 = unthrottled (default: the synthetic source's rate in sources.yaml)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=180, help="seconds allowed for each stage (default 180)"
+        "--timeout",
+        type=_at_least(1, float),
+        default=180,
+        help="seconds allowed for each stage (default 180)",
     )
     parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0 = off)")
     parser.add_argument(

@@ -285,3 +285,18 @@ def test_metrics_are_served_on_loopback_for_the_run_only():
     assert 'pipeline_data_quality_score{dataset="served-check",pipeline="market-data"} 0.5' in body
     with pytest.raises(ConnectionRefusedError):  # nothing listens once the run ends
         socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (["--ticks", "0"], "argument --ticks: must be at least 1, got 0"),
+        (["--rate", "-5"], "argument --rate: must be at least 0, got -5"),
+        (["--timeout", "soon"], "argument --timeout: 'soon' is not a number"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(argument, message):
+    proc = subprocess.run([*WH, *argument], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == f"wh pipeline: error: {message}"
