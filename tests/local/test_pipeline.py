@@ -300,3 +300,28 @@ def test_bad_arguments_are_refused_before_anything_starts(argument, message):
 
     assert proc.returncode == 2
     assert proc.stderr.splitlines()[-1] == f"wh pipeline: error: {message}"
+
+
+def test_lake_bucket_writes_into_a_running_emulator_creating_the_bucket_only_if_missing(capsys):
+    bucket = "waardhaven-local-processed-data"  # the data-lake stack's name for it in `local`
+    with AwsEmulator() as aws:
+        with pipeline.lake_bucket(aws.endpoint) as (s3, name):
+            assert name == bucket
+            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+            assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+            s3.put_object(Bucket=bucket, Key="kept", Body=b"x")
+        first = capsys.readouterr().err
+        with pipeline.lake_bucket(aws.endpoint) as (s3, _):  # as after `wh deploy local`: it exists
+            assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["kept"]
+        second = capsys.readouterr().err
+    assert f"created bucket {bucket}" in first
+    assert "created bucket" not in second
+    assert "(pid" not in first + second  # no emulator of its own
+
+
+def test_lake_bucket_names_an_emulator_that_does_not_answer():
+    from app.local.process import ServiceError, free_port
+
+    with pytest.raises(ServiceError, match="is not answering: start one with `bin/wh emulator`"):
+        with pipeline.lake_bucket(f"http://127.0.0.1:{free_port()}"):
+            pass
