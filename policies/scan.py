@@ -93,7 +93,7 @@ def findings(reports: list[dict], waivers: Waivers, env_of) -> ScanResult:
                     check_id=failed["check_id"],
                     check_name=failed["check_name"],
                     details=tuple(failed.get("details") or ()),
-                    waived_because=waivers.reason(failed["check_id"], env),
+                    waived_because=waivers.reason(failed["check_id"], env, failed["resource"]),
                 )
             )
     return ScanResult(passed, tuple(sorted(found, key=lambda f: (f.env, f.check_id, f.resource))))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -19,6 +20,8 @@ class Waiver(BaseModel):
     check: str = Field(pattern=r"^CKV2?_[A-Z0-9]+_\d+$")
     reason: str = Field(min_length=20)
     environments: Literal["all"] | tuple[str, ...]
+    # Resource addresses it is limited to, as glob patterns ("aws_s3_bucket.state_access_logs_*"); none: all.
+    resources: tuple[Annotated[str, Field(min_length=1)], ...] = ()
 
     @field_validator("environments")
     @classmethod
@@ -29,8 +32,12 @@ class Waiver(BaseModel):
                 raise ValueError(f"unknown environments {unknown}; known: {', '.join(environment_names())}")
         return value
 
-    def covers(self, check_id: str, env: str) -> bool:
-        return check_id == self.check and (self.environments == "all" or env in self.environments)
+    def covers(self, check_id: str, env: str, resource: str) -> bool:
+        return (
+            check_id == self.check
+            and (self.environments == "all" or env in self.environments)
+            and (not self.resources or any(fnmatchcase(resource, pattern) for pattern in self.resources))
+        )
 
 
 class Waivers(BaseModel):
@@ -38,8 +45,8 @@ class Waivers(BaseModel):
 
     waivers: tuple[Waiver, ...]
 
-    def reason(self, check_id: str, env: str) -> str | None:
-        return next((w.reason for w in self.waivers if w.covers(check_id, env)), None)
+    def reason(self, check_id: str, env: str, resource: str) -> str | None:
+        return next((w.reason for w in self.waivers if w.covers(check_id, env, resource)), None)
 
 
 def load_waivers(path: Path = WAIVERS_PATH) -> Waivers:

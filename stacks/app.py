@@ -13,8 +13,8 @@ from infra.config import EnvironmentConfig, load_environment
 # exactly these dependencies; a test checks this table against the synthesized manifest.
 LAYERS: dict[str, tuple[str, ...]] = {
     "state": (),
-    "network": (),
     "kms": (),
+    "network": ("kms",),
     "data-lake": ("kms",),
     "eks": ("network", "kms"),
     "irsa": ("eks", "kms", "data-lake"),
@@ -68,15 +68,15 @@ def build_environment(app, cfg: EnvironmentConfig) -> dict:
     from .state import StateStack
 
     state = StateStack(app, cfg)
-    network = NetworkStack(app, cfg)
     kms = KmsStack(app, cfg)
+    network = NetworkStack(app, cfg, kms)
     data_lake = DataLakeStack(app, cfg, kms)
     eks = EksStack(app, cfg, network, kms)
     irsa = IrsaStack(app, cfg, eks, kms, data_lake)
     operators = OperatorsStack(app, cfg, eks, irsa)
     platform = PlatformStack(app, cfg, operators, irsa)
     stacks = {
-        stack.layer: stack for stack in (state, network, kms, data_lake, eks, irsa, operators, platform)
+        stack.layer: stack for stack in (state, kms, network, data_lake, eks, irsa, operators, platform)
     }
     for layer, stack in stacks.items():
         if layer != "state":

@@ -5,7 +5,8 @@ from constructs import Construct
 from infra import lake_layout
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
-from infra.constructs.secure_bucket import SecureBucket
+from infra.constructs.secure_bucket import AccessLogs, SecureBucket
+from infra.constructs.state_backend import access_log_bucket_name
 
 from .kms import KmsStack
 
@@ -29,6 +30,8 @@ class DataLakeStack(EnvironmentStack):
                 noncurrent_days=cfg.data_lake.noncurrent_version_expiration_days,
                 force_destroy=cfg.data_lake.force_destroy,
                 protect=cfg.features.deletion_protection,
+                # The state stack, applied first, holds the access-log bucket.
+                access_logs=AccessLogs(access_log_bucket_name(cfg)),
             )
             for layout in lake_layout.BUCKETS
         }

@@ -20,5 +20,10 @@ class EksStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.cluster = Cluster(
-            self, "eks", cfg, subnet_ids=network.private_subnet_ids, secrets_key_arn=kms.eks_secrets.arn
+            self,
+            "eks",
+            cfg,
+            subnet_ids=network.private_subnet_ids,
+            secrets_key_arn=kms.eks_secrets.arn,
+            logs_key_arn=kms.logs.arn,
         )

@@ -3,8 +3,14 @@ from __future__ import annotations
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.constructs.eks_cluster import control_plane_log_group_name
 from infra.constructs.environment_stack import EnvironmentStack
-from infra.constructs.kms_key import PurposeKey
+from infra.constructs.kms_key import USE_ACTIONS, PurposeKey
+from infra.constructs.vpc import flow_log_group_name
+
+
+def log_group_arn(cfg: EnvironmentConfig, name: str) -> str:
+    return f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:{name}"
 
 
 class KmsStack(EnvironmentStack):
@@ -38,4 +44,30 @@ class KmsStack(EnvironmentStack):
             description=f"Kubernetes secrets envelope encryption of {cfg.cluster_name}",
             via_services=["eks"],
             grant_actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
+        )
+        self.logs = PurposeKey(
+            self,
+            "logs",
+            cfg,
+            purpose="logs",
+            description=f"CloudWatch log groups of {cfg.name} (VPC flow logs, EKS control plane)",
+            via_services=[],
+            service_statements=(
+                {
+                    "Sid": "CloudWatchLogsUse",
+                    "Effect": "Allow",
+                    "Principal": {"Service": f"logs.{cfg.region}.amazonaws.com"},
+                    "Action": USE_ACTIONS,
+                    "Resource": "*",
+                    # Only for this environment's log groups (CloudWatch passes the group as context).
+                    "Condition": {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": [
+                                log_group_arn(cfg, flow_log_group_name(cfg)),
+                                log_group_arn(cfg, control_plane_log_group_name(cfg)),
+                            ]
+                        }
+                    },
+                },
+            ),
         )

@@ -110,6 +110,8 @@ class Eks(Section):
 
 class DataLake(Section):
     noncurrent_version_expiration_days: Annotated[int, _between(1, 3650)]
+    # S3 server access logs of the lake and state buckets (kept in the state stack's access-log bucket).
+    access_log_retention_days: Annotated[int, _between(1, 3650)]
     force_destroy: bool
 
 

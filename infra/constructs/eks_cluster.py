@@ -24,9 +24,15 @@ from .iam import policy_document, service_trust
 from .irsa_role import IrsaRole
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
+
 WORKLOAD_LABEL = "workload-type"  # node label and taint key the brief's Spark and Flink pods select on
 AWS_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
+
+
+def control_plane_log_group_name(cfg: EnvironmentConfig) -> str:
+    """The group EKS writes control-plane logs to (it creates it itself unless it exists)."""
+    return f"/aws/eks/{cfg.cluster_name}/cluster"
 
 
 class Cluster(Construct):
@@ -38,6 +44,7 @@ class Cluster(Construct):
         *,
         subnet_ids: list[str],
         secrets_key_arn: str,
+        logs_key_arn: str,
     ) -> None:
         super().__init__(scope, id)
         name = cfg.cluster_name
@@ -66,8 +73,9 @@ class Cluster(Construct):
         log_group = CloudwatchLogGroup(
             self,
             "control_plane_logs",
-            name=f"/aws/eks/{name}/cluster",
+            name=control_plane_log_group_name(cfg),
             retention_in_days=cfg.eks.log_retention_days,
+            kms_key_id=logs_key_arn,
         )
         self.cluster = EksCluster(
             self,

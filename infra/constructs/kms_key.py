@@ -37,7 +37,8 @@ class PurposeKey(Construct):
     """KMS key `alias/waardhaven-<env>-<purpose>`.
 
     The account administers the key; principals of the account may use it only through `via_services`
-    (e.g. S3 for bucket encryption), plus `grant_actions` for services that create grants (EKS).
+    (e.g. S3 for bucket encryption), plus `grant_actions` for services that create grants (EKS);
+    `service_statements` let a service principal use it directly (CloudWatch Logs has no via-service path).
     """
 
     def __init__(
@@ -50,6 +51,7 @@ class PurposeKey(Construct):
         description: str,
         via_services: list[str],
         grant_actions: list[str] | None = None,
+        service_statements: tuple[dict, ...] = (),
     ) -> None:
         super().__init__(scope, id)
         account_root = {"AWS": f"arn:aws:iam::{cfg.account_id}:root"}
@@ -67,15 +69,18 @@ class PurposeKey(Construct):
                 "Action": ADMIN_ACTIONS,
                 "Resource": "*",
             },
-            {
-                "Sid": "UseThroughServices",
-                "Effect": "Allow",
-                "Principal": account_root,
-                "Action": USE_ACTIONS,
-                "Resource": "*",
-                "Condition": use_condition,
-            },
         ]
+        if via_services:
+            statements.append(
+                {
+                    "Sid": "UseThroughServices",
+                    "Effect": "Allow",
+                    "Principal": account_root,
+                    "Action": USE_ACTIONS,
+                    "Resource": "*",
+                    "Condition": use_condition,
+                }
+            )
         if grant_actions:
             statements.append(
                 {
@@ -87,6 +92,7 @@ class PurposeKey(Construct):
                     "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 }
             )
+        statements.extend(service_statements)
         self.key = KmsKey(
             self,
             "key",

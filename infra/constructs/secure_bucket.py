@@ -1,6 +1,8 @@
-"""An S3 bucket that is versioned, encrypted, private, TLS-only, and tiered by lifecycle rules."""
+"""An S3 bucket: versioned, encrypted, private, TLS-only, access-logged, tiered by lifecycle rules."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.s3_bucket import S3Bucket
@@ -8,10 +10,12 @@ from cdktf_cdktf_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
     S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleExpiration,
     S3BucketLifecycleConfigurationRuleFilter,
     S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
     S3BucketLifecycleConfigurationRuleTransition,
 )
+from cdktf_cdktf_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktf_cdktf_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
@@ -27,6 +31,17 @@ from infra.lake_layout import Transition
 from .iam import policy_document
 
 
+@dataclass(frozen=True)
+class AccessLogs:
+    """Where a bucket's S3 server access logs go: `bucket`, under the prefix `<logged bucket>/`.
+
+    `after` are resources the delivery needs first (the target's policy, when it is in the same stack).
+    """
+
+    bucket: str
+    after: tuple = ()
+
+
 class SecureBucket(Construct):
     def __init__(
         self,
@@ -40,8 +55,16 @@ class SecureBucket(Construct):
         noncurrent_days: int,
         force_destroy: bool,
         protect: bool,
+        access_logs: AccessLogs | None,
+        expiration_days: int | None = None,
+        policy_statements: tuple[dict, ...] = (),
     ) -> None:
-        """`kms_key_arn=None` encrypts with S3-managed keys (AES256); `protect` adds prevent_destroy."""
+        """`kms_key_arn=None` encrypts with S3-managed keys (AES256); `protect` adds prevent_destroy.
+
+        `access_logs=None` only for the bucket that receives access logs (logging it into itself would
+        log its own log writes); `expiration_days` expires current objects; `policy_statements` are added
+        to the TLS-only bucket policy.
+        """
         super().__init__(scope, id)
         self.bucket = S3Bucket(
             self,
@@ -82,7 +105,8 @@ class SecureBucket(Construct):
         S3BucketOwnershipControls(
             self, "ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}
         )
-        S3BucketPolicy(
+        # The construct id predates the extra statements; keeping it keeps deployed resources in place.
+        self.policy = S3BucketPolicy(
             self,
             "tls_only",
             bucket=bucket_id,
@@ -94,10 +118,20 @@ class SecureBucket(Construct):
                     "Action": "s3:*",
                     "Resource": [self.arn, f"{self.arn}/*"],
                     "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                }
+                },
+                *policy_statements,
             ),
             depends_on=[public_access],
         )
+        if access_logs is not None:
+            S3BucketLoggingA(
+                self,
+                "access_logging",
+                bucket=bucket_id,
+                target_bucket=access_logs.bucket,
+                target_prefix=f"{name}/",
+                depends_on=list(access_logs.after) or None,
+            )
         rule = S3BucketLifecycleConfigurationRule(
             id=lifecycle_id,
             status="Enabled",
@@ -107,6 +141,9 @@ class SecureBucket(Construct):
                 for t in transitions
             ]
             or None,
+            expiration=[S3BucketLifecycleConfigurationRuleExpiration(days=expiration_days)]
+            if expiration_days
+            else None,
             noncurrent_version_expiration=[
                 S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=noncurrent_days)
             ],

@@ -1,5 +1,7 @@
 """Per-account Terraform state: an encrypted, versioned, private bucket and a DynamoDB lock table.
 
+Also the account's S3 access-log bucket: it must exist before any logged bucket, and this is the first stack.
+
 The names are functions of the environment so every stack's S3 backend can point at them.
 """
 
@@ -12,13 +14,17 @@ from constructs import Construct
 from infra.config import EnvironmentConfig
 
 from .kms_key import PurposeKey, key_alias
-from .secure_bucket import SecureBucket
+from .secure_bucket import AccessLogs, SecureBucket
 
 STATE_PURPOSE = "state"
 
 
 def state_bucket_name(cfg: EnvironmentConfig) -> str:
     return f"waardhaven-{cfg.name}-tfstate-{cfg.account_id}"
+
+
+def access_log_bucket_name(cfg: EnvironmentConfig) -> str:
+    return f"waardhaven-{cfg.name}-access-logs-{cfg.account_id}"
 
 
 def lock_table_name(cfg: EnvironmentConfig) -> str:
@@ -41,6 +47,32 @@ class StateBackend(Construct):
             description=f"Terraform state of {cfg.name}",
             via_services=["s3", "dynamodb"],
         )
+        throwaway = cfg.emulator is not None  # only the emulator's buckets may be deleted with content
+        log_bucket = access_log_bucket_name(cfg)
+        self.access_logs = SecureBucket(
+            self,
+            "access_logs",
+            name=log_bucket,
+            # S3 delivers server access logs only into buckets encrypted with S3-managed keys.
+            kms_key_arn=None,
+            lifecycle_id="access_log_expiry",
+            transitions=(),
+            expiration_days=cfg.data_lake.access_log_retention_days,
+            noncurrent_days=1,
+            force_destroy=throwaway,
+            protect=protect,
+            access_logs=None,
+            policy_statements=(
+                {
+                    "Sid": "S3ServerAccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": f"arn:aws:s3:::{log_bucket}/*",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": cfg.account_id}},
+                },
+            ),
+        )
         self.bucket = SecureBucket(
             self,
             "bucket",
@@ -49,8 +81,9 @@ class StateBackend(Construct):
             lifecycle_id="state_versions",
             transitions=(),
             noncurrent_days=90,
-            force_destroy=cfg.emulator is not None,  # only the emulator's throwaway state
+            force_destroy=throwaway,
             protect=protect,
+            access_logs=AccessLogs(log_bucket, after=(self.access_logs.policy,)),
         )
         self.lock_table = DynamodbTable(
             self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
 from cdktf_cdktf_provider_aws.iam_role import IamRole
@@ -25,6 +26,10 @@ from .iam import policy_document, service_trust
 AZ_LETTERS = "abcdef"
 
 
+def flow_log_group_name(cfg: EnvironmentConfig) -> str:
+    return f"/waardhaven/{cfg.name}/vpc-flow-logs"
+
+
 def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
     """(private, public) CIDRs: private subnets take 1/8 of the VPC each, public ones share the last 1/8."""
     network = ipaddress.IPv4Network(cidr)
@@ -34,7 +39,7 @@ def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
 
 
 class Network(Construct):
-    def __init__(self, scope: Construct, id: str, cfg: EnvironmentConfig) -> None:
+    def __init__(self, scope: Construct, id: str, cfg: EnvironmentConfig, *, logs_key_arn: str) -> None:
         super().__init__(scope, id)
         net = cfg.network
         cluster_tag = {f"kubernetes.io/cluster/{cfg.cluster_name}": "shared"}
@@ -113,14 +118,19 @@ class Network(Construct):
             RouteTableAssociation(self, f"private_{az}_assoc", subnet_id=private.id, route_table_id=routes.id)
             self.private_subnets.append(private)
 
-        self._flow_logs(cfg)
+        # Adopts the VPC's default security group and removes its rules: nothing may use it by accident.
+        DefaultSecurityGroup(
+            self, "default_security_group", vpc_id=self.vpc.id, tags={"Name": f"{cfg.name}-default"}
+        )
+        self._flow_logs(cfg, logs_key_arn)
 
-    def _flow_logs(self, cfg: EnvironmentConfig) -> None:
+    def _flow_logs(self, cfg: EnvironmentConfig, logs_key_arn: str) -> None:
         group = CloudwatchLogGroup(
             self,
             "flow_log_group",
-            name=f"/waardhaven/{cfg.name}/vpc-flow-logs",
+            name=flow_log_group_name(cfg),
             retention_in_days=cfg.network.flow_log_retention_days,
+            kms_key_id=logs_key_arn,
         )
         role = IamRole(
             self,

@@ -24,3 +24,9 @@ def ref(type_: str, attribute: str, stack: dict) -> str:
     """`${type.logical_id.attribute}` of the only resource of that type in the stack."""
     (logical_id,) = resources(stack, type_)
     return f"${{{type_}.{logical_id}.{attribute}}}"
+
+
+def bucket_ref(stack: dict, name: str, attribute: str = "id") -> str:
+    """`${aws_s3_bucket.<logical id>.<attribute>}` of the bucket named `name`."""
+    (logical_id,) = [key for key, b in resources(stack, "aws_s3_bucket").items() if b["bucket"] == name]
+    return f"${{aws_s3_bucket.{logical_id}.{attribute}}}"

@@ -9,7 +9,7 @@ import pytest
 
 from infra import lake_layout
 from infra.config import load_environment
-from tests.stacks.synth_helpers import ENVS, resource, resources
+from tests.stacks.synth_helpers import ENVS, bucket_ref, resource, resources
 
 BRIEF_TRANSITIONS = {
     "raw-data": [(30, "STANDARD_IA"), (90, "GLACIER"), (2555, "DEEP_ARCHIVE")],
@@ -17,11 +17,6 @@ BRIEF_TRANSITIONS = {
     "ml-models": [(180, "STANDARD_IA")],
     "flink-state": [],
 }
-
-
-def _bucket_id(stack: dict, name: str) -> str:
-    (logical_id,) = [key for key, b in resources(stack, "aws_s3_bucket").items() if b["bucket"] == name]
-    return f"${{aws_s3_bucket.{logical_id}.id}}"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -35,7 +30,7 @@ def test_buckets_are_named_per_environment(synthesized, env):
 @pytest.mark.parametrize("suffix", sorted(BRIEF_TRANSITIONS))
 def test_lifecycle_is_exactly_the_briefs(synthesized, env, suffix):
     stack = synthesized.stack(f"{env}-data-lake")
-    bucket = _bucket_id(stack, f"waardhaven-{env}-{suffix}")
+    bucket = bucket_ref(stack, f"waardhaven-{env}-{suffix}")
     (rule,) = resource(stack, "aws_s3_bucket_lifecycle_configuration", bucket=bucket)["rule"]
     assert rule["status"] == "Enabled"
     assert [(t["days"], t["storage_class"]) for t in rule.get("transition", [])] == BRIEF_TRANSITIONS[suffix]
@@ -47,7 +42,7 @@ def test_lifecycle_is_exactly_the_briefs(synthesized, env, suffix):
 def test_every_bucket_is_versioned_private_and_tls_only(synthesized, env):
     stack = synthesized.stack(f"{env}-data-lake")
     for suffix in BRIEF_TRANSITIONS:
-        bucket = _bucket_id(stack, f"waardhaven-{env}-{suffix}")
+        bucket = bucket_ref(stack, f"waardhaven-{env}-{suffix}")
         versioning = resource(stack, "aws_s3_bucket_versioning", bucket=bucket)
         assert versioning["versioning_configuration"] == {"status": "Enabled"}
         block = resource(stack, "aws_s3_bucket_public_access_block", bucket=bucket)
@@ -71,7 +66,7 @@ def test_raw_and_processed_use_aes256_ml_models_its_kms_key(synthesized, env):
     stack = synthesized.stack(f"{env}-data-lake")
 
     def encryption(suffix):
-        bucket = _bucket_id(stack, f"waardhaven-{env}-{suffix}")
+        bucket = bucket_ref(stack, f"waardhaven-{env}-{suffix}")
         (rule,) = resource(stack, "aws_s3_bucket_server_side_encryption_configuration", bucket=bucket)["rule"]
         return rule["apply_server_side_encryption_by_default"]
 

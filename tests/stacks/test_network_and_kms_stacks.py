@@ -56,14 +56,53 @@ def test_kms_keys_per_purpose_rotate_and_grant_use_only_through_their_services(s
     cfg = load_environment(env)
     stack = synthesized.stack(f"{env}-kms")
     aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
-    assert aliases == [f"alias/waardhaven-{env}-{p}" for p in ("data-lake", "eks-secrets", "ml-models")]
+    purposes = ("data-lake", "eks-secrets", "logs", "ml-models")
+    assert aliases == [f"alias/waardhaven-{env}-{p}" for p in purposes]
     for key in resources(stack, "aws_kms_key").values():
         assert key["enable_key_rotation"] is True
         statements = json.loads(key["policy"])["Statement"]
         assert not any(s["Action"] in ("kms:*", ["kms:*"]) for s in statements)
+        if key["description"].startswith("CloudWatch log groups"):
+            continue  # its own test below
         (use,) = [s for s in statements if s["Sid"] == "UseThroughServices"]
         assert use["Condition"]["StringEquals"]["kms:CallerAccount"] == cfg.account_id
         assert all(
             svc.endswith(f".{cfg.region}.amazonaws.com")
             for svc in use["Condition"]["StringEquals"]["kms:ViaService"]
         )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_log_groups_are_encrypted_with_the_logs_key_which_cloudwatch_may_use_only_for_them(synthesized, env):
+    cfg = load_environment(env)
+    kms = synthesized.stack(f"{env}-kms")
+    (logs_key_id,) = [
+        logical_id
+        for logical_id, key in resources(kms, "aws_kms_key").items()
+        if key["description"].startswith("CloudWatch log groups")
+    ]
+    statements = {
+        s["Sid"]: s for s in json.loads(resources(kms, "aws_kms_key")[logs_key_id]["policy"])["Statement"]
+    }
+    assert set(statements) == {"AccountAdministers", "CloudWatchLogsUse"}
+    use = statements["CloudWatchLogsUse"]
+    assert use["Principal"] == {"Service": f"logs.{cfg.region}.amazonaws.com"}
+    groups = [f"/waardhaven/{env}/vpc-flow-logs", f"/aws/eks/{cfg.cluster_name}/cluster"]
+    assert use["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == [
+        f"arn:aws:logs:{cfg.region}:{cfg.account_id}:log-group:{group}" for group in groups
+    ]
+    for layer, group in zip(("network", "eks"), groups, strict=True):
+        log_group = resource(synthesized.stack(f"{env}-{layer}"), "aws_cloudwatch_log_group", name=group)
+        # The kms stack's output of that key's ARN, read through the cross-stack remote state.
+        assert log_group["kms_key_id"] == (
+            f"${{data.terraform_remote_state.cross-stack-reference-input-{env}-kms"
+            f".outputs.cross-stack-output-aws_kms_key{logs_key_id}arn}}"
+        )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_default_security_group_is_adopted_with_no_rules(synthesized, env):
+    stack = synthesized.stack(f"{env}-network")
+    (group,) = resources(stack, "aws_default_security_group").values()
+    assert group["vpc_id"] == ref("aws_vpc", "id", stack)
+    assert not group.get("ingress") and not group.get("egress")

@@ -121,3 +121,20 @@ def test_bad_waiver_fails_on_load_naming_file_and_key(tmp_path, waiver, key, pro
     assert caught.value.path == str(path)
     assert caught.value.key.startswith("waivers.0.") and caught.value.key.endswith(key)
     assert problem in str(caught.value)
+
+
+def test_a_resource_scoped_waiver_covers_only_the_resources_it_names(tmp_path):
+    bucket = {"bucket": "b", "versioning": {"enabled": True}}
+    _write_stack(
+        tmp_path,
+        "dev-state",
+        {"resource": {"aws_s3_bucket": {"state_access_logs_bucket_ABC": bucket, "other_bucket": bucket}}},
+    )
+
+    result = scan_stacks(tmp_path, environment_names(), load_waivers())
+    access_logging = {f.resource: f.blocking for f in result.findings if f.check_id == "CKV_AWS_18"}
+
+    assert access_logging == {
+        "aws_s3_bucket.state_access_logs_bucket_ABC": False,
+        "aws_s3_bucket.other_bucket": True,
+    }

@@ -13,7 +13,7 @@ from infra.config import load_environment
 from infra.constructs.providers import EMULATED_SERVICES
 from infra.provider_versions import PROVIDER_VERSIONS
 from stacks.app import stack_plan
-from tests.stacks.synth_helpers import AWS_ENVS, ENVS, ref, resource
+from tests.stacks.synth_helpers import AWS_ENVS, ENVS, bucket_ref, ref, resource
 
 REQUIRED_TAGS = {"environment", "owner", "cost-center", "data-classification"}
 
@@ -23,7 +23,7 @@ def test_state_stack_holds_a_versioned_encrypted_private_bucket_and_a_lock_table
     cfg = load_environment(env)
     stack = synthesized.stack(f"{env}-state")
     bucket = resource(stack, "aws_s3_bucket", bucket=f"waardhaven-{env}-tfstate-{cfg.account_id}")
-    bucket_id = ref("aws_s3_bucket", "id", stack)
+    bucket_id = bucket_ref(stack, bucket["bucket"])
     assert resource(stack, "aws_s3_bucket_versioning", bucket=bucket_id)["versioning_configuration"] == {
         "status": "Enabled"
     }

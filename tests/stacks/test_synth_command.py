@@ -12,8 +12,8 @@ def test_list_prints_stacks_in_dependency_order_and_flags_kubernetes_ones(capsys
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == [
         "local-state",
-        "local-network",
         "local-kms",
+        "local-network",
         "local-data-lake",
         "local-eks",
         "local-irsa",
