@@ -18,6 +18,10 @@
 - KMS AWS managed keys: the key behind an `alias/aws/<service>` alias (created on first use, e.g. by an
   encrypted DynamoDB table) is AWS managed: AWS never deletes it and nobody can schedule its deletion.
   moto reports it as a customer key, which reads as our leftover after a teardown. Here it is AWS's.
+- S3 access logging: before enabling it, moto looks in the target bucket's policy for a statement letting
+  the logging service write, reading every statement's Principal as a mapping; a `"Principal": "*"`
+  statement (the TLS-only deny) makes PutBucketLogging fail with a 500, which the provider retries for
+  ever. Here only statements with a mapping Principal are looked at (the others cannot name the service).
 
 Run as `python -m app.local.moto_server -H 127.0.0.1 -p PORT`.
 """
@@ -146,6 +150,28 @@ def service_alias_keys_are_aws_managed() -> None:
     KmsBackend.create_alias = create_marking_aws_managed
 
 
+def access_log_target_check_skips_wildcard_principals() -> None:
+    import json
+    from types import SimpleNamespace
+
+    from moto.s3.models import FakeBucket
+
+    check = FakeBucket._log_permissions_enabled_policy
+
+    def check_mapping_principals(target_bucket: Any, target_prefix: str | None) -> bool:
+        if not target_bucket.policy:
+            return False
+        statements = json.loads(target_bucket.policy)["Statement"]
+        statements = [statements] if isinstance(statements, dict) else statements
+        policy = {"Statement": [s for s in statements if isinstance(s.get("Principal"), dict)]}
+        view = SimpleNamespace(
+            policy=json.dumps(policy).encode(), partition=target_bucket.partition, name=target_bucket.name
+        )
+        return check(view, target_prefix)
+
+    FakeBucket._log_permissions_enabled_policy = staticmethod(check_mapping_principals)
+
+
 PATCHES = (
     store_tags_on_create,
     keep_eks_access_config,
@@ -154,6 +180,7 @@ PATCHES = (
     evaluate_bucket_policies_as_over_tls,
     nat_gateway_deletion_removes_its_interface,
     service_alias_keys_are_aws_managed,
+    access_log_target_check_skips_wildcard_principals,
 )
 
 

@@ -1,7 +1,12 @@
 """The moto server's patches (app/local/moto_server.py) where teardown depends on them: what AWS does when
-a NAT gateway is deleted, and whose the service-created KMS keys are."""
+a NAT gateway is deleted, whose the service-created KMS keys are, and where access logs may go."""
 
 from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
 
 
 def test_deleting_a_nat_gateway_deletes_its_interface_and_keeps_its_address(emulator):
@@ -41,3 +46,35 @@ def test_the_key_a_service_creates_on_first_encrypted_use_is_aws_managed(emulato
     kms.create_alias(AliasName="alias/wh-moto-customer", TargetKeyId=ours["KeyId"])
     assert kms.describe_key(KeyId="alias/wh-moto-customer")["KeyMetadata"]["KeyManager"] == "CUSTOMER"
     dynamodb.delete_table(TableName="wh-moto-sse")
+
+
+def test_access_logging_is_accepted_into_a_bucket_whose_policy_also_denies_plain_http(emulator):
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="wh-moto-logs")
+    s3.create_bucket(Bucket="wh-moto-data")
+    deny_http = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::wh-moto-logs/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    logging = {"LoggingEnabled": {"TargetBucket": "wh-moto-logs", "TargetPrefix": "wh-moto-data/"}}
+    s3.put_bucket_policy(Bucket="wh-moto-logs", Policy=json.dumps({"Statement": [deny_http]}))
+    with pytest.raises(ClientError, match="InvalidTargetBucketForLogging"):
+        s3.put_bucket_logging(Bucket="wh-moto-data", BucketLoggingStatus=logging)
+
+    delivery = {
+        "Effect": "Allow",
+        "Principal": {"Service": "logging.s3.amazonaws.com"},
+        "Action": "s3:PutObject",
+        "Resource": "arn:aws:s3:::wh-moto-logs/*",
+    }
+    s3.put_bucket_policy(Bucket="wh-moto-logs", Policy=json.dumps({"Statement": [deny_http, delivery]}))
+    s3.put_bucket_logging(Bucket="wh-moto-data", BucketLoggingStatus=logging)
+
+    assert s3.get_bucket_logging(Bucket="wh-moto-data")["LoggingEnabled"]["TargetBucket"] == "wh-moto-logs"
+    s3.delete_bucket(Bucket="wh-moto-data")
+    for entry in s3.list_objects_v2(Bucket="wh-moto-logs").get("Contents", []):  # moto delivers logs too
+        s3.delete_object(Bucket="wh-moto-logs", Key=entry["Key"])
+    s3.delete_bucket(Bucket="wh-moto-logs")
