@@ -124,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
     except ServiceError as exc:
         print(f"wh emulator: {exc}", file=sys.stderr)
         return 1
-    signal.signal(signal.SIGTERM, lambda *_: emulator.stop())
+    # SIGTERM interrupts the wait like Ctrl-C; stopping inside the handler would deadlock on the wait.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     print(
         f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
         flush=True,
@@ -132,6 +133,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         if emulator.process and emulator.process.proc:
             emulator.process.proc.wait()
+    except KeyboardInterrupt:
+        pass
     finally:
         emulator.stop()
     return 0
