@@ -49,8 +49,15 @@ def java_command(main_class: str, *args: str, heap: list[str] = HEAP) -> list[st
     return [str(java), *heap, "-cp", classpath(), main_class, *args]
 
 
-def _cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+def cluster_id() -> str:
+    """A random KRaft cluster id (base64url of 16 bytes) that does not start with "-".
+
+    The storage tool would read such an id as an option; clearing the top bit of the first byte keeps
+    the first character in A-Z/a-f (Kafka's own Uuid generator avoids the same trap).
+    """
+    raw = bytearray(uuid.uuid4().bytes)
+    raw[0] &= 0x7F
+    return base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
 
 
 class KafkaBroker(LocalService):
@@ -115,7 +122,7 @@ class KafkaBroker(LocalService):
                 "--config",
                 str(config_file),
                 "--cluster-id",
-                _cluster_id(),
+                cluster_id(),
                 "--ignore-formatted",
                 heap=["-Xmx128m", *logging],
             ),

@@ -8,7 +8,7 @@ import pytest
 from confluent_kafka import KafkaError, Producer
 from confluent_kafka.admin import AdminClient
 
-from app.local.kafka import KafkaBroker
+from app.local.kafka import KafkaBroker, cluster_id
 from app.local.process import ServiceError, pid_alive
 from tests.conftest import unique_name
 
@@ -67,3 +67,13 @@ def test_stop_leaves_no_process_and_no_storage():
     assert not workdir.exists()
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", broker.port)) != 0
+
+
+def test_cluster_ids_never_look_like_an_option():
+    import base64
+
+    ids = [cluster_id() for _ in range(5000)]
+    # 1 in 64 unconstrained ids would start with "-": the storage tool took those for an option.
+    assert not [i for i in ids if i.startswith("-")]
+    assert all(len(base64.urlsafe_b64decode(i + "==")) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)
