@@ -15,10 +15,9 @@ bootstrap: ## install and cache what the main job needs (venv, Java/PostgreSQL, 
 bootstrap-all: ## everything the tests need too (helm, kubeconform, checkov)
 	$(PY) -m infra.bootstrap base toolchain checkov
 
-run: bootstrap ## the main job: synth every environment, deploy `local` on the AWS emulator, run the pipeline
+run: bootstrap ## the main job: synth every environment, deploy `local` on the AWS emulator, run the pipeline into it
 	$(WH) synth --all --outdir $(CURDIR)/cdktf.out
-	$(WH) deploy local --outdir $(CURDIR)/cdktf.out
-	$(WH) pipeline
+	$(WH) emulator --exec bash -c '$(WH) deploy local --outdir $(CURDIR)/cdktf.out && $(WH) pipeline'
 
 test: bootstrap-all ## the test suite (starts its own real services)
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

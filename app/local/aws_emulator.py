@@ -6,7 +6,8 @@
 
 moto keeps everything in memory, so state written against one emulator is only meaningful while it runs.
 As a command (`wh emulator`) it runs in the foreground until Ctrl-C, printing the endpoint to export as
-TF_VAR_aws_endpoint for `wh deploy local` and friends.
+TF_VAR_aws_endpoint for `wh deploy local` and friends; `wh emulator --exec CMD ...` runs CMD with it
+exported and stops the emulator when CMD ends (the main job deploys and runs the pipeline on one emulator).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import argparse
 import importlib.util
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -116,6 +118,13 @@ class AwsEmulator:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--exec",
+        dest="command",
+        nargs=argparse.REMAINDER,
+        metavar="CMD",
+        help="run CMD with TF_VAR_aws_endpoint set to this emulator, then stop it; exit with CMD's status",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -126,15 +135,27 @@ def run(args: argparse.Namespace) -> int:
         return 1
     # SIGTERM interrupts the wait like Ctrl-C; stopping inside the handler would deadlock on the wait.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    print(
-        f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
-        flush=True,
-    )
     try:
+        if args.command:
+            return _run_with(emulator, args.command)
+        print(
+            f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
+            flush=True,
+        )
         if emulator.process and emulator.process.proc:
             emulator.process.proc.wait()
+        return 0
     except KeyboardInterrupt:
-        pass
+        return 130 if args.command else 0
     finally:
         emulator.stop()
-    return 0
+
+
+def _run_with(emulator: AwsEmulator, command: list[str]) -> int:
+    print(f"wh emulator: {emulator.endpoint} (moto pid {emulator.pid}) for: {' '.join(command)}", flush=True)
+    try:
+        env = {**os.environ, "TF_VAR_aws_endpoint": emulator.endpoint}
+        return subprocess.run(command, env=env).returncode
+    except OSError as exc:
+        print(f"wh emulator: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr)
+        return 127

@@ -43,3 +43,36 @@ def test_a_signal_stops_the_command_and_its_moto_server(stop_signal):
         if command.poll() is None:
             command.kill()
             command.wait()
+
+
+def test_exec_runs_the_command_against_the_emulator_then_stops_it_and_passes_on_its_status():
+    probe = (
+        "import os, sys; from app.local.aws_emulator import answers; "
+        "endpoint = os.environ['TF_VAR_aws_endpoint']; print(endpoint); "
+        "sys.exit(3 if answers(endpoint) else 1)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "emulator", "--exec", sys.executable, "-c", probe],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 3, done.stderr
+    endpoint = done.stdout.splitlines()[-1]
+    moto_pid = int(re.search(r"moto pid (\d+)", done.stdout).group(1))
+    assert not answers(endpoint) and not pid_alive(moto_pid)
+
+
+def test_exec_of_a_missing_command_says_so():
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "emulator", "--exec", "/nonexistent/tool"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert done.returncode == 127
+    assert "cannot run '/nonexistent/tool'" in done.stderr
