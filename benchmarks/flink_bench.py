@@ -21,6 +21,7 @@ import collections
 import json
 import math
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -110,12 +111,9 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
     prefill(broker, topics["raw_topic"], ticks, symbols, int(time.time() * 1000) - 86_400_000)
     consumer = _consumer(broker, topics["processed_topic"])
     started = time.monotonic()
+    checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     result = jobs.submit(
-        "market-data",
-        job_settings,
-        broker.bootstrap_servers,
-        checkpoint_dir=Path(tempfile.mkdtemp(prefix="wh-bench-")),
-        topic_suffix=suffix,
+        "market-data", job_settings, broker.bootstrap_servers, checkpoint_dir=checkpoints, topic_suffix=suffix
     )
     stamps, deadline = [], time.monotonic() + 600
     try:
@@ -127,6 +125,7 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
         result.get_job_client().cancel().result()
         consumer.close()
         local_flink.shutdown()
+        shutil.rmtree(checkpoints, ignore_errors=True)
     wall = time.monotonic() - started
     assert len(stamps) == ticks, f"job wrote {len(stamps)} of {ticks} ticks"
     span = (max(stamps) - min(stamps)) / 1000
@@ -190,6 +189,7 @@ def job_latency(
         result.get_job_client().cancel().result()
         consumer.close()
         local_flink.shutdown()
+        shutil.rmtree(checkpoints, ignore_errors=True)
     return {
         "sent": sent["count"],
         "rate": sent["count"] / (warmup + seconds),
