@@ -94,7 +94,7 @@ def drifts(stack: str, plan: dict[str, Any]) -> tuple[list[Drift], list[str]]:
     found, undeployed = [], []
     for rc in plan.get("resource_changes", []):
         change = rc["change"]
-        if change["actions"] == ["no-op"] or change["actions"] == ["read"]:
+        if change["actions"] in (["no-op"], ["read"]):
             continue
         address = rc["address"]
         drifted = outside.get(address)
