@@ -79,7 +79,7 @@ def _flush_watermark(producer, topic: str, ts: int) -> None:
     assert producer.flush(120) == 0
 
 
-def _consumer(broker, topic: str) -> Consumer:
+def _consumer(broker, *topics: str) -> Consumer:
     consumer = Consumer(
         {
             "bootstrap.servers": broker.bootstrap_servers,
@@ -90,7 +90,7 @@ def _consumer(broker, topic: str) -> Consumer:
             "fetch.max.bytes": 50_000_000,
         }
     )
-    consumer.subscribe([topic])
+    consumer.subscribe(list(topics))
     return consumer
 
 
@@ -109,17 +109,22 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
     for name in topics.values():
         broker.create_topic(name, PARTITIONS)
     prefill(broker, topics["raw_topic"], ticks, symbols, int(time.time() * 1000) - 86_400_000)
-    consumer = _consumer(broker, topics["processed_topic"])
+    consumer = _consumer(broker, topics["processed_topic"], topics["dead_letter_topic"])
     started = time.monotonic()
     checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     result = jobs.submit(
         "market-data", job_settings, broker.bootstrap_servers, checkpoint_dir=checkpoints, topic_suffix=suffix
     )
-    stamps, deadline = [], time.monotonic() + 600
+    # Every tick comes out once: processed, or dead-lettered (all are valid, so only as `late`).
+    stamps, dead, deadline = [], collections.Counter(), time.monotonic() + 600
     try:
-        while len(stamps) < ticks and time.monotonic() < deadline:
+        while len(stamps) + dead.total() < ticks and time.monotonic() < deadline:
             for message in consumer.consume(10_000, 1.0):
-                if not message.error():
+                if message.error():
+                    continue
+                if message.topic() == topics["dead_letter_topic"]:
+                    dead[dict(message.headers())["dlq.reason"].decode()] += 1
+                else:
                     stamps.append(message.timestamp()[1])
     finally:
         result.get_job_client().cancel().result()
@@ -127,9 +132,17 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
         local_flink.shutdown()
         shutil.rmtree(checkpoints, ignore_errors=True)
     wall = time.monotonic() - started
-    assert len(stamps) == ticks, f"job wrote {len(stamps)} of {ticks} ticks"
+    assert len(stamps) + dead.total() == ticks, (
+        f"job wrote {len(stamps)} + {dead.total()} dead of {ticks} ticks"
+    )
     span = (max(stamps) - min(stamps)) / 1000
-    return {"events": ticks, "rate": ticks / span, "wall": wall, "raw_topic": topics["raw_topic"]}
+    return {
+        "events": ticks,
+        "rate": len(stamps) / span,
+        "dead_letters": dict(dead),
+        "wall": wall,
+        "raw_topic": topics["raw_topic"],
+    }
 
 
 def job_latency(
@@ -318,6 +331,7 @@ def main() -> None:
     print(f"\n{'run':<48}{'events':>10}{'events/s':>12}{'job / this':>12}")
     for name, events, rate, ratio in rows:
         print(f"{name:<48}{events:>10,}{rate:>12,.0f}{ratio:>12.2f}")
+    print(f"dead letters of the {job['events']:,} valid ticks, by reason: {job['dead_letters'] or 'none'}")
     print(
         f"\nlatency at {latency['rate']:,.0f} events/s offered "
         f"({latency['received']:,} of {latency['sent']:,} out, the {latency['measured']:,} after a "

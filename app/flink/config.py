@@ -12,7 +12,7 @@ from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from app.yamlconfig import ConfigError, read_yaml, validate
 
@@ -52,11 +52,31 @@ class State(_Model):
     incremental: bool
 
 
+class WatermarkAlignment(_Model):
+    max_drift: DurationMs
+    update_interval: DurationMs
+
+
 class MarketData(_Model):
     consumer_group: str = Field(min_length=1)
     out_of_orderness: DurationMs
     idle_partition_timeout: DurationMs
+    watermark_alignment: WatermarkAlignment
+    max_partition_fetch_bytes: int = Field(gt=0)
     max_message_bytes: int = Field(gt=0)
+
+    @field_validator("watermark_alignment")
+    @classmethod
+    def _pauses_before_idleness(cls, alignment: WatermarkAlignment, info: ValidationInfo):
+        # A partition ahead is paused at most an update interval late; by then the one behind must not
+        # have been declared idle for the lack of records the reader was busy elsewhere with.
+        idle = info.data.get("idle_partition_timeout")
+        if idle is not None and alignment.update_interval >= idle:
+            raise ValueError(
+                f"update_interval ({alignment.update_interval}ms) must be shorter than "
+                f"idle_partition_timeout ({idle}ms)"
+            )
+        return alignment
 
 
 class News(_Model):

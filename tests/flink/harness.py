@@ -62,10 +62,11 @@ def consume(broker, topics: list[str], expected: int, timeout: float, *, exact_w
     return got
 
 
-def submit(job: str, broker, suffix: str, checkpoint_dir: Path, **kwargs):
+def submit(job: str, broker, suffix: str, checkpoint_dir: Path, settings=None, **kwargs):
+    """Submit `job` with the local settings (or `settings`) on topics with `suffix`."""
     return jobs.submit(
         job,
-        config.settings("local"),
+        settings or config.settings("local"),
         broker.bootstrap_servers,
         checkpoint_dir=checkpoint_dir,
         topic_suffix=suffix,

@@ -45,3 +45,33 @@ def test_bad_duration_and_unknown_environment(tmp_path):
         config.settings("prod", path)
     with pytest.raises(ConfigError, match="no environment 'qa'; known: dev, loadtest, local, prod, staging"):
         config.settings("qa", path)
+
+
+def test_alignment_that_cannot_act_before_idleness_fails_on_load(tmp_path):
+    # The local environment sets a 2 s idle timeout; a 2 s update interval would pause a partition too late.
+    path = _write(
+        tmp_path,
+        config.JOBS_FILE.read_text().replace(
+            "watermark_alignment: {max_drift: 200ms, update_interval: 250ms}",
+            "watermark_alignment: {max_drift: 200ms, update_interval: 2s}",
+        ),
+    )
+    with pytest.raises(ConfigError) as err:
+        config.settings("local", path)
+    assert str(path) in str(err.value)
+    assert "environments.local.market_data.watermark_alignment" in str(err.value)
+    assert "update_interval (2000ms) must be shorter than idle_partition_timeout (2000ms)" in str(err.value)
+    config.settings("prod", path)  # 1 s against 30 s: fine
+
+
+def test_fetch_size_must_be_positive(tmp_path):
+    path = _write(
+        tmp_path,
+        config.JOBS_FILE.read_text().replace(
+            "max_partition_fetch_bytes: 131072", "max_partition_fetch_bytes: 0"
+        ),
+    )
+    with pytest.raises(
+        ConfigError, match=r"environments\.local\.market_data\.max_partition_fetch_bytes.*greater than 0"
+    ):
+        config.settings("local", path)

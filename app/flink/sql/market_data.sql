@@ -19,6 +19,12 @@ CREATE TEMPORARY TABLE raw_ticks (
   'properties.auto.offset.reset' = 'earliest',
   'scan.startup.mode' = 'group-offsets',
   'scan.topic-partition-discovery.interval' = '60s',
+  -- A reader takes one partition's fetched records at a time: this bounds how long the others wait.
+  'properties.max.partition.fetch.bytes' = '${max_partition_fetch_bytes}',
+  -- Split-level alignment: a partition ahead is paused (Flink's default refuses readers that can't pause).
+  'scan.watermark.alignment.group' = '${alignment_group}',
+  'scan.watermark.alignment.max-drift' = '${alignment_max_drift}',
+  'scan.watermark.alignment.update-interval' = '${alignment_update_interval}',
   'value.format' = 'raw'
 );
 
