@@ -27,6 +27,8 @@ def _duration_ms(value: object) -> int:
 
 
 DurationMs = Annotated[int, BeforeValidator(_duration_ms), Field(gt=0)]
+# How often sources emit watermarks (Flink's default `pipeline.auto-watermark-interval`, set explicitly).
+WATERMARK_INTERVAL_MS = 200
 
 
 class _Model(BaseModel):
@@ -67,14 +69,22 @@ class MarketData(_Model):
 
     @field_validator("watermark_alignment")
     @classmethod
-    def _pauses_before_idleness(cls, alignment: WatermarkAlignment, info: ValidationInfo):
-        # A partition ahead is paused at most an update interval late; by then the one behind must not
-        # have been declared idle for the lack of records the reader was busy elsewhere with.
+    def _alignment_fits_idleness(cls, alignment: WatermarkAlignment, info: ValidationInfo):
+        # Readers learn the slowest watermark an update interval after they report theirs, so a partition
+        # ahead is paused up to an interval late: the one behind must not be declared idle by then.
         idle = info.data.get("idle_partition_timeout")
         if idle is not None and alignment.update_interval >= idle:
             raise ValueError(
                 f"update_interval ({alignment.update_interval}ms) must be shorter than "
                 f"idle_partition_timeout ({idle}ms)"
+            )
+        # The slowest watermark a reader knows is up to two update intervals and a watermark interval old:
+        # a smaller drift pauses partitions of a live stream that are not ahead at all.
+        least = 2 * alignment.update_interval + WATERMARK_INTERVAL_MS
+        if alignment.max_drift < least:
+            raise ValueError(
+                f"max_drift ({alignment.max_drift}ms) must be at least 2 x update_interval + the "
+                f"{WATERMARK_INTERVAL_MS}ms watermark interval ({least}ms)"
             )
         return alignment
 
@@ -116,6 +126,7 @@ class JobSettings(_Model):
             "restart-strategy.fixed-delay.delay": f"{restart.delay}ms",
             "state.backend.type": self.state.backend,
             "state.backend.incremental": str(self.state.incremental).lower(),
+            "pipeline.auto-watermark-interval": f"{WATERMARK_INTERVAL_MS}ms",
             # SQL operators never mutate their input; chained operators can pass records without copies.
             "pipeline.object-reuse": "true",
         }

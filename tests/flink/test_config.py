@@ -52,8 +52,8 @@ def test_alignment_that_cannot_act_before_idleness_fails_on_load(tmp_path):
     path = _write(
         tmp_path,
         config.JOBS_FILE.read_text().replace(
-            "watermark_alignment: {max_drift: 200ms, update_interval: 250ms}",
-            "watermark_alignment: {max_drift: 200ms, update_interval: 2s}",
+            "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
+            "watermark_alignment: {max_drift: 5s, update_interval: 2s}",
         ),
     )
     with pytest.raises(ConfigError) as err:
@@ -75,3 +75,21 @@ def test_fetch_size_must_be_positive(tmp_path):
         ConfigError, match=r"environments\.local\.market_data\.max_partition_fetch_bytes.*greater than 0"
     ):
         config.settings("local", path)
+
+
+def test_alignment_drift_below_its_own_feedback_delay_fails_on_load(tmp_path):
+    # Readers hear of the slowest watermark up to 2 x 250 ms + 200 ms late: 500 ms would pause a live stream.
+    path = _write(
+        tmp_path,
+        config.JOBS_FILE.read_text().replace(
+            "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
+            "watermark_alignment: {max_drift: 500ms, update_interval: 250ms}",
+        ),
+    )
+    with pytest.raises(ConfigError) as err:
+        config.settings("local", path)
+    assert "environments.local.market_data.watermark_alignment" in str(err.value)
+    assert (
+        "max_drift (500ms) must be at least 2 x update_interval + the 200ms watermark interval (700ms)"
+        in str(err.value)
+    )
