@@ -1,47 +1,68 @@
-"""Wall time of the workflows on the `local` environment (moto), against a no-change deploy measured in the
-same run as the baseline: the fixed cost of init + plan + show for every stack.
+"""Workflows on `local` (moto): wall time of `wh deploy`, `wh drift` and `wh recreate` as a user runs them.
+
+Each command runs as its own process (synth included) against one emulator this script starts and stops.
+Baseline, measured in the same run: a second `wh deploy local` that changes nothing, the fixed cost of
+synth + init + plan + show for every stack, so the ratios hold on a loaded machine.
 
     PYTHONPATH=. $VENV/bin/python benchmarks/workflows_local.py
 
-Prints one table: workflow, seconds, ratio to the baseline. Needs `python3 -m infra.bootstrap tofu providers`.
+Needs `python3 -m infra.bootstrap tofu providers`; takes 15-25 minutes on the 2-core machine.
 """
 
 from __future__ import annotations
 
+import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 from app.local.aws_emulator import AwsEmulator
-from infra.workflows import drift
-from infra.workflows.deploy import deploy
-from infra.workflows.stackset import AwsTarget, synthesize
-from infra.workflows.teardown import teardown
+from infra.bootstrap.common import REPO
+from infra.workflows.drift import EXIT_DRIFT
+
+# (row, wh arguments, the exit code that means it worked)
+STEPS = (
+    ("wh deploy local (empty emulator)", ("deploy", "local"), 0),
+    ("wh deploy local (no change, baseline)", ("deploy", "local"), 0),
+    ("wh drift local (no drift)", ("drift", "local"), 0),
+    ("wh recreate local (destroy + deploy)", ("recreate", "local"), 0),
+)
+BASELINE = 1
 
 
-def timed(work: Callable[[], object]) -> float:
+def wh(args: tuple[str, ...], outdir: str, endpoint: str, expected: int) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_VAR_aws_endpoint": endpoint}
     started = time.monotonic()
-    work()
-    return time.monotonic() - started
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args, "--outdir", outdir],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    seconds = time.monotonic() - started
+    if result.returncode != expected:
+        hint = " (drift found)" if result.returncode == EXIT_DRIFT else ""
+        tail = "\n".join(result.stderr.strip().splitlines()[-15:])
+        raise SystemExit(
+            f"`wh {' '.join(args)}` exited {result.returncode}{hint}, expected {expected}:\n{tail}"
+        )
+    return seconds
 
 
 def main() -> int:
-    from infra.config import load_environment
-
-    with tempfile.TemporaryDirectory(prefix="wh-bench-") as tmp, AwsEmulator() as aws:
-        target = AwsTarget(load_environment("local"), aws.endpoint, aws.tofu_env())
-        started = time.monotonic()
-        stacks = synthesize("local", Path(tmp))
-        rows = [("synth local", time.monotonic() - started)]
-        rows.append(("deploy (empty emulator)", timed(lambda: deploy(stacks, target))))
-        baseline = timed(lambda: deploy(stacks, target))
-        rows.append(("deploy, no change (baseline)", baseline))
-        applicable = [s for s in stacks if target.skip_reason(s) is None]
-        rows.append(("drift (no drift)", timed(lambda: [drift.detect(s, target) for s in applicable])))
-        rows.append(("destroy", timed(lambda: teardown("local", stacks, target))))
-        rows.append(("deploy after destroy", timed(lambda: deploy(stacks, target))))
+    argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    ).parse_args()
+    with tempfile.TemporaryDirectory(prefix="wh-workflows-bench-") as outdir, AwsEmulator() as aws:
+        rows = []
+        for name, args, expected in STEPS:
+            rows.append((name, wh(args, outdir, aws.endpoint, expected)))
+            print(f"{name}: {rows[-1][1]:.1f}s", file=sys.stderr, flush=True)
+    baseline = rows[BASELINE][1]
     width = max(len(name) for name, _ in rows)
     print(f"{'workflow':<{width}}  {'seconds':>8}  {'x baseline':>10}")
     for name, seconds in rows:
