@@ -1,8 +1,8 @@
 """The market-data job: validate, deduplicate and enrich ticks with exact SMA/RSI/Bollinger indicators.
 
 market-data-raw -> market-data-processed, bad records -> the market-data dead-letter topic with a reason.
-The work is Flink SQL (app/flink/sql/market_data.sql) plus JVM functions and, for the indicators per symbol in
-event time, a JVM DataStream operator (app/flink/java): no Python runs per record.
+The source, parsing and the indicators per symbol in event time are JVM DataStream operators (app/flink/java),
+the sinks and the dead-letter envelope Flink SQL (app/flink/sql/market_data.sql): no Python runs per record.
 """
 
 from __future__ import annotations
@@ -17,13 +17,11 @@ PIPELINE = "market-data"
 RAW_TOPIC = "market-data-raw"
 PROCESSED_TOPIC = "market-data-processed"
 STREAMS_CLASS = "com.waardhaven.flink.MarketDataStreams"
-# The indicators operator's state is restored by this id: keep it when the job changes.
+# Source offsets and indicator state are restored by these operator ids: keep them when the job changes.
+SOURCE_UID = "market-data-source"
 INDICATORS_UID = "market-data-indicators"
-FUNCTIONS = {
-    "parse_tick": "com.waardhaven.flink.ParseTick",
-    "tick_event_time": "com.waardhaven.flink.TickEventTime",
-    "is_dead_letter": "com.waardhaven.flink.IsDeadLetter",
-}
+FUNCTIONS = {"is_dead_letter": "com.waardhaven.flink.IsDeadLetter"}
+PARTITION_DISCOVERY_MS = 60_000
 
 
 def _schema_limit(field: str, attribute: str):
@@ -36,7 +34,7 @@ def _schema_limit(field: str, attribute: str):
 
 
 def tick_rules(settings: JobSettings) -> dict[str, object]:
-    """The limits parse_tick and tick_event_time check: app.schemas' tick rules and the job's size cap."""
+    """The limits the source's parser checks: app.schemas' tick rules and the job's size cap."""
     return {
         "symbol_pattern": _schema_limit("symbol", "pattern").removeprefix("^").removesuffix("$"),
         "max_bytes": settings.market_data.max_message_bytes,
@@ -55,27 +53,43 @@ def topics(suffix: str = "") -> dict[str, str]:
     }
 
 
+def source_options(settings: JobSettings, bootstrap_servers: str, topic_suffix: str = "") -> dict[str, str]:
+    """The options of the job's source (com.waardhaven.flink.TickSource), as strings."""
+    md = settings.market_data
+    return {
+        key: str(value)
+        for key, value in {
+            **tick_rules(settings),
+            "bootstrap_servers": bootstrap_servers,
+            "topic": topics(topic_suffix)["raw_topic"],
+            "group_id": md.consumer_group + topic_suffix,
+            "max_partition_fetch_bytes": md.max_partition_fetch_bytes,
+            "partition_discovery_ms": PARTITION_DISCOVERY_MS,
+            "out_of_orderness_ms": md.out_of_orderness,
+            "idle_timeout_ms": md.idle_partition_timeout,
+            "alignment_group": f"{PIPELINE}{topic_suffix}",
+            "alignment_max_drift_ms": md.watermark_alignment.max_drift,
+            "alignment_update_interval_ms": md.watermark_alignment.update_interval,
+        }.items()
+    }
+
+
 def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: str, topic_suffix: str = ""):
     """Register the job's tables and views in `tables`; returns the statement set to execute."""
-    md = settings.market_data
     for name, java_class in FUNCTIONS.items():
-        # USING JAR puts the jar in the table environment's class loader, where the planner compiles.
+        # USING JAR puts the jar in the table environment's class loader, where the planner compiles, and
+        # in the job's jars, from which its tasks load all of app/flink/java.
         tables.execute_sql(
             f"CREATE TEMPORARY SYSTEM FUNCTION {name} AS '{java_class}' LANGUAGE JAVA"
             f" USING JAR '{udf_jar_uri}'"
         )
+    source = source_options(settings, bootstrap_servers, topic_suffix)
+    _register_streams(tables, udf_jar_uri, settings, source)
     ddl, inserts = statements(
         "market_data.sql",
         {
             **topics(topic_suffix),
-            **tick_rules(settings),
             "bootstrap_servers": bootstrap_servers,
-            "consumer_group": md.consumer_group + topic_suffix,
-            "out_of_orderness": f"{md.out_of_orderness / 1000:.3f}",
-            "alignment_group": f"{PIPELINE}{topic_suffix}",
-            "alignment_max_drift": f"{md.watermark_alignment.max_drift}ms",
-            "alignment_update_interval": f"{md.watermark_alignment.update_interval}ms",
-            "max_partition_fetch_bytes": md.max_partition_fetch_bytes,
             "transaction_timeout_ms": settings.transaction_timeout,
             "transactional_id_prefix": f"{PIPELINE}{topic_suffix}",
             "dead_letter_source": f"flink:{PIPELINE}",
@@ -84,15 +98,14 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
     )
     for statement in ddl:
         tables.execute_sql(statement)
-    _register_streams(tables, udf_jar_uri, settings.pipeline_version)
     statement_set = tables.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
     return statement_set
 
 
-def _register_streams(tables, udf_jar_uri: str, pipeline_version: str) -> None:
-    """The views `processed` and `rejected`, from `checked` through MarketDataStreams (JVM, see its doc).
+def _register_streams(tables, udf_jar_uri: str, settings: JobSettings, source: dict[str, str]) -> None:
+    """The views `processed` and `rejected`, from the raw topic through MarketDataStreams (JVM, see its doc).
 
     The jar is loaded here only to build the job graph; the job's tasks load it from the job's jars, where
     the functions' USING JAR put it.
@@ -107,10 +120,10 @@ def _register_streams(tables, udf_jar_uri: str, pipeline_version: str) -> None:
     streams_class = jvm.java.lang.Class.forName(STREAMS_CLASS, True, loader)
     streams = streams_class.getDeclaredConstructor(gateway.new_array(jvm.java.lang.Class, 0))
     streams.newInstance(gateway.new_array(jvm.java.lang.Object, 0)).register(
-        tables._j_tenv, "checked", "processed", "rejected", INDICATORS_UID, pipeline_version
+        tables._j_tenv, source, "processed", "rejected", SOURCE_UID, INDICATORS_UID, settings.pipeline_version
     )
 
 
 def table_configuration(settings: JobSettings) -> dict[str, str]:
-    """Table-layer keys of this job (watermark idleness)."""
-    return {"table.exec.source.idle-timeout": f"{settings.market_data.idle_partition_timeout}ms"}
+    """Table-layer keys of this job: none, its source's watermarks are set in TickSource."""
+    return {}

@@ -26,7 +26,6 @@ from .process import ServiceError, pid_alive, toolchain
 # before pyflink first imports grpc.
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 
-CONNECTOR_BUNDLE = "flink-connector-kafka"
 # The gateway JVM hosts the whole mini-cluster; the machine is shared, so keep it small.
 GATEWAY_JVM_ARGS = "-Xms128m -Xmx768m"
 LOCAL_DEFAULTS = {
@@ -39,7 +38,7 @@ LOCAL_DEFAULTS = {
 
 
 def connector_jars() -> list[Path]:
-    return toolchain(lambda: jars.classpath(CONNECTOR_BUNDLE))
+    return toolchain(lambda: jars.classpath(jars.FLINK_KAFKA_CONNECTOR))
 
 
 def local_configuration(parallelism: int = 1, extra: dict[str, str] | None = None) -> dict[str, str]:

@@ -11,7 +11,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from . import debs, venv
+from . import debs, jars, venv
 from .common import REPO, BootstrapError, cache_root, discard_partial, fingerprint, run, say, step
 
 SOURCES = REPO / "app" / "flink" / "java"
@@ -29,9 +29,16 @@ def flink_lib() -> Path:
     return lib
 
 
+def classpath() -> str:
+    """Flink's own jars and the Kafka connector's (the source's deserializer implements its interface)."""
+    return ":".join([f"{flink_lib()}/*", *map(str, jars.classpath(jars.FLINK_KAFKA_CONNECTOR))])
+
+
 def jar_path() -> Path:
     key = fingerprint(
-        *(p.relative_to(SOURCES).as_posix() + "\n" + p.read_text() for p in _sources()), JAVA_RELEASE
+        *(p.relative_to(SOURCES).as_posix() + "\n" + p.read_text() for p in _sources()),
+        JAVA_RELEASE,
+        jars.version(jars.FLINK_KAFKA_CONNECTOR),
     )
     return cache_root() / "jars" / f"waardhaven-flink-udfs-{key}.jar"
 
@@ -48,7 +55,7 @@ def ensure() -> Path:
     with step(f"flink udf jar {jar.name}"), tempfile.TemporaryDirectory(prefix="wh-udfs-") as tmp:
         classes = Path(tmp) / "classes"
         run(
-            [str(javac), "--release", JAVA_RELEASE, "-nowarn", "-cp", f"{flink_lib()}/*", "-d", str(classes)]
+            [str(javac), "--release", JAVA_RELEASE, "-nowarn", "-cp", classpath(), "-d", str(classes)]
             + [str(p) for p in _sources()],
             what="compiling app/flink/java",
             fix="fix the compile error above",

@@ -19,6 +19,8 @@ POM_DIR = Path(__file__).resolve().parent / "maven"
 MANIFEST = "jars.txt"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+# Flink's Kafka connector and its dependencies: the jobs' runtime classpath, the JVM functions' compile one.
+FLINK_KAFKA_CONNECTOR = "flink-connector-kafka"
 
 
 def bundles() -> list[str]:

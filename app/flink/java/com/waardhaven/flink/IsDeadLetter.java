@@ -35,7 +35,7 @@ public class IsDeadLetter extends ScalarFunction {
     }
 
     public boolean eval(String reason) {
-        if (reason == null || reason.startsWith(ParseTick.SKIPPED_PREFIX)) {
+        if (reason == null || reason.startsWith(TickParser.SKIPPED_PREFIX)) {
             return false;
         }
         counters.computeIfAbsent(reason, code -> metrics.addGroup("reason", code).counter(METRIC)).inc();

@@ -3,75 +3,90 @@ package com.waardhaven.flink;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
 
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.ProcessFunction;
 import org.apache.flink.table.api.DataTypes;
-import org.apache.flink.table.api.Table;
+import org.apache.flink.table.api.bridge.internal.AbstractStreamTableEnvironmentImpl;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
+import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.utils.ProjectedRowData;
 import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
-import org.apache.flink.table.types.DataType;
 import org.apache.flink.table.types.logical.LogicalType;
 import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * The DataStream part of the market-data job, between its SQL source and its SQL sinks:
- * {@code checked} (every parsed record with its reject reason) splits into the rejected records and the
- * ticks; the ticks, keyed by symbol, go through {@link SymbolIndicators} and {@link ProcessedJson}. Both
- * come back as views for the job's INSERTs. Rows stay in Flink's internal format (RowData) across the
- * bridge: no conversion per row.
+ * The market-data job from its source to its SQL sinks: the raw topic, parsed once per record
+ * ({@link TickSource}), splits into the rejected records and the ticks; the ticks, keyed by symbol, go
+ * through {@link SymbolIndicators} and {@link ProcessedJson}. Both come back as views for the job's INSERTs.
+ * Rows stay in Flink's internal format (RowData) throughout: no conversion per row.
  *
  * <p>Called once from app/flink/market_data.py (through py4j) while the job is built.
  */
 public final class MarketDataStreams {
-    /**
-     * The columns of {@code checked} that the indicators operator takes, in its input's order; with
-     * {@link #INDICATOR_FIELDS} the fields of a market-data-processed record, in its order.
-     */
-    static final List<String> TICK_FIELDS = List.of(
-            "symbol", "timestamp", "price", "volume", "bid", "ask", "bid_size", "ask_size", "sequence",
-            "trade_id", "source");
-    /** The columns it adds. */
+    /** A tick's columns, in the operators' order; with {@link #INDICATOR_FIELDS} a processed record's fields. */
+    static final RowType TICK_ROW = (RowType) DataTypes.ROW(
+            DataTypes.FIELD("symbol", DataTypes.STRING()),
+            DataTypes.FIELD("timestamp", DataTypes.BIGINT()),
+            DataTypes.FIELD("price", DataTypes.DOUBLE()),
+            DataTypes.FIELD("volume", DataTypes.BIGINT()),
+            DataTypes.FIELD("bid", DataTypes.DOUBLE()),
+            DataTypes.FIELD("ask", DataTypes.DOUBLE()),
+            DataTypes.FIELD("bid_size", DataTypes.BIGINT()),
+            DataTypes.FIELD("ask_size", DataTypes.BIGINT()),
+            DataTypes.FIELD("sequence", DataTypes.BIGINT()),
+            DataTypes.FIELD("trade_id", DataTypes.STRING()),
+            DataTypes.FIELD("source", DataTypes.STRING())).getLogicalType();
+    /** A parsed raw record: the tick's columns (NULL when rejected), the reject reason and the raw bytes. */
+    static final RowType CHECKED_ROW = append(TICK_ROW,
+            new RowType.RowField("reason", DataTypes.STRING().getLogicalType()),
+            new RowType.RowField("value", DataTypes.BYTES().getLogicalType()));
+    /** A rejected record, as the dead-letter INSERT reads it. */
+    static final RowType REJECTED_ROW = RowType.of(
+            new LogicalType[] {DataTypes.STRING().getLogicalType(), DataTypes.BYTES().getLogicalType()},
+            new String[] {"reason", "value"});
+    /** The columns the indicators operator adds. */
     static final String[] INDICATOR_FIELDS = {"sma_20", "sma_50", "rsi_14", "bollinger_upper", "bollinger_lower"};
 
     static int tickField(String name) {
-        return TICK_FIELDS.indexOf(name);
+        return TICK_ROW.getFieldIndex(name);
+    }
+
+    static int checkedField(String name) {
+        return CHECKED_ROW.getFieldIndex(name);
     }
 
     /**
      * Registers the views {@code processedView} (symbol and JSON record of each tick with its indicators)
-     * and {@code rejectedView} (the rows of {@code checkedView} with a reason).
+     * and {@code rejectedView} (reason and raw bytes of each rejected record). {@code source} holds the
+     * options of {@link TickSource}.
      */
-    public void register(StreamTableEnvironment tables, String checkedView, String processedView,
-            String rejectedView, String indicatorsUid, String pipelineVersion) {
-        Table checked = tables.from(checkedView);
-        DataType checkedType = checked.getResolvedSchema().toPhysicalRowDataType().bridgedTo(RowData.class);
-        RowType checkedRow = (RowType) checkedType.getLogicalType();
-        DataStream<RowData> rows = tables.toDataStream(checked, checkedType);
-
-        int[] tickColumns = TICK_FIELDS.stream().mapToInt(checkedRow::getFieldIndex).toArray();
-        RowType tickRow = project(checkedRow, tickColumns);
-        OutputTag<RowData> rejectedTag = new OutputTag<>("rejected", InternalTypeInfo.of(checkedRow));
-        SingleOutputStreamOperator<RowData> ticks = rows
-                .process(new Split(checkedRow.getFieldIndex("reason"), tickColumns, rejectedTag),
-                        InternalTypeInfo.of(tickRow))
+    public void register(StreamTableEnvironment tables, Map<String, String> source, String processedView,
+            String rejectedView, String sourceUid, String indicatorsUid, String pipelineVersion) {
+        // The table environment's own: the job its INSERTs become includes these operators.
+        StreamExecutionEnvironment env = ((AbstractStreamTableEnvironmentImpl) tables).execEnv();
+        OutputTag<RowData> rejectedTag = new OutputTag<>("rejected", InternalTypeInfo.of(REJECTED_ROW));
+        SingleOutputStreamOperator<RowData> ticks = new TickSource(source).read(env, sourceUid)
+                .process(new Split(rejectedTag), InternalTypeInfo.of(TICK_ROW))
                 .name("split rejected records");
 
-        List<RowType.RowField> enrichedFields = new ArrayList<>(tickRow.getFields());
-        for (String name : INDICATOR_FIELDS) {
-            enrichedFields.add(new RowType.RowField(name, DataTypes.DOUBLE().getLogicalType()));
-        }
-        RowType enrichedRow = new RowType(enrichedFields);
+        RowType enrichedRow = append(TICK_ROW, Arrays.stream(INDICATOR_FIELDS)
+                .map(name -> new RowType.RowField(name, DataTypes.DOUBLE().getLogicalType()))
+                .toArray(RowType.RowField[]::new));
         DataStream<RowData> processed = ticks
                 .keyBy(new BySymbol(), Types.STRING)
-                .process(new SymbolIndicators(tickRow), InternalTypeInfo.of(enrichedRow))
+                .process(new SymbolIndicators(), InternalTypeInfo.of(enrichedRow))
                 .uid(indicatorsUid)
                 .name("indicators per symbol")
                 .map(new ProcessedJson(enrichedRow, pipelineVersion), InternalTypeInfo.of(ProcessedJson.OUTPUT))
@@ -81,35 +96,51 @@ public final class MarketDataStreams {
         tables.createTemporaryView(rejectedView, tables.fromDataStream(ticks.getSideOutput(rejectedTag)));
     }
 
-    private static RowType project(RowType row, int[] columns) {
-        LogicalType[] types = Arrays.stream(columns).mapToObj(row::getTypeAt).toArray(LogicalType[]::new);
-        String[] names = Arrays.stream(columns).mapToObj(i -> row.getFieldNames().get(i)).toArray(String[]::new);
-        return RowType.of(types, names);
+    private static RowType append(RowType row, RowType.RowField... fields) {
+        List<RowType.RowField> all = new ArrayList<>(row.getFields());
+        all.addAll(Arrays.asList(fields));
+        return new RowType(all);
     }
 
-    /** Records with a reason go to the side output whole; ticks go on with the tick columns only. */
+    /**
+     * Ticks go on with the tick columns only; rejected records, and ticks behind the watermark (the
+     * indicators of later ticks are already out, so they can't be placed: reason {@code late}), go to the
+     * side output.
+     */
     static final class Split extends ProcessFunction<RowData, RowData> {
-        private final int reason;
-        private final int[] tickColumns;
+        private static final int REASON = checkedField("reason");
+        private static final int VALUE = checkedField("value");
+        private static final StringData LATE = StringData.fromString("late");
+
         private final OutputTag<RowData> rejected;
         private transient ProjectedRowData tick;
+        private transient GenericRowData rejection;
 
-        Split(int reason, int[] tickColumns, OutputTag<RowData> rejected) {
-            this.reason = reason;
-            this.tickColumns = tickColumns;
+        Split(OutputTag<RowData> rejected) {
             this.rejected = rejected;
         }
 
         @Override
+        public void open(Configuration parameters) {
+            tick = ProjectedRowData.from(IntStream.range(0, TICK_ROW.getFieldCount()).toArray());
+            rejection = new GenericRowData(REJECTED_ROW.getFieldCount());
+        }
+
+        @Override
         public void processElement(RowData row, Context ctx, Collector<RowData> out) {
-            if (row.isNullAt(reason)) {
-                if (tick == null) {
-                    tick = ProjectedRowData.from(tickColumns);
-                }
-                out.collect(tick.replaceRow(row));
+            if (!row.isNullAt(REASON)) {
+                reject(row.getString(REASON), row, ctx);
+            } else if (ctx.timestamp() <= ctx.timerService().currentWatermark()) {
+                reject(LATE, row, ctx);
             } else {
-                ctx.output(rejected, row);
+                out.collect(tick.replaceRow(row));
             }
+        }
+
+        private void reject(StringData reason, RowData row, Context ctx) {
+            rejection.setField(0, reason);
+            rejection.setField(1, row.getBinary(VALUE));
+            ctx.output(rejected, rejection);
         }
     }
 

@@ -9,7 +9,6 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.binary.BinaryRowData;
 import org.apache.flink.table.data.utils.JoinedRowData;
 import org.apache.flink.table.runtime.typeutils.RowDataSerializer;
-import org.apache.flink.table.types.logical.RowType;
 import org.apache.flink.util.Collector;
 
 /**
@@ -20,9 +19,9 @@ import org.apache.flink.util.Collector;
  * event-time timer, at the earliest pending tick: the per-row state and timer work of a SQL
  * {@code OVER ... ORDER BY event_time} done once per symbol and watermark instead.
  *
- * <p>Input rows have {@link MarketDataStreams#TICK_FIELDS}; output rows those and
+ * <p>Input rows have {@link MarketDataStreams#TICK_ROW}'s columns; output rows those and
  * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full. Ticks behind the watermark
- * never arrive here: the SQL before dead-letters them as late.
+ * never arrive here: {@link MarketDataStreams.Split} dead-letters them as late.
  */
 public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowData> {
     private static final int EVENT_MS = MarketDataStreams.tickField("timestamp");
@@ -31,20 +30,15 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
     private static final int SEQUENCE = MarketDataStreams.tickField("sequence");
     private static final int TRADE_ID = MarketDataStreams.tickField("trade_id");
 
-    private final RowType tickType;
     private transient ValueState<SymbolState> state;
     private transient RowDataSerializer ticks;
     private transient GenericRowData values;
     private transient JoinedRowData output;
 
-    public SymbolIndicators(RowType tickType) {
-        this.tickType = tickType;
-    }
-
     @Override
     public void open(Configuration parameters) {
         state = getRuntimeContext().getState(new ValueStateDescriptor<>("symbol", new SymbolState.Serializer()));
-        ticks = new RowDataSerializer(tickType);
+        ticks = new RowDataSerializer(MarketDataStreams.TICK_ROW);
         values = new GenericRowData(MarketDataStreams.INDICATOR_FIELDS.length);
         output = new JoinedRowData();
     }

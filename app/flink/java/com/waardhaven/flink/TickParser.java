@@ -6,31 +6,35 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.regex.Pattern;
 
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonParser;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonToken;
-import org.apache.flink.table.annotation.DataTypeHint;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
-import org.apache.flink.table.functions.FunctionContext;
-import org.apache.flink.table.functions.ScalarFunction;
+import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 
 /**
- * parse_tick(payload): parses and validates one raw market tick, trusting nothing about its producer.
+ * The market-data source's deserializer: parses and validates each raw record once, trusting nothing about
+ * its producer, into a row of {@link MarketDataStreams#CHECKED_ROW}.
  *
- * <p>Returns the normalised fields and {@code reason = NULL} for a good tick, or the first problem found
- * as {@code reason} (a short code, e.g. {@code missing_field:price}) for a bad one. The limits are
- * arguments, filled by app/flink/market_data.py from app.schemas, where the tick's rules live.
+ * <p>A good tick has its normalised fields and {@code reason = NULL}; a bad record only the first problem
+ * found as {@code reason} (a short code, e.g. {@code missing_field:price}). Both keep the raw bytes as
+ * {@code value}, for the dead-letter envelope. The limits come from app/flink/market_data.py, which takes
+ * them from app.schemas, where the tick's rules live.
  *
  * <p>One streaming pass over the JSON (no tree of nodes): the whole object is read first, so malformed
  * JSON anywhere in it is reported as such, then the fields are checked in a fixed order. A repeated key
  * counts with its last value.
  */
-public class ParseTick extends ScalarFunction {
-    static final String ROW_TYPE =
-            "ROW<symbol STRING, event_ms BIGINT, price DOUBLE, volume BIGINT, bid DOUBLE, ask DOUBLE,"
-                    + " bid_size BIGINT, ask_size BIGINT, `sequence` BIGINT, trade_id STRING, source STRING, reason STRING>";
+final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
+    private static final long serialVersionUID = 1L;
+    private static final int REASON = MarketDataStreams.checkedField("reason");
 
     /** Reason prefix of records that are valid but not ticks; the job drops these instead of dead-lettering. */
     static final String SKIPPED_PREFIX = "skipped:";
@@ -39,32 +43,51 @@ public class ParseTick extends ScalarFunction {
     private enum Name { TYPE, SYMBOL, TIMESTAMP, PRICE, VOLUME, BID, ASK, BID_SIZE, ASK_SIZE, SEQUENCE, TRADE_ID,
         SOURCE }
 
+    private final String symbolRegex;
+    private final int maxBytes;
+    private final long minEventMs;
+    private final long maxFutureMs;
+    private final double maxPrice;
     private transient JsonFactory json;
     private transient Pattern symbolPattern;
     private transient Value[] values;
 
+    TickParser(String symbolRegex, int maxBytes, long minEventMs, long maxFutureMs, double maxPrice) {
+        this.symbolRegex = symbolRegex;
+        this.maxBytes = maxBytes;
+        this.minEventMs = minEventMs;
+        this.maxFutureMs = maxFutureMs;
+        this.maxPrice = maxPrice;
+    }
+
     @Override
-    public void open(FunctionContext context) {
+    public void open(DeserializationSchema.InitializationContext context) {
         json = new ConfinedJsonFactory();
+        symbolPattern = Pattern.compile(symbolRegex);
         values = new Value[Name.values().length];
         for (int i = 0; i < values.length; i++) {
             values[i] = new Value();
         }
     }
 
-    /** It reads the clock (timestamp plausibility); this also stops the planner from calling it per field. */
     @Override
-    public boolean isDeterministic() {
-        return false;
+    public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RowData> out) {
+        GenericRowData row = parse(record.value());
+        row.setField(MarketDataStreams.checkedField("value"), record.value());
+        out.collect(row);
     }
 
-    /** Returned in Flink's internal format: no conversion per record. */
-    @DataTypeHint(value = ROW_TYPE, bridgedTo = RowData.class)
-    public RowData eval(byte[] payload, String symbolRegex, int maxBytes, long minEventMs, long maxFutureMs,
-            double maxPrice) {
-        if (symbolPattern == null || !symbolPattern.pattern().equals(symbolRegex)) {
-            symbolPattern = Pattern.compile(symbolRegex);
-        }
+    @Override
+    public TypeInformation<RowData> getProducedType() {
+        return InternalTypeInfo.of(MarketDataStreams.CHECKED_ROW);
+    }
+
+    /** An event time that may move the watermark: not before minEventMs, not beyond now + maxFutureMs. */
+    private boolean plausible(long eventMs) {
+        return eventMs >= minEventMs && eventMs <= System.currentTimeMillis() + maxFutureMs;
+    }
+
+    private GenericRowData parse(byte[] payload) {
         if (payload == null || payload.length == 0) {
             return rejected("empty_message");
         }
@@ -89,7 +112,7 @@ public class ParseTick extends ScalarFunction {
                 return rejected("invalid_symbol");
             }
             long eventMs = get(Name.TIMESTAMP).timestamp();
-            if (!TickEventTime.plausible(eventMs, minEventMs, maxFutureMs)) {
+            if (!plausible(eventMs)) {
                 return rejected("timestamp_out_of_range");
             }
             double price = get(Name.PRICE).requiredNumber("price");
@@ -110,7 +133,7 @@ public class ParseTick extends ScalarFunction {
             Long sequence = get(Name.SEQUENCE).optionalInteger("sequence");
             return GenericRowData.of(StringData.fromString(symbol), eventMs, price, volume, bid, ask, bidSize,
                     askSize, sequence, StringData.fromString(get(Name.TRADE_ID).tradeId()),
-                    StringData.fromString(get(Name.SOURCE).optionalText("source")), null);
+                    StringData.fromString(get(Name.SOURCE).optionalText("source")), null, null);
         } catch (Invalid e) {
             return rejected(e.getMessage());
         }
@@ -164,13 +187,14 @@ public class ParseTick extends ScalarFunction {
         return values[name.ordinal()];
     }
 
-    private static RowData rejected(String reason) {
-        return GenericRowData.of(null, null, null, null, null, null, null, null, null, null, null,
-                StringData.fromString(reason));
+    private static GenericRowData rejected(String reason) {
+        GenericRowData row = new GenericRowData(MarketDataStreams.CHECKED_ROW.getFieldCount());
+        row.setField(REASON, StringData.fromString(reason));
+        return row;
     }
 
     /** An ISO-8601 instant with a zone ("Z" or an offset) in epoch ms; a zoneless time is ambiguous. */
-    static long isoInstant(String text) {
+    private static long isoInstant(String text) {
         return OffsetDateTime.parse(text.trim()).toInstant().toEpochMilli();
     }
 
