@@ -12,8 +12,10 @@ import java.util.Set;
 
 import org.apache.flink.api.common.functions.RichMapFunction;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactory;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonFactoryBuilder;
 import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.JsonGenerator;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.StreamWriteFeature;
+import org.apache.flink.shaded.jackson2.com.fasterxml.jackson.core.io.SerializedString;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.types.logical.LogicalType;
@@ -43,14 +45,19 @@ public class ProcessedJson extends RichMapFunction<RowData, RowData> {
             .appendLiteral('Z')
             .toFormatter();
 
+    private static final SerializedString PROCESSED_AT_NAME = new SerializedString("processed_at");
+    private static final SerializedString PIPELINE_VERSION_NAME = new SerializedString("pipeline_version");
+
     private final String[] names;
     private final LogicalTypeRoot[] types;
     private final int symbol;
     private final String pipelineVersion;
+    private transient SerializedString[] fieldNames;
+    private transient SerializedString version;
     private transient ByteArrayOutputStream buffer;
     private transient JsonGenerator json;
     private transient long stampMs;
-    private transient String stamp;
+    private transient SerializedString stamp;
 
     public ProcessedJson(RowType rowType, String pipelineVersion) {
         names = rowType.getFieldNames().toArray(new String[0]);
@@ -66,9 +73,20 @@ public class ProcessedJson extends RichMapFunction<RowData, RowData> {
 
     @Override
     public void open(Configuration parameters) throws IOException {
+        // Names encoded once, not escaped and encoded per record.
+        fieldNames = new SerializedString[names.length];
+        for (int i = 0; i < names.length; i++) {
+            fieldNames[i] = new SerializedString(names[i]);
+        }
+        version = new SerializedString(pipelineVersion);
         buffer = new ByteArrayOutputStream(512);
         // One generator for every record: no separator between its root values, each one is a whole record.
-        json = new JsonFactory().setRootValueSeparator(null).createGenerator(buffer);
+        // The fast double writer (Schubfach) gives the shortest text that reads back as the same double.
+        json = new JsonFactoryBuilder()
+                .rootValueSeparator((String) null)
+                .enable(StreamWriteFeature.USE_FAST_DOUBLE_WRITER)
+                .build()
+                .createGenerator(buffer);
         stampMs = Long.MIN_VALUE;
     }
 
@@ -80,10 +98,12 @@ public class ProcessedJson extends RichMapFunction<RowData, RowData> {
             if (row.isNullAt(i)) {
                 continue;
             }
-            json.writeFieldName(names[i]);
+            json.writeFieldName(fieldNames[i]);
             switch (types[i]) {
                 case VARCHAR:
-                    json.writeString(row.getString(i).toString());
+                    // Flink's strings are UTF-8 already: written (and escaped) from their bytes.
+                    byte[] text = row.getString(i).toBytes();
+                    json.writeUTF8String(text, 0, text.length);
                     break;
                 case BIGINT:
                     json.writeNumber(row.getLong(i));
@@ -92,17 +112,20 @@ public class ProcessedJson extends RichMapFunction<RowData, RowData> {
                     json.writeNumber(row.getDouble(i));
             }
         }
-        json.writeStringField("processed_at", processedAt(System.currentTimeMillis()));
-        json.writeStringField("pipeline_version", pipelineVersion);
+        json.writeFieldName(PROCESSED_AT_NAME);
+        json.writeString(processedAt(System.currentTimeMillis()));
+        json.writeFieldName(PIPELINE_VERSION_NAME);
+        json.writeString(version);
         json.writeEndObject();
         json.flush();
         return GenericRowData.of(row.getString(symbol), buffer.toByteArray());
     }
 
-    private String processedAt(long nowMs) {
+    private SerializedString processedAt(long nowMs) {
         if (nowMs != stampMs) {
             stampMs = nowMs;
-            stamp = PROCESSED_AT.format(LocalDateTime.ofInstant(Instant.ofEpochMilli(nowMs), ZoneOffset.UTC));
+            stamp = new SerializedString(
+                    PROCESSED_AT.format(LocalDateTime.ofInstant(Instant.ofEpochMilli(nowMs), ZoneOffset.UTC)));
         }
         return stamp;
     }

@@ -101,7 +101,8 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
         if (!tick.isNullAt(SEQUENCE)) {
             return Long.toString(tick.getLong(SEQUENCE));
         }
-        return tick.getDouble(PRICE) + "/" + tick.getLong(VOLUME);
+        // The price's bits, not its decimal text: the same key, without formatting a double per tick.
+        return Double.doubleToLongBits(tick.getDouble(PRICE)) + "/" + tick.getLong(VOLUME);
     }
 
     private static Double orNull(double value) {

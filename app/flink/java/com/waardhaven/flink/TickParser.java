@@ -35,6 +35,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
     private static final long serialVersionUID = 1L;
     private static final int REASON = MarketDataStreams.checkedField("reason");
+    private static final int VALUE = MarketDataStreams.checkedField("value");
 
     /** Reason prefix of records that are valid but not ticks; the job drops these instead of dead-lettering. */
     static final String SKIPPED_PREFIX = "skipped:";
@@ -73,7 +74,7 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
     @Override
     public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RowData> out) {
         GenericRowData row = parse(record.value());
-        row.setField(MarketDataStreams.checkedField("value"), record.value());
+        row.setField(VALUE, record.value());
         out.collect(row);
     }
 
