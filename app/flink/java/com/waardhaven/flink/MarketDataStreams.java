@@ -52,7 +52,7 @@ public final class MarketDataStreams {
     static final RowType CHECKED_ROW = append(TICK_ROW,
             new RowType.RowField("reason", DataTypes.STRING().getLogicalType()),
             new RowType.RowField("value", DataTypes.BYTES().getLogicalType()));
-    /** A rejected record, as the dead-letter INSERT reads it. */
+    /** A rejected record, as the dead-letter INSERT reads it: its reason and its raw bytes. */
     static final RowType REJECTED_ROW = RowType.of(
             new LogicalType[] {DataTypes.STRING().getLogicalType(), DataTypes.BYTES().getLogicalType()},
             new String[] {"reason", "value"});
@@ -84,16 +84,19 @@ public final class MarketDataStreams {
         RowType enrichedRow = append(TICK_ROW, Arrays.stream(INDICATOR_FIELDS)
                 .map(name -> new RowType.RowField(name, DataTypes.DOUBLE().getLogicalType()))
                 .toArray(RowType.RowField[]::new));
-        DataStream<RowData> processed = ticks
+        OutputTag<RowData> lateTag = new OutputTag<>("late", InternalTypeInfo.of(REJECTED_ROW));
+        SingleOutputStreamOperator<RowData> enriched = ticks
                 .keyBy(new BySymbol(), Types.STRING)
-                .process(new SymbolIndicators(), InternalTypeInfo.of(enrichedRow))
+                .process(new SymbolIndicators(lateTag, pipelineVersion), InternalTypeInfo.of(enrichedRow))
                 .uid(indicatorsUid)
-                .name("indicators per symbol")
+                .name("indicators per symbol");
+        DataStream<RowData> processed = enriched
                 .map(new ProcessedJson(enrichedRow, pipelineVersion), InternalTypeInfo.of(ProcessedJson.OUTPUT))
                 .name("processed record");
 
         tables.createTemporaryView(processedView, tables.fromDataStream(processed));
-        tables.createTemporaryView(rejectedView, tables.fromDataStream(ticks.getSideOutput(rejectedTag)));
+        DataStream<RowData> rejected = ticks.getSideOutput(rejectedTag).union(enriched.getSideOutput(lateTag));
+        tables.createTemporaryView(rejectedView, tables.fromDataStream(rejected));
     }
 
     private static RowType append(RowType row, RowType.RowField... fields) {

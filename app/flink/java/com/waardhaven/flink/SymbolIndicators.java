@@ -1,15 +1,19 @@
 package com.waardhaven.flink;
 
+import java.io.IOException;
+
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
+import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.binary.BinaryRowData;
 import org.apache.flink.table.data.utils.JoinedRowData;
 import org.apache.flink.table.runtime.typeutils.RowDataSerializer;
 import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
 
 /**
  * Per symbol, in event time: holds each tick until the watermark passes it, then emits the ticks in
@@ -20,8 +24,13 @@ import org.apache.flink.util.Collector;
  * {@code OVER ... ORDER BY event_time} done once per symbol and watermark instead.
  *
  * <p>Input rows have {@link MarketDataStreams#TICK_ROW}'s columns; output rows those and
- * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full. Ticks behind the watermark
- * never arrive here: {@link MarketDataStreams.Split} dead-letters them as late.
+ * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full.
+ *
+ * <p>Late ticks: {@link MarketDataStreams.Split} dead-letters the ticks behind its source's watermark. A
+ * source that was idle is not part of this operator's watermark, which may therefore be ahead of the
+ * source's own when it resumes: its ticks behind this watermark can no longer be placed (later ticks of their
+ * symbol may be out), so they go to the {@code late} output as {@link MarketDataStreams#REJECTED_ROW}s,
+ * with the parsed tick as JSON for the raw bytes, which are not carried this far.
  */
 public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowData> {
     private static final int EVENT_MS = MarketDataStreams.tickField("timestamp");
@@ -34,13 +43,24 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
     private transient RowDataSerializer ticks;
     private transient GenericRowData values;
     private transient JoinedRowData output;
+    private transient GenericRowData rejection;
+
+    private final OutputTag<RowData> late;
+    private final RowJson lateJson;
+
+    public SymbolIndicators(OutputTag<RowData> late, String pipelineVersion) {
+        this.late = late;
+        this.lateJson = new RowJson(MarketDataStreams.TICK_ROW, pipelineVersion);
+    }
 
     @Override
-    public void open(Configuration parameters) {
+    public void open(Configuration parameters) throws IOException {
         state = getRuntimeContext().getState(new ValueStateDescriptor<>("symbol", new SymbolState.Serializer()));
         ticks = new RowDataSerializer(MarketDataStreams.TICK_ROW);
         values = new GenericRowData(MarketDataStreams.INDICATOR_FIELDS.length);
         output = new JoinedRowData();
+        rejection = GenericRowData.of(StringData.fromString("late"), null);
+        lateJson.open();
     }
 
     @Override
@@ -52,6 +72,11 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
         // Rows from the network are binary already; anything else is converted (and copied off reuse).
         BinaryRowData tick = row instanceof BinaryRowData ? (BinaryRowData) row : ticks.toBinaryRow(row).copy();
         long eventMs = tick.getLong(EVENT_MS);
+        if (eventMs <= ctx.timerService().currentWatermark()) {
+            rejection.setField(1, lateJson.write(tick));
+            ctx.output(late, rejection);
+            return;
+        }
         if (s.insert(tick, eventMs, EVENT_MS) == 0) {
             // A new earliest pending tick: the symbol's one timer moves to it.
             if (s.pending.size() > 1) {
