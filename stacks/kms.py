@@ -3,7 +3,6 @@ from __future__ import annotations
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
-from infra.constructs.eks_cluster import control_plane_log_group_name
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.kms_key import USE_ACTIONS, PurposeKey
 from infra.constructs.vpc import flow_log_group_name
@@ -64,7 +63,7 @@ class KmsStack(EnvironmentStack):
                         "ArnLike": {
                             "kms:EncryptionContext:aws:logs:arn": [
                                 log_group_arn(cfg, flow_log_group_name(cfg)),
-                                log_group_arn(cfg, control_plane_log_group_name(cfg)),
+                                log_group_arn(cfg, cfg.control_plane_log_group),
                             ]
                         }
                     },

@@ -74,10 +74,18 @@ def table_environment(settings: JobSettings, configuration: dict[str, str]):
     return local_flink.table_environment(env, settings.parallelism, configuration)
 
 
+# The tables every job's script may use, defined before it.
+SHARED_SCRIPTS = ("dead_letters.sql",)
+
+
 def statements(script: str, values: dict[str, object]) -> tuple[list[str], list[str]]:
-    """(DDL/view statements, INSERT statements) of a SQL script under app/flink/sql with ${name} values."""
+    """(DDL/view statements, INSERT statements) of a job's SQL script under app/flink/sql, after the shared
+    scripts', with ${name} values."""
     text = "\n".join(
-        line for line in (SQL_DIR / script).read_text().splitlines() if not line.lstrip().startswith("--")
+        line
+        for name in (*SHARED_SCRIPTS, script)
+        for line in (SQL_DIR / name).read_text().splitlines()
+        if not line.lstrip().startswith("--")
     )
     body = Template(text).substitute({k: str(v) for k, v in values.items()})
     parts = [part.strip() for part in body.split(";") if part.strip()]

@@ -145,6 +145,11 @@ class Emulator(Section):
     default_endpoint: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):[0-9]{2,5}$")]
 
 
+def control_plane_log_group(cluster_name: str) -> str:
+    """The group EKS writes a cluster's control-plane logs to (it creates it itself unless it exists)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
 class EnvironmentConfig(Section):
     name: Name  # set by the loader from the file name
     tier: Literal["production", "staging", "development", "ephemeral", "local"]
@@ -161,6 +166,10 @@ class EnvironmentConfig(Section):
     @property
     def cluster_name(self) -> str:
         return f"waardhaven-{self.name}"
+
+    @property
+    def control_plane_log_group(self) -> str:
+        return control_plane_log_group(self.cluster_name)
 
     @property
     def default_tags(self) -> dict[str, str]:

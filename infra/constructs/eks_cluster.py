@@ -30,11 +30,6 @@ AWS_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
 
 
-def control_plane_log_group_name(cfg: EnvironmentConfig) -> str:
-    """The group EKS writes control-plane logs to (it creates it itself unless it exists)."""
-    return f"/aws/eks/{cfg.cluster_name}/cluster"
-
-
 class Cluster(Construct):
     def __init__(
         self,
@@ -73,7 +68,7 @@ class Cluster(Construct):
         log_group = CloudwatchLogGroup(
             self,
             "control_plane_logs",
-            name=control_plane_log_group_name(cfg),
+            name=cfg.control_plane_log_group,
             retention_in_days=cfg.eks.log_retention_days,
             kms_key_id=logs_key_arn,
         )

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from infra.config.model import control_plane_log_group
+
 from .stackset import EXPECTED_ERRORS, AwsTarget, Stack, aws_target, report_errors, say, synthesize
 
 PROTECTED_ENVIRONMENTS = frozenset({"prod", "staging"})
@@ -84,7 +86,7 @@ def delete_load_balancer_enis(ec2: Any, vpc_ids: list[str]) -> int:
 def delete_eks_log_groups(logs: Any, clusters: list[str]) -> int:
     deleted = 0
     for cluster in clusters:
-        name = f"/aws/eks/{cluster}/cluster"
+        name = control_plane_log_group(cluster)
         groups = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
         if any(g["logGroupName"] == name for g in groups):
             logs.delete_log_group(logGroupName=name)

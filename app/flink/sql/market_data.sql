@@ -3,6 +3,7 @@
 -- The source, parsing and the indicators are JVM DataStream operators (app/flink/java/MarketDataStreams),
 -- which register the views `processed` and `rejected`; is_dead_letter is a JVM function.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
+-- The dead_letters table is dead_letters.sql's.
 
 -- The record's JSON is written by com.waardhaven.flink.ProcessedJson: the tick's fields (symbol, timestamp,
 -- price, volume, bid, ask, bid_size, ask_size, sequence, trade_id, source), the indicators (sma_20, sma_50,
@@ -24,19 +25,6 @@ CREATE TEMPORARY TABLE processed_ticks (
   'key.fields' = 'symbol',
   'value.format' = 'raw',
   'value.fields-include' = 'EXCEPT_KEY'
-);
-
-CREATE TEMPORARY TABLE dead_letters (
-  `value` STRING,
-  headers MAP<STRING, BYTES> METADATA
-) WITH (
-  'connector' = 'kafka',
-  'topic' = '${dead_letter_topic}',
-  'properties.bootstrap.servers' = '${bootstrap_servers}',
-  'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
-  'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = '${transactional_id_prefix}-dead-letter',
-  'value.format' = 'raw'
 );
 
 -- `processed`: symbol and JSON record of each tick with its indicators, in event-time order, replays dropped.

@@ -1,6 +1,7 @@
 -- News-sentiment job: news-raw -> news-sentiment-stream (+ dead letters). analyse_article is a Python UDF
 -- (app/flink/news.py: VADER needs Python); news is a few articles a second, so Python is no bottleneck.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
+-- The dead_letters table is dead_letters.sql's.
 
 CREATE TEMPORARY TABLE raw_articles (
   `value` BYTES
@@ -30,19 +31,6 @@ CREATE TEMPORARY TABLE scored_articles (
   'key.fields' = 'article_id',
   'value.format' = 'raw',
   'value.fields-include' = 'EXCEPT_KEY'
-);
-
-CREATE TEMPORARY TABLE dead_letters (
-  `value` STRING,
-  headers MAP<STRING, BYTES> METADATA
-) WITH (
-  'connector' = 'kafka',
-  'topic' = '${dead_letter_topic}',
-  'properties.bootstrap.servers' = '${bootstrap_servers}',
-  'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
-  'sink.delivery-guarantee' = 'exactly-once',
-  'sink.transactional-id-prefix' = '${transactional_id_prefix}-dead-letter',
-  'value.format' = 'raw'
 );
 
 CREATE TEMPORARY VIEW analysed AS
