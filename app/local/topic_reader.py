@@ -16,6 +16,12 @@ _NO_LEADER_YET = (
     KafkaError.LEADER_NOT_AVAILABLE,
     KafkaError.UNKNOWN_TOPIC_OR_PART,
 )
+# A group's coordinator moves or loads now and then (e.g. while the broker compacts __consumer_offsets).
+_NO_COORDINATOR_YET = (
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+)
 
 
 def partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
@@ -30,15 +36,22 @@ def end_offsets(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[i
     return {tp.partition: _high_watermark(consumer, tp, timeout) for tp in partitions(consumer, topic)}
 
 
-def _high_watermark(consumer: Consumer, tp: TopicPartition, timeout: float) -> int:
+def _retrying(call, transient: tuple, timeout: float):
+    """call(), again every 0.2 s while it fails with one of the `transient` errors, for up to `timeout` s."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1]
+            return call()
         except KafkaException as exc:
-            if exc.args[0].code() not in _NO_LEADER_YET or time.monotonic() > deadline:
+            if exc.args[0].code() not in transient or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
+
+
+def _high_watermark(consumer: Consumer, tp: TopicPartition, timeout: float) -> int:
+    return _retrying(
+        lambda: consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1], _NO_LEADER_YET, timeout
+    )
 
 
 def reached(positions: dict[int, int], ends: dict[int, int]) -> bool:
@@ -46,9 +59,11 @@ def reached(positions: dict[int, int], ends: dict[int, int]) -> bool:
     return all(positions.get(p, -1) >= end for p, end in ends.items() if end > 0)
 
 
-def committed(consumer: Consumer, topic: str) -> dict[int, int]:
+def committed(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int, int]:
     """Partition -> the offset the consumer's group has committed (-1001 when none)."""
-    return {tp.partition: tp.offset for tp in consumer.committed(partitions(consumer, topic), timeout=10)}
+    tps = partitions(consumer, topic)
+    done = _retrying(lambda: consumer.committed(tps, timeout=timeout), _NO_COORDINATOR_YET, timeout)
+    return {tp.partition: tp.offset for tp in done}
 
 
 def read_to_end(bootstrap_servers: str, topic: str, timeout: float = 60.0) -> list:
