@@ -158,15 +158,10 @@ def _wait_until_taken(broker, group: str, raw_topic: str, deadline: float) -> No
     Reading the output meanwhile would take a Python process's share of the two cores from the job: the
     rate comes from the sink's record timestamps, so the output is read once the job is through.
     """
-    offsets = Consumer({"bootstrap.servers": broker.bootstrap_servers, "group.id": group})
-    try:
-        ends = topic_reader.end_offsets(offsets, raw_topic)
-        while not topic_reader.reached(topic_reader.committed(offsets, raw_topic), ends):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"the job did not take all of {raw_topic} in time")
-            time.sleep(1.0)
-    finally:
-        offsets.close()
+    while not topic_reader.group_caught_up(broker.bootstrap_servers, group, raw_topic):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the job did not take all of {raw_topic} in time")
+        time.sleep(1.0)
 
 
 def job_latency(

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import orjson
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Producer
 
 from app.flink import config, jobs, market_data
 from app.local import flink as local_flink
@@ -64,14 +64,7 @@ class BoundedJob:
     def caught_up(self) -> bool:
         """True when the job's consumer group has committed (on a checkpoint) the end of the raw topic."""
         group = self.settings.market_data.consumer_group + self.topic_suffix
-        consumer = Consumer({"bootstrap.servers": self.bootstrap_servers, "group.id": group})
-        try:
-            raw = self.topics["raw_topic"]
-            return topic_reader.reached(
-                topic_reader.committed(consumer, raw), topic_reader.end_offsets(consumer, raw)
-            )
-        finally:
-            consumer.close()
+        return topic_reader.group_caught_up(self.bootstrap_servers, group, self.topics["raw_topic"])
 
     def mark_end_of_input(self) -> None:
         """One marker tick per raw partition, ahead of all input by more than the watermark's delay."""

@@ -66,6 +66,15 @@ def committed(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int
     return {tp.partition: tp.offset for tp in done}
 
 
+def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> bool:
+    """True when `group` has committed the end of `topic` as it is now (a job commits on its checkpoints)."""
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group})
+    try:
+        return reached(committed(consumer, topic), end_offsets(consumer, topic))
+    finally:
+        consumer.close()
+
+
 def read_to_end(bootstrap_servers: str, topic: str, timeout: float = 60.0) -> list:
     """Every committed record of `topic` from the beginning up to its end now; fails if not there in time."""
     consumer = Consumer(
