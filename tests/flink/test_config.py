@@ -8,9 +8,12 @@ from app.flink import config
 from app.yamlconfig import ConfigError
 
 
-def _write(tmp_path, text: str):
+def _jobs_yaml_with(tmp_path, old: str, new: str):
+    """A copy of app/flink/jobs.yaml with `old` (which must be in it) replaced by `new`."""
+    text = config.JOBS_FILE.read_text()
+    assert old in text, f"jobs.yaml no longer holds {old!r}: update the test"
     path = tmp_path / "jobs.yaml"
-    path.write_text(text)
+    path.write_text(text.replace(old, new))
     config._document.cache_clear()
     return path
 
@@ -25,12 +28,8 @@ def test_local_checkpoints_more_often_than_prod():
 
 
 def test_bad_override_names_file_key_and_allowed_values(tmp_path):
-    good = config.JOBS_FILE.read_text()
-    path = _write(
-        tmp_path,
-        good.replace(
-            "  dev:\n    parallelism: 2", "  dev:\n    parallelism: 2\n    state: {backend: leveldb}"
-        ),
+    path = _jobs_yaml_with(
+        tmp_path, "  dev:\n    parallelism: 2", "  dev:\n    parallelism: 2\n    state: {backend: leveldb}"
     )
     with pytest.raises(ConfigError) as err:
         config.settings("dev", path)
@@ -40,7 +39,7 @@ def test_bad_override_names_file_key_and_allowed_values(tmp_path):
 
 
 def test_bad_duration_and_unknown_environment(tmp_path):
-    path = _write(tmp_path, config.JOBS_FILE.read_text().replace("interval: 30s", "interval: thirty"))
+    path = _jobs_yaml_with(tmp_path, "interval: 30s", "interval: thirty")
     with pytest.raises(ConfigError, match=r"defaults\.checkpoint\.interval.*duration like 500ms"):
         config.settings("prod", path)
     with pytest.raises(ConfigError, match="no environment 'qa'; known: dev, loadtest, local, prod, staging"):
@@ -49,12 +48,10 @@ def test_bad_duration_and_unknown_environment(tmp_path):
 
 def test_alignment_that_cannot_act_before_idleness_fails_on_load(tmp_path):
     # The local environment sets a 2 s idle timeout; a 2 s update interval would pause a partition too late.
-    path = _write(
+    path = _jobs_yaml_with(
         tmp_path,
-        config.JOBS_FILE.read_text().replace(
-            "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
-            "watermark_alignment: {max_drift: 5s, update_interval: 2s}",
-        ),
+        "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
+        "watermark_alignment: {max_drift: 5s, update_interval: 2s}",
     )
     with pytest.raises(ConfigError) as err:
         config.settings("local", path)
@@ -65,12 +62,7 @@ def test_alignment_that_cannot_act_before_idleness_fails_on_load(tmp_path):
 
 
 def test_fetch_size_must_be_positive(tmp_path):
-    path = _write(
-        tmp_path,
-        config.JOBS_FILE.read_text().replace(
-            "max_partition_fetch_bytes: 131072", "max_partition_fetch_bytes: 0"
-        ),
-    )
+    path = _jobs_yaml_with(tmp_path, "max_partition_fetch_bytes: 131072", "max_partition_fetch_bytes: 0")
     with pytest.raises(
         ConfigError, match=r"environments\.local\.market_data\.max_partition_fetch_bytes.*greater than 0"
     ):
@@ -79,12 +71,10 @@ def test_fetch_size_must_be_positive(tmp_path):
 
 def test_alignment_drift_below_its_own_feedback_delay_fails_on_load(tmp_path):
     # Readers hear of the slowest watermark up to 2 x 250 ms + 200 ms late: 500 ms would pause a live stream.
-    path = _write(
+    path = _jobs_yaml_with(
         tmp_path,
-        config.JOBS_FILE.read_text().replace(
-            "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
-            "watermark_alignment: {max_drift: 500ms, update_interval: 250ms}",
-        ),
+        "watermark_alignment: {max_drift: 1s, update_interval: 250ms}",
+        "watermark_alignment: {max_drift: 500ms, update_interval: 250ms}",
     )
     with pytest.raises(ConfigError) as err:
         config.settings("local", path)
