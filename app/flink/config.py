@@ -127,7 +127,8 @@ class JobSettings(_Model):
             "state.backend.type": self.state.backend,
             "state.backend.incremental": str(self.state.incremental).lower(),
             "pipeline.auto-watermark-interval": f"{WATERMARK_INTERVAL_MS}ms",
-            # SQL operators never mutate their input; chained operators can pass records without copies.
+            # The jobs' operators never mutate their input and keep only rows they own (SymbolIndicators
+            # keeps rows fresh from the network, copies others): chained operators need not copy records.
             "pipeline.object-reuse": "true",
         }
 
