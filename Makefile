@@ -9,8 +9,8 @@ export PYTHONPATH := $(CURDIR)
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
 
-bootstrap: ## install and cache what the main job needs (venv, Java/PostgreSQL, jars, OpenTofu + providers)
-	$(PY) -m infra.bootstrap base tofu providers
+bootstrap: ## install and cache what the main job needs (venv, Java/PostgreSQL, jars, OpenTofu + the AWS provider)
+	$(PY) -m infra.bootstrap base deploy-toolchain
 
 bootstrap-all: ## everything the tests need too (helm, kubeconform, checkov)
 	$(PY) -m infra.bootstrap base toolchain checkov

@@ -20,10 +20,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
     "policy": ("policies.command", "check synthesized stacks and the topic catalog against the policies"),
     "bench": ("app.bench_command", "list or run the benchmarks (each against a same-run baseline)"),
-    "emulator": ("app.local.aws_emulator", "run the local AWS emulator (moto) in the foreground"),
-    "flink-job": ("app.flink.command", "run a Flink job (market-data, news) on the local mini-cluster"),
+    "emulator": ("infra.emulator.aws", "run the local AWS emulator (moto) in the foreground"),
+    "flink-job": ("app.local.flink_command", "run a Flink job (market-data, news) on the local mini-cluster"),
     "pipeline": (
-        "app.local.pipeline",
+        "app.local.pipeline_command",
         "run the pipeline locally: connector, Kafka, Flink, PostgreSQL, Parquet lake; print a summary",
     ),
     "migrate": ("app.migrations", "apply the pending sql/ migrations to a PostgreSQL/TimescaleDB database"),

@@ -1,6 +1,7 @@
-"""The brief's four pipeline metrics, shared by every pipeline (connectors, Flink jobs, sinks, batch).
+"""The four pipeline metrics (docs/requirements.md#batch-quality-and-monitoring), shared by every pipeline
+(connectors, Flink jobs, sinks, batch).
 
-Names and labels are the brief's; define nothing else here. A component builds one `PipelineMetrics`
+Names and labels are the requirements'; define nothing else here. A component builds one `PipelineMetrics`
 for its pipeline name and records through it, so the `pipeline` label is set in one place.
 """
 
@@ -20,7 +21,8 @@ DEAD_LETTER = "dead_letter"
 ERROR = "error"
 STATUSES = (SUCCESS, DEAD_LETTER, ERROR)
 
-# Seconds; from sub-millisecond producer acks up to the brief's 5 s p95 processing target and beyond.
+# Seconds; from sub-millisecond producer acks up to the 5 s p95 processing target and beyond
+# (docs/requirements.md#targets).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 MESSAGES_PROCESSED = Counter(
@@ -67,7 +69,7 @@ class PipelineMetrics:
         """Observe many latencies at once (per-record observe() costs ~1 us each, a hot-path share).
 
         prometheus_client has no bulk observe; this adds bucket counts the way Histogram.observe does
-        (non-cumulative bucket i holds values <= bound i, above bound i-1). tests/connectors/test_metrics.py
+        (non-cumulative bucket i holds values <= bound i, above bound i-1). tests/app/test_metrics.py
         checks it against observe() so a library upgrade that changes the internals fails there.
         """
         if not len(seconds):

@@ -1,6 +1,6 @@
 """End-to-end throughput and p95 latency of the market-data job through a real Kafka broker, vs two baselines.
 
-Both baselines run in the same process: Flink's own ceiling (datagen -> blackhole) and the brief's naive
+Both baselines run in the same process: Flink's own ceiling (datagen -> blackhole) and the naive
 per-record Python consumer.
 
     PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 5000000] [--symbols 5000] [--latency-rate N]
@@ -32,10 +32,11 @@ import numpy as np
 import orjson
 from confluent_kafka import Consumer, Producer
 
-from app.flink import config, jobs, market_data
+from app.flink import config, market_data
 from app.local import flink as local_flink
-from app.local import topic_reader
+from app.local import flink_jobs
 from app.local.kafka import KafkaBroker
+from app.sinks import offsets
 
 PARTITIONS = 2
 
@@ -114,7 +115,7 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
     prefill(broker, topics["raw_topic"], ticks, symbols, int(time.time() * 1000) - 86_400_000)
     started = time.monotonic()
     checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
-    result = jobs.submit(
+    result = flink_jobs.submit(
         "market-data", job_settings, broker.bootstrap_servers, checkpoint_dir=checkpoints, topic_suffix=suffix
     )
     # Every tick comes out once: processed, or dead-lettered (all are valid, so only as `late`).
@@ -158,7 +159,7 @@ def _wait_until_taken(broker, group: str, raw_topic: str, deadline: float) -> No
     Reading the output meanwhile would take a Python process's share of the two cores from the job: the
     rate comes from the sink's record timestamps, so the output is read once the job is through.
     """
-    while not topic_reader.group_caught_up(broker.bootstrap_servers, group, raw_topic):
+    while not offsets.group_caught_up(broker.bootstrap_servers, group, raw_topic):
         if time.monotonic() > deadline:
             raise TimeoutError(f"the job did not take all of {raw_topic} in time")
         time.sleep(1.0)
@@ -173,7 +174,7 @@ def job_latency(
     for name in topics.values():
         broker.create_topic(name, PARTITIONS)
     checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
-    result = jobs.submit(
+    result = flink_jobs.submit(
         "market-data", job_settings, broker.bootstrap_servers, checkpoint_dir=checkpoints, topic_suffix=suffix
     )
     consumer = _consumer(broker, topics["processed_topic"])
@@ -253,7 +254,7 @@ def engine_ceiling(rows: int, parallelism: int) -> dict:
 
 
 class NaiveIndicators:
-    """The brief's approach: one Python consumer, json.loads per record, indicators per record."""
+    """The naive approach: one Python consumer, json.loads per record, indicators per record."""
 
     def __init__(self) -> None:
         self.prices = collections.defaultdict(lambda: collections.deque(maxlen=50))

@@ -53,8 +53,8 @@ async def _python_round(bootstrap: str, records: int, suffix: str, state: Path) 
     started = time.perf_counter()
     await connector.run()
     elapsed = time.perf_counter() - started
-    assert connector.sink.delivered_total == records, (connector.sink.delivered_total, records)
-    latencies = np.fromiter(connector.sink.latencies, float)
+    assert connector.producer.delivered_total == records, (connector.producer.delivered_total, records)
+    latencies = np.fromiter(connector.producer.latencies, float)
     return {"rate": records / elapsed, "p95_ms": float(np.percentile(latencies, 95)) * 1000}
 
 
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
 
     rows = [
         ("Kafka ProducerPerformance (baseline)", med("tool", "rate"), med("tool", "p95_ms")),
-        ("synthetic connector -> KafkaSink", med("python", "rate"), med("python", "p95_ms")),
+        ("synthetic connector -> TopicProducer", med("python", "rate"), med("python", "p95_ms")),
     ]
     print(f"\n{'path':<40} {'events/s':>12} {'p95 latency ms':>15}")
     for name, rate, p95 in rows:

@@ -19,7 +19,8 @@ import psycopg
 
 from app import migrations
 from app.local.postgres import Postgres
-from app.local.tick_loader import COLUMNS, insert_ticks
+from app.schemas.processed import TICK_COLUMNS as COLUMNS
+from app.sinks.timescale import insert_ticks
 
 BASELINE_SQL = (
     f"INSERT INTO market_data_ts ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"

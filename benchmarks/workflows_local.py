@@ -18,8 +18,8 @@ import sys
 import tempfile
 import time
 
-from app.local.aws_emulator import AwsEmulator
 from infra.bootstrap.common import REPO
+from infra.emulator.aws import AwsEmulator
 from infra.workflows.drift import EXIT_DRIFT
 
 # (row, wh arguments); each must exit 0

@@ -4,6 +4,6 @@ The IRSA stack writes trust policies for these names and the platform chart crea
 """
 
 DATA_NAMESPACE = "data-processing"
-FLINK_SERVICE_ACCOUNT = "flink-service-account"  # as the brief's FlinkDeployment
-SPARK_SERVICE_ACCOUNT = "spark-service-account"  # as the brief's SparkApplication
+FLINK_SERVICE_ACCOUNT = "flink-service-account"  # as docs/requirements.md#infrastructure names it
+SPARK_SERVICE_ACCOUNT = "spark-service-account"  # as docs/requirements.md#infrastructure names it
 CONNECTORS_SERVICE_ACCOUNT = "connectors-service-account"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from app.cli_args import add_env_selection, add_outdir, selected_envs
+from infra.config.arguments import add_env_selection, add_outdir, selected_envs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from infra import lake_layout
+from app.sinks import lake_layout
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.secure_bucket import AccessLogs, SecureBucket
@@ -12,7 +12,7 @@ from .kms import KmsStack
 
 
 class DataLakeStack(EnvironmentStack):
-    """The lake's buckets, tiers and encryption exactly as `infra.lake_layout` describes them."""
+    """The lake's buckets, tiers and encryption exactly as `app.sinks.lake_layout` describes them."""
 
     layer = "data-lake"
 

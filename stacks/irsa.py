@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from constructs import Construct
 
-from infra import lake_layout
+from app.sinks import lake_layout
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.irsa_role import IrsaRole

@@ -7,7 +7,8 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
-from infra import identities, lake_layout
+from app.sinks import lake_layout
+from infra import identities
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.providers import eks_connection, helm_provider

@@ -10,7 +10,7 @@ import argparse
 import sys
 import time
 
-from app.cli_args import add_env_selection, add_outdir, selected_envs
+from infra.config.arguments import add_env_selection, add_outdir, selected_envs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

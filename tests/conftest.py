@@ -1,4 +1,5 @@
-"""Session fixtures that start the real local services once per test session and stop them at the end.
+"""Session fixtures: the real local services, started once per test session and stopped at the end, and one
+synth of every environment (jsii startup is the slow part), shared by the stack and policy tests.
 
 Tests share these services: create your topics, tables and consumer groups with unique names
 (`unique_name`), never assume a clean broker or database.
@@ -6,8 +7,11 @@ Tests share these services: create your topics, tables and consumer groups with 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from types import ModuleType
 
 import pytest
@@ -15,7 +19,8 @@ import pytest
 from app.local import flink as flink_runtime
 from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
-from app.local.process import pid_alive
+from infra.config import environment_names
+from infra.process import pid_alive
 
 
 def unique_name(prefix: str) -> str:
@@ -56,3 +61,24 @@ def postgres() -> Iterator[Postgres]:
     yield server
     server.stop()
     assert not pid_alive(pid), f"PostgreSQL pid {pid} still running after stop"
+
+
+@dataclass
+class Synthesized:
+    outdir: Path
+    manifest: dict
+    _stacks: dict = field(default_factory=dict)
+
+    def stack(self, name: str) -> dict:
+        if name not in self._stacks:
+            path = self.outdir / self.manifest["stacks"][name]["synthesizedStackPath"]
+            self._stacks[name] = json.loads(path.read_text(encoding="utf-8"))
+        return self._stacks[name]
+
+
+@pytest.fixture(scope="session")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    from stacks.app import synth
+
+    outdir = tmp_path_factory.mktemp("synth") / "nested" / "cdktf.out"  # synth creates missing parents
+    return Synthesized(outdir, synth(environment_names(), outdir))

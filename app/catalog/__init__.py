@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from app.schemas import SCHEMAS
 from app.yamlconfig import ConfigError, load_model, validate
 
 CATALOG_PATH = Path(__file__).with_name("topics.yaml")
@@ -71,6 +72,8 @@ class Topic(_Strict):
             )
         if (self.kind == "dead-letter") == (self.schema_name is not None):
             raise ValueError("a dead-letter topic has no schema; every other topic names one")
+        if self.schema_name is not None and self.schema_name not in SCHEMAS:
+            raise ValueError(f"schema {self.schema_name!r} is not one of app.schemas ({', '.join(SCHEMAS)})")
         return self
 
     @property

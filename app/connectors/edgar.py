@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.catalog import duration_ms
 from app.connectors.http import BadPayload, VendorError, VendorUnavailable
 from app.connectors.mapping import TRANSFORMS, MappingError
+from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
-from app.connectors.sink import Rejected
 from app.schemas import BadRecord, parse_json
 
 log = logging.getLogger(__name__)

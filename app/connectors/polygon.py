@@ -22,9 +22,9 @@ import websockets
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.connectors.http import VendorError
+from app.connectors.producer import MAX_RECORD_BYTES, Rejected
 from app.connectors.retry import Backoff
 from app.connectors.runtime import Batch, Source
-from app.connectors.sink import MAX_RECORD_BYTES, Rejected
 from app.schemas import BadRecord, parse_json, validate
 
 log = logging.getLogger(__name__)

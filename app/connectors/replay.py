@@ -19,8 +19,8 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.connectors.mapping import MappingError, apply, parse_mapping
+from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
-from app.connectors.sink import Rejected
 
 
 class ReplayOptions(BaseModel):

@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from app.catalog import duration_ms
 from app.connectors.http import BadPayload, VendorError, VendorUnavailable
 from app.connectors.mapping import MappingError, apply, lookup, parse_mapping
+from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
-from app.connectors.sink import Rejected
 
 log = logging.getLogger(__name__)
 REMEMBERED_REJECTS = 500

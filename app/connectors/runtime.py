@@ -21,8 +21,8 @@ from app.catalog import Catalog, catalog
 from app.connectors.config import SourceConfig, credential
 from app.connectors.cursor import CursorStore
 from app.connectors.http import HttpClient
+from app.connectors.producer import TopicProducer
 from app.connectors.ratelimit import RateLimiter
-from app.connectors.sink import KafkaSink
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Connector:
         topics = topics or catalog()
         topic = topics[config.topic + topic_suffix]
         self.config, self.cursors = config, cursors
-        self.sink = KafkaSink(
+        self.producer = TopicProducer(
             bootstrap_servers,
             topic,
             topics.dead_letter(topic.pipeline),
@@ -95,7 +95,7 @@ class Connector:
         self.ctx = SourceContext(config, options, credential(config.auth, config.name), limiter)
         self.source: Source = config.source_class()(self.ctx)
         self.stop_event = asyncio.Event()
-        self._pending: dict | None = None  # the cursor of the last batch handed to the sink
+        self._pending: dict | None = None  # the cursor of the last batch handed to the producer
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -103,7 +103,9 @@ class Connector:
     async def run(self) -> None:
         name = self.config.name
         cursor = self.cursors.load(name)
-        log.info("%s: starting into %s (%s)", name, self.sink.topic, "resuming" if cursor else "no cursor")
+        log.info(
+            "%s: starting into %s (%s)", name, self.producer.topic, "resuming" if cursor else "no cursor"
+        )
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
             self.ctx.session = session
             poller = asyncio.create_task(self._serve_callbacks())
@@ -114,19 +116,19 @@ class Connector:
                 try:
                     await self._commit()
                 finally:
-                    self.sink.close()
+                    self.producer.close()
         log.info(
             "%s: stopped (%d delivered, %d dead-lettered)",
             name,
-            self.sink.delivered_total,
-            self.sink.dead_lettered_total,
+            self.producer.delivered_total,
+            self.producer.dead_lettered_total,
         )
 
     async def _serve_callbacks(self) -> None:
         """Delivery reports and metrics keep flowing while the source is quiet."""
         while True:
             await asyncio.sleep(0.1)
-            self.sink.poll()
+            self.producer.poll()
 
     async def _pump(self, cursor: dict | None) -> None:
         """Only the wait for the source's next batch is interrupted by stop(); a batch in hand is finished."""
@@ -144,7 +146,7 @@ class Connector:
                     batch = following.result()
                 except StopAsyncIteration:
                     return
-                await self.sink.send(batch.records)
+                await self.producer.send(batch.records)
                 if batch.cursor is not None:
                     self._pending = batch.cursor
                     if time.monotonic() - last_commit >= self.source.commit_interval:
@@ -158,7 +160,7 @@ class Connector:
             await batches.aclose()
 
     async def _commit(self) -> None:
-        await self.sink.flush()
+        await self.producer.flush()
         pending, self._pending = self._pending, None
         if pending is not None:
             self.cursors.save(self.config.name, pending)

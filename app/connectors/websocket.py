@@ -19,9 +19,9 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from app.connectors.mapping import MappingError, apply, lookup, parse_mapping
 from app.connectors.polygon import MAX_FRAME
+from app.connectors.producer import MAX_RECORD_BYTES, Rejected
 from app.connectors.retry import Backoff
 from app.connectors.runtime import Batch, Source
-from app.connectors.sink import MAX_RECORD_BYTES, Rejected
 from app.schemas import BadRecord, parse_json
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from app.catalog import catalog
 from app.flink.config import JobSettings
-from app.flink.runtime import statements
+from app.flink.scripts import statements
 from app.schemas import FUTURE_TOLERANCE_MS, MIN_TIMESTAMP_MS, PriceTick
 from app.schemas.deadletter import RAW_LIMIT
 

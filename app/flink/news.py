@@ -13,7 +13,7 @@ import orjson
 from app.catalog import catalog
 from app.flink import news_analysis
 from app.flink.config import JobSettings
-from app.flink.runtime import statements
+from app.flink.scripts import statements
 from app.schemas import BadRecord, parse_json, validate
 from app.schemas.deadletter import envelope
 

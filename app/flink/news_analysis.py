@@ -3,7 +3,8 @@ so it is tested directly; app/flink/news.py runs it inside Flink.
 
 Sentiment is VADER's compound score (already in [-1, 1]) over the title and the first part of the body,
 with a finance lexicon on top of VADER's general one (words like "beat", "downgrade", "bankruptcy" carry
-no sentiment in everyday English). Categories follow the brief's thresholds: > 0.3 positive, < -0.3 negative.
+no sentiment in everyday English). Categories follow the thresholds of
+docs/requirements.md#stream-processing: > 0.3 positive, < -0.3 negative.
 """
 
 from __future__ import annotations

@@ -21,10 +21,11 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Producer
 
-from app.flink import config, jobs, market_data
+from app.flink import config, market_data
 from app.local import flink as local_flink
-from app.local import topic_reader
-from app.local.process import ServiceError
+from app.local import flink_jobs
+from app.sinks import offsets
+from infra.process import ServiceError
 
 JOB = "market-data"
 START_TIMEOUT = 180.0
@@ -43,7 +44,7 @@ class BoundedJob:
 
     def start(self, timeout: float = START_TIMEOUT) -> BoundedJob:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
-        self.result = jobs.submit(
+        self.result = flink_jobs.submit(
             JOB,
             self.settings,
             self.bootstrap_servers,
@@ -64,7 +65,7 @@ class BoundedJob:
     def caught_up(self) -> bool:
         """True when the job's consumer group has committed (on a checkpoint) the end of the raw topic."""
         group = self.settings.market_data.consumer_group + self.topic_suffix
-        return topic_reader.group_caught_up(self.bootstrap_servers, group, self.topics["raw_topic"])
+        return offsets.group_caught_up(self.bootstrap_servers, group, self.topics["raw_topic"])
 
     def mark_end_of_input(self) -> None:
         """One marker tick per raw partition, ahead of all input by more than the watermark's delay."""
@@ -81,7 +82,7 @@ class BoundedJob:
         )
         producer = Producer({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True})
         raw = self.topics["raw_topic"]
-        for tp in topic_reader.partitions(producer, raw):
+        for tp in offsets.partitions(producer, raw):
             producer.produce(raw, value=value, key=END_MARKER_SYMBOL.encode(), partition=tp.partition)
         if producer.flush(30):
             raise ServiceError(f"end-of-input markers not delivered to {raw}")

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
+from app.local.toolchain import toolchain
 from infra.bootstrap import debs, jars
-
-from .process import ServiceError, pid_alive, toolchain
+from infra.process import ServiceError, pid_alive
 
 # A Python UDF in loopback mode runs gRPC threads in this process; with gRPC's fork handlers on, the
 # fork that starts the next gateway JVM can break in the child ("epoll_wait error: Bad file descriptor")

@@ -12,16 +12,15 @@ import base64
 import time
 import uuid
 
+from app.local.toolchain import toolchain
 from infra.bootstrap import debs, jars
-
-from .process import (
+from infra.process import (
     LocalService,
     ManagedProcess,
     ServiceError,
     free_port,
     require_free_port,
     service_workdir,
-    toolchain,
 )
 
 JAR_BUNDLE = "kafka"

@@ -1,23 +1,19 @@
-"""Run the market-data pipeline locally, end to end on real services, then print what went through.
+"""One bounded local run of the market-data pipeline on running services, and what went through it.
 
 The synthetic connector -> Kafka market-data-raw (plus a few malformed records) -> the market-data Flink
 job on the local mini-cluster -> market-data-processed (exactly-once, read_committed) -> market_data_ts in
 PostgreSQL and Parquet objects in the processed-data bucket of the local AWS emulator. Bad records end on
 the dead-letter topic with their reason. The job runs until its output of all input is committed, then
-stops with a savepoint. Prints counts, dead letters by reason, the data quality score and end-to-end latency
-against the brief's targets. Everything it starts is stopped by its pid when it ends, also on Ctrl-C.
+stops with a savepoint. `run_pipeline` returns the counts, dead letters by reason, quality and latency
+(`Outcome`); `wh pipeline` (app/local/pipeline_command.py) starts the services and prints the report.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import collections
 import contextlib
-import os
-import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,8 +22,8 @@ from pathlib import Path
 
 PIPELINE = "market-data"
 ENV = "local"
-QUALITY_TARGET = 0.99  # the brief: data quality score > 99%
-LATENCY_TARGET = 5.0  # the brief: processing latency p95 < 5 s
+QUALITY_TARGET = 0.99  # docs/requirements.md: data quality score > 99%
+LATENCY_TARGET = 5.0  # docs/requirements.md: processing latency p95 < 5 s
 # What a broken producer might send; each must be dead-lettered with a reason, never loaded or dropped.
 _TICK = b'"type": "tick", "symbol": "ACME", "volume": 1, "source": "demo"'
 MALFORMED = (
@@ -37,43 +33,6 @@ MALFORMED = (
     b"{" + _TICK + b', "timestamp": 1700000000, "price": 3}',  # seconds, not milliseconds
     b"\xff\xfe\x00binary",  # not JSON at all
 )
-
-
-def _at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, got {text}")
-        return value
-
-    return parse
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--ticks", type=_at_least(1), default=10_000, help="synthetic ticks to push (default 10000)"
-    )
-    parser.add_argument(
-        "--rate",
-        type=_at_least(0, float),
-        default=None,
-        help="ticks per second, 0 = unthrottled (default: the synthetic source's rate in sources.yaml)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=_at_least(1, float),
-        default=180,
-        help="seconds allowed for each stage (default 180)",
-    )
-    parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0 = off)")
-    parser.add_argument(
-        "--aws-endpoint",
-        default=os.environ.get("TF_VAR_aws_endpoint"),
-        help="a running AWS emulator (default $TF_VAR_aws_endpoint, else one is started for the run)",
-    )
 
 
 def say(message: str) -> None:
@@ -122,9 +81,9 @@ class Outcome:
 def lake_bucket(endpoint: str | None) -> Iterator[tuple[object, str]]:
     """(S3 client, bucket) of the local processed-data bucket: on the emulator at `endpoint` (where
     `wh deploy local` made it) or on one started for this run, created by the data-lake stack's name."""
-    from app.local.aws_emulator import AwsEmulator, client, require_answering
-    from app.local.lake_writer import ensure_bucket
-    from infra import lake_layout
+    from app.sinks import lake_layout
+    from app.sinks.lake import ensure_bucket
+    from infra.emulator.aws import AwsEmulator, client, require_answering
 
     bucket = lake_layout.bucket_name(ENV, lake_layout.PROCESSED_MARKET_DATA.bucket)
     with contextlib.ExitStack() as stack:
@@ -160,7 +119,7 @@ def _produce(bootstrap: str, ticks: int, rate: float | None, suffix: str, state:
         producer.produce(config.topic + suffix, value=raw, key=b"ACME")
     if producer.flush(30):
         raise RuntimeError(f"malformed samples not delivered to {config.topic + suffix}")
-    return connector.sink.delivered_total + connector.sink.dead_lettered_total, options.rate
+    return connector.producer.delivered_total + connector.producer.dead_lettered_total, options.rate
 
 
 def run_pipeline(
@@ -181,11 +140,11 @@ def run_pipeline(
 
     from app.catalog import catalog
     from app.local.bounded_job import BoundedJob
-    from app.local.lake_writer import LakeWriter
-    from app.local.tick_loader import LOADER_NAME, TickLoader
-    from app.local.topic_reader import read_to_end
     from app.metrics import PipelineMetrics
-    from infra.lake_layout import PROCESSED_MARKET_DATA
+    from app.sinks.lake import LakeWriter
+    from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+    from app.sinks.offsets import read_to_end
+    from app.sinks.timescale import LOADER_NAME, TickLoader
 
     topics = catalog().with_suffix(topic_suffix)
     dead_letter = topics.dead_letter(PIPELINE)
@@ -255,90 +214,3 @@ def _loading(loader, timeout: float, log: Callable[[str], None]) -> Iterator[obj
         thread.join(30)
     if failure:
         raise failure[0]
-
-
-def _print_summary(outcome: Outcome, bucket: str, elapsed: float) -> None:
-    rate = outcome.produced / outcome.produce_seconds if outcome.produce_seconds else 0.0
-    lines = [
-        ("produced (synthetic connector)", outcome.produced, f"{outcome.produce_seconds:.1f}s, {rate:.0f}/s"),
-        ("malformed (injected)", outcome.malformed, ""),
-        ("processed (Flink, committed)", outcome.processed, f"job done at {outcome.flink_seconds:.1f}s"),
-        ("rows loaded into PostgreSQL", outcome.loaded, f"{outcome.inserted} new"),
-        ("rows in market_data_ts", outcome.table_rows, ""),
-        ("dead letters", sum(outcome.dead_letters.values()), ""),
-        *((f"  {reason}", count, "") for reason, count in sorted(outcome.dead_letters.items())),
-        ("Parquet objects (snappy)", len(outcome.lake_keys), f"{outcome.lake_rows} rows in s3://{bucket}/"),
-    ]
-    for label, count, note in lines:
-        print(f"{label:<34}{count:>10}  {note}".rstrip())
-    for key in outcome.lake_keys:
-        print(f"  {key}")
-    quality_ok = outcome.quality > QUALITY_TARGET
-    latency_ok = outcome.p95_latency < LATENCY_TARGET
-    print(
-        f"{'data quality (valid / total)':<34}{outcome.quality:>10.5f}  target > {QUALITY_TARGET:g}: "
-        f"{'PASS' if quality_ok else 'FAIL'}"
-    )
-    print(
-        f"{'p95 end-to-end latency (s)':<34}{outcome.p95_latency:>10.2f}  event time -> row in PostgreSQL, "
-        f"target < {LATENCY_TARGET:g} s: {'PASS' if latency_ok else 'FAIL'}"
-    )
-    print(f"{'total elapsed (s)':<34}{elapsed:>10.1f}")
-
-
-@contextlib.contextmanager
-def _metrics_served(port: int) -> Iterator[None]:
-    """/metrics on 127.0.0.1:`port` for the length of the run (0: not served)."""
-    from app import metrics
-
-    if not port:
-        yield
-        return
-    server, _ = metrics.serve(port)
-    say(f"metrics on http://127.0.0.1:{port}/metrics")
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def _sigterm_as_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def run(args: argparse.Namespace) -> int:
-    from app.local.process import ServiceError
-    from app.local.services import local_services
-    from app.migrations import MigrationError
-    from app.yamlconfig import ConfigError
-
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
-    started = time.monotonic()
-    try:
-        with (
-            _metrics_served(args.metrics_port),
-            local_services(say) as services,
-            lake_bucket(args.aws_endpoint) as (s3, bucket),
-            tempfile.TemporaryDirectory(prefix="wh-pipeline-") as workdir,
-        ):
-            outcome = run_pipeline(
-                services.broker.bootstrap_servers,
-                services.postgres.dsn,
-                s3,
-                bucket,
-                Path(workdir),
-                ticks=args.ticks,
-                rate=args.rate,
-                timeout=args.timeout,
-            )
-            _print_summary(outcome, bucket, time.monotonic() - started)
-            problems = outcome.problems()
-            for problem in problems:
-                print(f"wh pipeline: {problem}", file=sys.stderr)
-            return 1 if problems else 0
-    except (ServiceError, ConfigError, MigrationError, TimeoutError, OSError) as exc:
-        print(f"wh pipeline: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)

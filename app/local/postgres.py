@@ -17,16 +17,15 @@ import signal
 import subprocess
 from pathlib import Path
 
+from app.local.toolchain import toolchain
 from infra.bootstrap import debs
-
-from .process import (
+from infra.process import (
     LocalService,
     ManagedProcess,
     ServiceError,
     free_port,
     require_free_port,
     service_workdir,
-    toolchain,
 )
 
 SERVICE_USER = "waardhaven-pg"

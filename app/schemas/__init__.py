@@ -1,7 +1,7 @@
-"""Record schemas of every topic (the brief's `schemas:` section), their validation, keys and serialization.
+"""Record schemas of every topic (docs/requirements.md#records), their validation, keys and serialization.
 
-All times are integer epoch milliseconds (UTC). Prices fit the brief's decimal(10,4). Records on
-market-data-raw carry a `type` (tick | quote | agg) and are keyed by symbol, so one symbol's events keep
+All times are integer epoch milliseconds (UTC). Prices fit decimal(10,4). Records on market-data-raw
+carry a `type` (tick | quote | agg) and are keyed by symbol, so one symbol's events keep
 their order inside one partition. `validate(schema, data)` raises `BadRecord` with a one-line reason.
 """
 
@@ -61,7 +61,7 @@ class Record(BaseModel):
 
 
 class PriceTick(Record):
-    """The brief's price_tick; also a trade (bid/ask absent)."""
+    """A price tick; also a trade (bid/ask absent)."""
 
     key_field: ClassVar[str] = "symbol"
     type: Literal["tick"] = "tick"
@@ -113,7 +113,7 @@ MarketEvent = Annotated[Union[PriceTick, Quote, Aggregate], Field(discriminator=
 
 
 class Article(Record):
-    """The brief's news article; sentiment_score is filled downstream (news-sentiment-stream)."""
+    """A news article; sentiment_score is filled downstream (news-sentiment-stream)."""
 
     key_field: ClassVar[str] = "id"
     id: Annotated[
@@ -171,8 +171,12 @@ class EconomicIndicator(Record):
     source: ShortText
 
 
+# The enriched tick extends PriceTick, so its module imports this one's names defined above.
+from app.schemas.processed import ProcessedTick  # noqa: E402
+
 SCHEMAS: dict[str, object] = {
     "market_event": MarketEvent,
+    "processed_tick": ProcessedTick,
     "article": Article,
     "social_post": SocialPost,
     "insider_trade": InsiderTrade,

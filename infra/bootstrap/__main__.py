@@ -2,8 +2,9 @@
 
 Steps: venv-path (print the venv's path), python, debs (Java, Maven, PostgreSQL 15), jars (Kafka, Flink
 connector), base (what `make run` and `make test` need),
-tofu, providers, helm, kubeconform (Go-built, cached),
-flink-udfs (the Flink jobs' JVM functions), toolchain (all four),
+tofu, providers, helm, kubeconform (Go-built, cached; full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1),
+deploy-toolchain (OpenTofu and the providers `wh deploy local` uses), toolchain (all Go-built tools),
+flink-udfs (the Flink jobs' JVM functions),
 checkov (the policy scanner, in a venv of its own).
 """
 
@@ -34,6 +35,7 @@ STEPS = {
     "providers": gotools.providers,
     "helm": gotools.helm,
     "kubeconform": gotools.kubeconform,
+    "deploy-toolchain": gotools.deploy_toolchain,
     "toolchain": gotools.toolchain,
 }
 

@@ -20,14 +20,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.provider_versions import PROVIDER_VERSIONS
+from infra.bootstrap.provider_versions import PROVIDER_VERSIONS
 
 from .common import BootstrapError, cache_root, discard_partial, is_complete, mark_complete, run, say, step
 
 MIRROR_HOST = "registry.opentofu.org"
 MIRROR_NAMESPACE = "hashicorp"
 PLATFORM = "linux_amd64"
-HEARTBEAT_SECONDS = 60
+HEARTBEAT_SECONDS = 30
+LOW_PRIORITY_ENV = "WAARDHAVEN_BUILD_LOW_PRIORITY"
 
 
 @dataclass(frozen=True)
@@ -109,10 +110,16 @@ PROVIDERS = {
 }
 
 
+def low_priority() -> bool:
+    """Opt-in for shared machines: one package at a time, at the lowest CPU priority."""
+    return os.environ.get(LOW_PRIORITY_ENV, "") not in ("", "0")
+
+
 def _go_env() -> dict[str, str]:
-    # One package at a time keeps the AWS provider's peak memory near 3 GB on a shared machine;
-    # GOTOOLCHAIN=local so a module's `go` line never triggers a toolchain download.
-    return {**os.environ, "GOFLAGS": "-p=1 -buildvcs=false -trimpath", "GOTOOLCHAIN": "local"}
+    # Default Go parallelism (one compile per core): the AWS provider then peaks at a few GB, well within
+    # the machine. GOTOOLCHAIN=local so a module's `go` line never triggers a toolchain download.
+    flags = "-buildvcs=false -trimpath" + (" -p=1" if low_priority() else "")
+    return {**os.environ, "GOFLAGS": flags, "GOTOOLCHAIN": "local"}
 
 
 def go_version() -> str:
@@ -163,43 +170,109 @@ def _source(tool: GoTool) -> Path:
     src = cache_root() / "gosrc" / f"{tool.name}@{tool.version}"
     if is_complete(src):
         return src
-    discard_partial(src, "incomplete (an earlier copy stopped part way)")
-    fix = "check that the Go module proxy is reachable (go env GOPROXY), then rerun"
-    out = run(
-        ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
-        what=f"downloading {tool.module}@{tool.version}",
-        fix=fix,
-        env=_go_env(),
-    )
-    module_dir = Path(json.loads(out)["Dir"])
-    shutil.copytree(module_dir, src, symlinks=True)
-    for path in (src, *src.rglob("*")):
-        if not path.is_symlink():
-            path.chmod(path.stat().st_mode | 0o200)
-    mark_complete(src)
+    with _exclusive(f"{tool.name}.src"):
+        if is_complete(src):
+            return src
+        discard_partial(src, "incomplete (an earlier copy stopped part way)")
+        fix = "check that the Go module proxy is reachable (go env GOPROXY), then rerun"
+        out = run(
+            ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
+            what=f"downloading {tool.module}@{tool.version}",
+            fix=fix,
+            env=_go_env(),
+        )
+        module_dir = Path(json.loads(out)["Dir"])
+        shutil.copytree(module_dir, src, symlinks=True)
+        for path in (src, *src.rglob("*")):
+            if not path.is_symlink():
+                path.chmod(path.stat().st_mode | 0o200)
+        # The modules the build imports too (not the whole graph: the proxy here does not serve every one),
+        # so a prefetch leaves the compiler nothing to wait for.
+        run(
+            ["go", "list", "-deps", tool.package],
+            what=f"downloading the modules {tool.name} imports",
+            fix=fix,
+            cwd=src,
+            env=_go_env(),
+        )
+        mark_complete(src)
     return src
 
 
+def _prefetch(tools: list[GoTool]) -> None:
+    """Download every source at once in the background (network-bound) while the first one compiles.
+
+    A failed download is not reported here: the tool's own build downloads again and raises the error.
+    """
+
+    def fetch(tool: GoTool) -> None:
+        try:
+            _source(tool)
+        except BootstrapError:
+            pass
+
+    for tool in tools:
+        if not is_complete(tool_dir(tool)):
+            threading.Thread(target=fetch, args=(tool,), daemon=True).start()
+
+
+def _group_rss_bytes(pgid: int) -> int:
+    """Resident memory of every process in the build's process group (go, compile, link)."""
+    total = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command name: state, ppid, pgrp, ..., rss at 21
+            total += int(fields[21]) * page
+    return total
+
+
 def _build(tool: GoTool, src: Path, out: Path) -> None:
+    """`go build -v`: its package lines feed a heartbeat (elapsed, packages compiled, the latest one)."""
     ldflags = f"-s -w {tool.ldflags}".strip()
-    cmd = ["nice", "-n", "19", "go", "build", "-ldflags", ldflags, "-o", str(out), tool.package]
+    cmd = ["go", "build", "-v", "-ldflags", ldflags, "-o", str(out), tool.package]
+    if low_priority():
+        cmd = ["nice", "-n", "19", *cmd]
     started = time.monotonic()
+    lines: list[str] = []
+    peak = 0
     with subprocess.Popen(
-        cmd, cwd=src, env=_go_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=src,
+        env=_go_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     ) as proc:
         done = threading.Event()
 
-        def heartbeat() -> None:
-            while not done.wait(HEARTBEAT_SECONDS):
-                say(f"{tool.name}: still compiling ({time.monotonic() - started:.0f}s)")
+        def watch() -> None:
+            nonlocal peak
+            last_said = time.monotonic()
+            while not done.wait(2):
+                peak = max(peak, _group_rss_bytes(proc.pid))
+                if time.monotonic() - last_said >= HEARTBEAT_SECONDS:
+                    last_said = time.monotonic()
+                    latest = lines[-1] if lines else "resolving packages"
+                    say(
+                        f"{tool.name}: {time.monotonic() - started:.0f}s, {len(lines)} packages compiled, "
+                        f"at {latest}, {peak / 2**30:.1f} GiB peak"
+                    )
 
-        threading.Thread(target=heartbeat, daemon=True).start()
-        output = proc.stdout.read() if proc.stdout else ""
+        threading.Thread(target=watch, daemon=True).start()
+        for line in proc.stdout or ():
+            lines.append(line.strip())
         proc.wait()
         done.set()
     if proc.returncode != 0:
-        tail = " | ".join(output.strip().splitlines()[-5:])
+        tail = " | ".join(lines[-5:])
         raise BootstrapError(f"go build of {tool.module}@{tool.version} failed: {tail} -- fix it and rerun")
+    seconds = time.monotonic() - started
+    say(f"{tool.name}: {len(lines)} packages in {seconds:.0f}s, peak memory {peak / 2**30:.1f} GiB")
 
 
 def ensure_tool(tool: GoTool) -> Path:
@@ -211,7 +284,14 @@ def ensure_tool(tool: GoTool) -> Path:
         if is_complete(target):
             return binary_path(tool)
         discard_partial(target, "incomplete (an earlier build stopped part way)")
-        with step(f"{tool.name} {tool.version} from the Go module proxy (first build: {tool.first_build})"):
+        mode = (
+            "low priority, one package at a time"
+            if low_priority()
+            else f"full speed, set {LOW_PRIORITY_ENV}=1 to yield"
+        )
+        with step(
+            f"{tool.name} {tool.version} from the Go module proxy ({mode}; first build: {tool.first_build})"
+        ):
             src = _source(tool)
             target.mkdir(parents=True)
             _build(tool, src, binary_path(tool))
@@ -246,12 +326,22 @@ def kubeconform() -> Path:
     return ensure_tool(KUBECONFORM)
 
 
-def providers() -> None:
-    for provider in PROVIDERS.values():
-        ensure_provider(provider)
+def providers(names: tuple[str, ...] = tuple(PROVIDERS)) -> None:
+    _prefetch([PROVIDERS[name].tool for name in names])
+    for name in names:
+        ensure_provider(PROVIDERS[name])
+
+
+def deploy_toolchain() -> None:
+    """What `wh deploy local` applies with: OpenTofu and the AWS provider (it skips the Kubernetes stacks)."""
+    _prefetch([TOFU, PROVIDERS["aws"].tool])
+    tofu()
+    providers(("aws",))
 
 
 def toolchain() -> None:
+    """In the order the main job needs them: OpenTofu and the AWS provider first, so a deploy can start."""
+    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), HELM, KUBECONFORM])
     tofu()
     providers()
     helm()

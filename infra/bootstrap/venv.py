@@ -27,8 +27,11 @@ SMOKE_IMPORTS = "import cdktf, confluent_kafka, psycopg, pyflink, yaml, boto3, p
 
 
 def direct_dependencies() -> list[str]:
+    """The base dependencies and every extra (the project venv runs all sides and the tests)."""
     with (REPO / "pyproject.toml").open("rb") as fh:
-        return tomllib.load(fh)["project"]["dependencies"]
+        project = tomllib.load(fh)["project"]
+    extras = [pin for group in project["optional-dependencies"].values() for pin in group]
+    return list(dict.fromkeys([*project["dependencies"], *extras]))
 
 
 def venv_path() -> Path:

@@ -25,7 +25,8 @@ from .irsa_role import IrsaRole
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
-WORKLOAD_LABEL = "workload-type"  # node label and taint key the brief's Spark and Flink pods select on
+# Node label and taint key the Spark and Flink pods select on (docs/requirements.md#infrastructure).
+WORKLOAD_LABEL = "workload-type"
 AWS_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
 

@@ -1,4 +1,4 @@
-"""Terraform providers of the stacks (their versions: infra.provider_versions)."""
+"""Terraform providers of the stacks (their versions: infra.bootstrap.provider_versions)."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ from cdktf_cdktf_provider_aws.s3_bucket_server_side_encryption_configuration imp
 from cdktf_cdktf_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from infra.lake_layout import Transition
+from app.sinks.lake_layout import Transition
 
 from .iam import policy_document
 

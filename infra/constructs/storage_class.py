@@ -7,7 +7,7 @@ from constructs import Construct
 
 from infra.config import EnvironmentConfig
 
-GP3_STORAGE_CLASS = "gp3-optimized"  # the name the brief's Kafka JBOD volumes ask for
+GP3_STORAGE_CLASS = "gp3-optimized"  # the Kafka JBOD volumes ask for it (docs/requirements.md#infrastructure)
 
 
 class Gp3StorageClass(Construct):

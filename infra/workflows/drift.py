@@ -9,7 +9,7 @@ Drift is what a user would act on: an attribute that changed outside OpenTofu (t
   at apply (computed or deprecated attributes, null vs empty tags); a plan ignores those, so drift does.
 - `resource_changes` alone also names code not yet deployed; those are noted, not counted as drift.
 Neither exit code is the verdict: `-refresh-only -detailed-exitcode` answers 2 for read-back noise and for
-a new output alone (tests/workflows/test_drift_detection.py shows both).
+a new output alone (tests/ops/workflows/test_drift_detection.py shows both).
 """
 
 from __future__ import annotations

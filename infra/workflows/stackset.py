@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from app.cli_args import add_env, add_outdir
-from app.local.aws_emulator import CREDENTIALS, AwsEmulator, ServiceError, require_answering
 from app.yamlconfig import ConfigError
 from infra.config import EnvironmentConfig, load_environment
+from infra.config.arguments import add_env, add_outdir
+from infra.emulator.aws import CREDENTIALS, AwsEmulator, ServiceError, require_answering
 from infra.tofu.runner import Tofu, TofuError
 from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, require_providers, tofu_binary
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra import lake_layout
+from app.sinks import lake_layout
 from infra.config import load_environment
 from infra.constructs.state_backend import access_log_bucket_name, state_bucket_name
 from tests.stacks.synth_helpers import ENVS, bucket_ref, resource, resources

@@ -1,4 +1,5 @@
-"""Data lake: buckets per environment, versioned, encrypted as the brief, private, TLS-only, tiered."""
+"""Data lake: buckets per environment, versioned, encrypted as docs/requirements.md#storage says,
+private, TLS-only, tiered."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import datetime
 
 import pytest
 
-from infra import lake_layout
+from app.sinks import lake_layout
 from infra.config import load_environment
 from tests.stacks.synth_helpers import ENVS, bucket_ref, resource, resources
 

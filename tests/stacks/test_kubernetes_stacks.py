@@ -13,7 +13,7 @@ from tests.stacks.synth_helpers import ENVS, resource, resources
 def test_default_storage_class_is_encrypted_gp3_bound_on_first_consumer_and_expandable(synthesized, env):
     stack = synthesized.stack(f"{env}-operators")
     (storage_class,) = resources(stack, "kubernetes_storage_class_v1").values()
-    assert storage_class["metadata"]["name"] == "gp3-optimized"  # the brief's Kafka volumes ask for it
+    assert storage_class["metadata"]["name"] == "gp3-optimized"  # the Kafka volumes ask for it
     assert storage_class["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
     assert storage_class["storage_provisioner"] == "ebs.csi.aws.com"
     assert storage_class["parameters"]["type"] == "gp3" and storage_class["parameters"]["encrypted"] == "true"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from infra.bootstrap.provider_versions import PROVIDER_VERSIONS
 from infra.config import load_environment
 from infra.constructs.providers import EMULATED_SERVICES
-from infra.provider_versions import PROVIDER_VERSIONS
 from stacks.app import stack_plan
 from tests.stacks.synth_helpers import AWS_ENVS, ENVS, bucket_ref, ref, resource
 

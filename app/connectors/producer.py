@@ -1,0 +1,187 @@
+"""Validated records into their topic through an idempotent producer; rejects to the pipeline's dead letter.
+
+Hot path per record: schema validation, orjson-speed serialization (pydantic-core), produce(). Delivery
+callbacks only bump local counters and keep the produce->ack latency; `poll()` folds them into the
+pipeline metrics (latency as stage="produce") in bulk, off the per-record path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+
+from confluent_kafka import KafkaError, Producer
+
+from app import metrics
+from app.catalog import Topic
+from app.schemas import adapter, list_adapter, reason
+from app.schemas.deadletter import envelope
+
+log = logging.getLogger(__name__)
+
+# librdkafka's default message.max.bytes; a bigger record is a bad record, not a broker error.
+MAX_RECORD_BYTES = 1_000_000
+LATENCY_WINDOW = 200_000
+
+
+class Rejected:
+    """A payload an adapter could not map onto its schema; goes to the dead letter with `reason`.
+
+    A batch holds raw dicts (validated here), `Rejected`s, or `Record`s an adapter validated itself."""
+
+    __slots__ = ("reason", "raw")
+
+    def __init__(self, reason: str, raw: object) -> None:
+        self.reason, self.raw = reason, raw
+
+
+def producer_config(bootstrap_servers: str, topic: Topic, client_id: str, **overrides) -> dict:
+    """Idempotent, acks=all, batched and compressed as the catalog says for the topic."""
+    compression = {"producer": "none", "uncompressed": "none"}.get(topic.compression, topic.compression)
+    return {
+        "bootstrap.servers": bootstrap_servers,
+        "client.id": client_id,
+        "enable.idempotence": True,
+        "acks": "all",
+        "compression.type": compression,
+        "linger.ms": 5,
+        "batch.size": 1_000_000,
+        "queue.buffering.max.messages": 500_000,
+        "queue.buffering.max.kbytes": 512 * 1024,
+        "message.max.bytes": MAX_RECORD_BYTES + 64 * 1024,
+        "logger": logging.getLogger("librdkafka"),  # served by poll(), so it reaches the app's log handlers
+        **overrides,
+    }
+
+
+class TopicProducer:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: Topic,
+        dead_letter: Topic,
+        source: str,
+        *,
+        producer_overrides: dict | None = None,
+    ) -> None:
+        if topic.schema_name is None:
+            raise ValueError(f"topic {topic.name} has no schema; connectors write to schema'd topics")
+        self.topic, self.dead_letter_topic, self.source = topic.name, dead_letter.name, source
+        self._validate = adapter(topic.schema_name).validate_python
+        self._validate_list = list_adapter(topic.schema_name).validate_python
+        self.metrics = metrics.PipelineMetrics(topic.pipeline)
+        config = producer_config(bootstrap_servers, topic, f"wh-{source}", **(producer_overrides or {}))
+        self._producer = Producer({**config, "on_delivery": self._on_delivery})
+        self._pending_latencies: list[float] = []
+        self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)  # recent produce->ack seconds
+        self._delivered = self._failed = 0
+        self.delivered_total = self.failed_total = self.dead_lettered_total = 0
+
+    def _on_delivery(self, err: KafkaError | None, msg) -> None:
+        if err is None:
+            self._delivered += 1
+            self._pending_latencies.append(msg.latency())
+        else:
+            self._failed += 1
+            log.error("%s: delivery to %s failed: %s", self.source, msg.topic(), err.str())
+
+    def _on_dead_letter_delivery(self, err: KafkaError | None, msg) -> None:
+        if err is not None:
+            self._failed += 1
+            log.error("%s: dead letter to %s failed: %s", self.source, msg.topic(), err.str())
+
+    async def send(self, records: list) -> None:
+        """Validate and produce a batch; waits (without blocking the loop) when the producer queue is full."""
+        produce, validate, topic = self._producer.produce, self._validate, self.topic
+        for data in self._validated(records):
+            if type(data) is dict:
+                try:
+                    record = validate(data)
+                except ValueError as exc:  # pydantic's ValidationError is a ValueError
+                    self.dead_letter(reason(exc) if hasattr(exc, "errors") else str(exc), data)
+                    continue
+            elif type(data) is Rejected:
+                self.dead_letter(data.reason, data.raw)
+                continue
+            else:  # already validated by an adapter that needed the record's fields (e.g. for its cursor)
+                record = data
+            value = record.__pydantic_serializer__.to_json(record)
+            if len(value) > MAX_RECORD_BYTES:
+                self.dead_letter(f"record of {len(value)} bytes exceeds {MAX_RECORD_BYTES}", value)
+                continue
+            key = record.key()
+            while True:
+                try:
+                    produce(topic, value, key)  # the producer-wide on_delivery: no per-call kwarg cost
+                    break
+                except BufferError:
+                    self.poll()
+                    await asyncio.sleep(0.002)
+        self.poll()
+
+    def _validated(self, records: list) -> list:
+        """An all-dict batch (the common case) validated in one call; if anything in it is bad, the batch as
+        it came, for the per-record path to sort out and dead-letter only the bad ones."""
+        if records and all(type(r) is dict for r in records):
+            try:
+                return self._validate_list(records)
+            except ValueError:
+                pass
+        return records
+
+    def dead_letter(self, why: str, raw: object) -> None:
+        value, headers = envelope(why, self.source, self.topic, raw)
+        for attempt in (1, 2):  # a full queue gets one poll's worth of room, then the error stands
+            try:
+                self._producer.produce(
+                    self.dead_letter_topic,
+                    value,
+                    self.source.encode(),
+                    headers=headers,
+                    on_delivery=self._on_dead_letter_delivery,
+                )
+                break
+            except BufferError:
+                if attempt == 2:
+                    raise
+                self._producer.poll(0.1)
+        self.dead_lettered_total += 1
+        self.metrics.processed(self.topic, metrics.DEAD_LETTER)
+        log.warning("%s: record sent to %s: %s", self.source, self.dead_letter_topic, why)
+
+    def poll(self) -> None:
+        """Serve delivery callbacks and fold their counts into the pipeline metrics."""
+        self._producer.poll(0)
+        if self._delivered or self._failed:
+            self.metrics.processed(self.topic, metrics.SUCCESS, self._delivered)
+            self.metrics.processed(self.topic, metrics.ERROR, self._failed)
+            self.delivered_total += self._delivered
+            self.failed_total += self._failed
+            self._delivered = self._failed = 0
+        if self._pending_latencies:
+            pending, self._pending_latencies = self._pending_latencies, []
+            self.metrics.latencies("produce", pending)
+            self.latencies.extend(pending)
+        self.metrics.queue_depth("producer", len(self._producer))
+        total = self.delivered_total + self.dead_lettered_total
+        if total:  # the share of this source's records that passed validation, per topic
+            self.metrics.quality(self.topic, self.delivered_total / total)
+
+    async def flush(self, timeout: float = 30.0) -> None:
+        """Wait until every produced record is acknowledged (or failed), serving callbacks on this loop."""
+        deadline = time.monotonic() + timeout
+        self._producer.flush(0)
+        while len(self._producer):
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"{self.source}: {len(self._producer)} records unacknowledged after {timeout}s"
+                )
+            self._producer.poll(0.005)
+            await asyncio.sleep(0)
+        self.poll()
+
+    def close(self) -> None:
+        self.poll()
+        self._producer.close()

@@ -1,0 +1,160 @@
+"""The `local` environment's AWS: a moto server on loopback, stopped by its own pid.
+
+    with AwsEmulator() as aws:
+        aws.client("s3").list_buckets()
+        subprocess.run(["tofu", "apply", ...], env={**os.environ, **aws.tofu_env()})
+
+moto keeps everything in memory, so state written against one emulator is only meaningful while it runs.
+As a command (`wh emulator`) it runs in the foreground until Ctrl-C, printing the endpoint to export as
+TF_VAR_aws_endpoint for `wh deploy local` and friends; `wh emulator --exec CMD ...` runs CMD with it
+exported and stops the emulator when CMD ends (the main job deploys and runs the pipeline on one emulator).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from infra.bootstrap.common import REPO
+from infra.process import ManagedProcess, ServiceError, free_port, require_free_port
+
+READY_TIMEOUT = 60.0
+REGION = "us-east-1"
+# moto accepts any credentials; these keep boto3 and the AWS provider from looking for real ones.
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"}
+
+
+def answers(endpoint: str, timeout: float = 2.0) -> bool:
+    """True when something at `endpoint` answers moto's own API (its dashboard: data.json takes seconds
+    once the AWS managed IAM policies are loaded)."""
+    try:
+        with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=timeout) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def require_answering(endpoint: str) -> None:
+    if not answers(endpoint):
+        raise ServiceError(
+            f"the AWS emulator at {endpoint} is not answering: start one with `bin/wh emulator` and pass "
+            "its URL (--aws-endpoint or TF_VAR_aws_endpoint), or set neither and one is started for this run"
+        )
+
+
+def client(endpoint: str, service: str, region: str = REGION) -> Any:
+    import boto3
+
+    keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **keys)
+
+
+class AwsEmulator:
+    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port
+        self.process: ManagedProcess | None = None
+        self._log_dir: tempfile.TemporaryDirectory | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    def start(self) -> AwsEmulator:
+        if self.process is not None:
+            raise ServiceError(f"the AWS emulator is already running at {self.endpoint}")
+        if importlib.util.find_spec("moto") is None:
+            raise ServiceError("moto is not installed here: run `python3 -m infra.bootstrap python`")
+        self.port = require_free_port(self.port, "AWS emulator") if self.port else free_port()
+        self._log_dir = tempfile.TemporaryDirectory(prefix="wh-moto-")
+        self.process = ManagedProcess(
+            f"AWS emulator (moto) on {self.endpoint}",
+            [sys.executable, "-m", "infra.emulator.moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            Path(self._log_dir.name) / "moto.log",
+            cwd=REPO,
+            # The EKS stack attaches AWS managed policies; moto loads them only when asked to.
+            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+            grace=5.0,
+        ).start()
+        self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
+        return self
+
+    def client(self, service: str) -> Any:
+        return client(self.endpoint, service)
+
+    def tofu_env(self) -> dict[str, str]:
+        """What OpenTofu needs to talk to this emulator (the stacks read var.aws_endpoint in `local`)."""
+        return {"TF_VAR_aws_endpoint": self.endpoint, "AWS_REGION": REGION, **CREDENTIALS}
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.stop()
+            self.process = None
+        if self._log_dir is not None:
+            self._log_dir.cleanup()
+            self._log_dir = None
+
+    def __enter__(self) -> AwsEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
+    parser.add_argument(
+        "--exec",
+        dest="command",
+        nargs=argparse.REMAINDER,
+        metavar="CMD",
+        help="run CMD with TF_VAR_aws_endpoint set to this emulator, then stop it; exit with CMD's status",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        emulator = AwsEmulator(args.port).start()
+    except ServiceError as exc:
+        print(f"wh emulator: {exc}", file=sys.stderr)
+        return 1
+    # SIGTERM interrupts the wait like Ctrl-C; stopping inside the handler would deadlock on the wait.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        if args.command:
+            return _run_with(emulator, args.command)
+        print(
+            f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
+            flush=True,
+        )
+        if emulator.process and emulator.process.proc:
+            emulator.process.proc.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 130 if args.command else 0
+    finally:
+        emulator.stop()
+
+
+def _run_with(emulator: AwsEmulator, command: list[str]) -> int:
+    print(f"wh emulator: {emulator.endpoint} (moto pid {emulator.pid}) for: {' '.join(command)}", flush=True)
+    try:
+        env = {**os.environ, "TF_VAR_aws_endpoint": emulator.endpoint}
+        return subprocess.run(command, env=env).returncode
+    except OSError as exc:
+        print(f"wh emulator: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr)
+        return 127

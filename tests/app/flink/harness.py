@@ -1,0 +1,119 @@
+"""Run a job of app.flink against the real broker: topics with a unique suffix, produce, collect output."""
+
+from __future__ import annotations
+
+import collections
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import orjson
+from confluent_kafka import Consumer, Producer
+
+from app.flink import config
+from app.local import flink_jobs
+
+
+def create_topics(broker, names: list[str], partitions: int = 2) -> None:
+    for name in names:
+        broker.create_topic(name, partitions)
+
+
+def produce(broker, topic: str, records: list[tuple[int, bytes | None, bytes]]) -> None:
+    """records: (partition, key, value), written in order."""
+    producer = Producer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "enable.idempotence": True,
+            "compression.type": "lz4",
+            "message.max.bytes": 2_000_000,
+        }
+    )
+    for partition, key, value in records:
+        producer.produce(topic, value=value, key=key, partition=partition)
+    assert producer.flush(30) == 0, "producer could not deliver every test record"
+
+
+def consume(broker, topics: list[str], expected: int, timeout: float, *, exact_wait: float = 3.0) -> list:
+    """Read committed records from `topics` until `expected` arrived and `exact_wait` passed with no more."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": broker.bootstrap_servers,
+            "group.id": f"reader-{time.monotonic_ns()}",
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "enable.auto.commit": False,
+        }
+    )
+    consumer.subscribe(topics)
+    got, deadline, settle = [], time.monotonic() + timeout, None
+    try:
+        while time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is not None and not message.error():
+                got.append(message)
+                settle = None
+            elif len(got) >= expected:
+                settle = settle or time.monotonic()
+                if time.monotonic() - settle > exact_wait:
+                    break
+    finally:
+        consumer.close()
+    return got
+
+
+def submit(job: str, broker, suffix: str, checkpoint_dir: Path, settings=None, **kwargs):
+    """Submit `job` with the local settings (or `settings`) on topics with `suffix`."""
+    return flink_jobs.submit(
+        job,
+        settings or config.settings("local"),
+        broker.bootstrap_servers,
+        checkpoint_dir=checkpoint_dir,
+        topic_suffix=suffix,
+        **kwargs,
+    )
+
+
+def tick(symbol: str, timestamp, price, volume=100, **extra) -> bytes:
+    return orjson.dumps(
+        {
+            "type": "tick",
+            "symbol": symbol,
+            "timestamp": timestamp,
+            "price": price,
+            "volume": volume,
+            "source": "test",
+            **extra,
+        }
+    )
+
+
+def rest_overrides(port: int) -> dict[str, str]:
+    """Mini-cluster keys for a REST API on 127.0.0.1:`port` whose metrics are at most 0.5 s old."""
+    return {
+        "rest.bind-address": "127.0.0.1",
+        "rest.address": "127.0.0.1",
+        "rest.port": str(port),
+        "metrics.fetcher.update-interval": "500",
+    }
+
+
+def _get(url: str):
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return orjson.loads(response.read())
+
+
+def metric_by_variable(rest: str, job_id: str, metric: str, variable: str) -> collections.Counter:
+    """Sum over all operators and subtasks of the user metric `<variable>.<value>.<metric>`, per value."""
+    totals: collections.Counter = collections.Counter()
+    for vertex in _get(f"{rest}/jobs/{job_id}")["vertices"]:
+        base = f"{rest}/jobs/{job_id}/vertices/{vertex['id']}/metrics"
+        names = [m["id"] for m in _get(base) if m["id"].endswith(f".{metric}")]
+        if not names:
+            continue
+        for item in _get(f"{base}?get={urllib.parse.quote(','.join(names))}"):
+            parts = item["id"].split(".")
+            assert parts[-3] == variable, item["id"]
+            totals[parts[-2]] += int(item["value"])
+    return totals

@@ -1,0 +1,88 @@
+"""The news-sentiment job on the real broker and Flink (Python UDF in thread mode): scored articles out,
+bad ones dead-lettered with the schema's reason."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+import pytest
+
+from app.flink import news
+from app.local import flink as local_flink
+from tests.app.flink import harness
+from tests.conftest import unique_name
+
+pytestmark = pytest.mark.integration
+
+
+def article(title: str, **extra) -> dict:
+    return {
+        "id": str(uuid.uuid4()),
+        "title": title,
+        "content": "",
+        "source": "test",
+        "published_at": int(time.time() * 1000) - 60_000,
+        **extra,
+    }
+
+
+def test_news_job_scores_good_articles_and_dead_letters_bad_ones(kafka_broker, tmp_path):
+    suffix = "." + unique_name("news")
+    topics = news.topics(suffix)
+    harness.create_topics(kafka_broker, list(topics.values()))
+    good = [
+        article("Apple beats earnings estimates as iPhone revenue surges"),
+        article("Grandma's Apple pie recipe wins the county fair"),
+        article(
+            "Regulators open antitrust probe into Amazon marketplace", symbols_mentioned=["AMZN", "EBAY"]
+        ),
+    ]
+    bad = [
+        (b"{broken", "malformed JSON"),
+        (orjson.dumps({**article("x"), "id": "not-a-uuid"}), "id"),
+        (orjson.dumps({k: v for k, v in article("no source").items() if k != "source"}), "source"),
+        (orjson.dumps(article("from the future", published_at=32_503_680_000_000)), "published_at"),
+        (
+            orjson.dumps(article("huge", content="x" * 1_000_001)),
+            "content",
+        ),  # the schema's cap, under Kafka's
+    ]
+    records = [(0, None, orjson.dumps(a)) for a in good] + [(1, None, value) for value, _ in bad]
+    harness.produce(kafka_broker, topics["raw_topic"], records)
+    result = harness.submit("news", kafka_broker, suffix, tmp_path / "checkpoints")
+    try:
+        out = harness.consume(
+            kafka_broker,
+            [topics["processed_topic"], topics["dead_letter_topic"]],
+            expected=len(good) + len(bad),
+            timeout=180,
+        )
+    finally:
+        result.get_job_client().cancel().result()
+        local_flink.shutdown()
+    scored = {
+        orjson.loads(m.value())["title"]: orjson.loads(m.value())
+        for m in out
+        if m.topic() == topics["processed_topic"]
+    }
+    assert set(scored) == {a["title"] for a in good}
+    apple = scored[good[0]["title"]]
+    assert (apple["symbols_mentioned"], apple["sentiment_category"], apple["categories"]) == (
+        ["AAPL"],
+        "positive",
+        ["earnings"],
+    )
+    assert scored[good[1]["title"]]["symbols_mentioned"] == []
+    probe = scored[good[2]["title"]]
+    assert probe["symbols_mentioned"] == ["AMZN", "EBAY"]  # the producer's and the job's, merged
+    assert (probe["sentiment_category"], probe["categories"]) == ("negative", ["regulatory"])
+    assert all(-1 <= a["sentiment_score"] <= 1 and a["pipeline_version"] for a in scored.values())
+    dead = [m for m in out if m.topic() == topics["dead_letter_topic"]]
+    reasons = sorted(dict(m.headers())["dlq.reason"].decode() for m in dead)
+    assert len(reasons) == len(bad)
+    for (_, expected), reason in zip(sorted(bad, key=lambda b: b[1]), reasons, strict=True):
+        assert reason.startswith(expected) or expected in reason, (expected, reasons)
+    for message in dead:
+        assert orjson.loads(message.value())["source"] == "flink:news"

@@ -1,0 +1,328 @@
+"""`wh pipeline`, the main job, end to end on real Kafka, Flink, PostgreSQL and the moto AWS emulator:
+every valid tick once in PostgreSQL and the Parquet lake with exact indicators, every malformed record on
+the dead-letter topic with its reason, and every process it started stopped by its pid."""
+
+from __future__ import annotations
+
+import collections
+import io
+import math
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import psycopg
+import pyarrow.parquet as pq
+import pytest
+
+from app import migrations
+from app.catalog import Catalog, catalog
+from app.catalog.admin import ensure_topics
+from app.local import pipeline
+from app.local.bounded_job import END_MARKER_SYMBOL
+from app.metrics import PipelineMetrics, sample
+from app.schemas.processed import TICK_COLUMNS
+from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+from app.sinks.offsets import read_to_end
+from app.sinks.timescale import LOADER_NAME, TickLoader
+from infra.emulator.aws import AwsEmulator
+from infra.process import pid_alive
+from tests.app.flink import reference
+from tests.conftest import unique_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
+REPO = Path(__file__).resolve().parents[3]
+WH = [sys.executable, "-m", "app.cli", "pipeline"]
+TICKS = 3000
+TOLERANCE = 1e-9
+COLUMN_SMA_20 = TICK_COLUMNS.index("sma_20")
+LAKE_KEY = re.compile(r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-\d+-\d+-\d+\.parquet")
+INDICATORS = {"sma_20": "sma_20", "sma_50": "sma_50", "rsi": "rsi_14"}
+INDICATORS |= {"bollinger_upper": "bollinger_upper", "bollinger_lower": "bollinger_lower"}
+# The market-data job's reason for each of pipeline.MALFORMED, in order.
+MALFORMED_REASONS = [
+    "malformed_json",
+    "missing_field:price",
+    "price_out_of_range",
+    "timestamp_out_of_range",
+    "malformed_json",
+]
+
+
+def _pids(text: str) -> list[int]:
+    return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", text)]
+
+
+def _market_data_topics(suffix: str) -> Catalog:
+    names = ("market-data-raw", "market-data-processed", "market-data-dead-letter")
+    return Catalog([catalog()[name] for name in names]).with_suffix(suffix)
+
+
+def _rows(dsn: str) -> pd.DataFrame:
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute("SELECT * FROM market_data_ts")
+        columns = [c.name for c in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=columns)
+
+
+@pytest.fixture(scope="module")
+def run(kafka_broker, postgres, tmp_path_factory):
+    """One bounded pipeline run on the session's broker and database and an emulator of its own."""
+    suffix = "." + unique_name("pipe")
+    topics = _market_data_topics(suffix)
+    ensure_topics(kafka_broker.bootstrap_servers, topics)
+    dsn = postgres.create_database(unique_name("pipe"))
+    migrations.apply(dsn)
+    logged: list[str] = []
+    with AwsEmulator() as aws:
+        pids = [aws.pid]
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket="processed")
+        outcome = pipeline.run_pipeline(
+            kafka_broker.bootstrap_servers,
+            dsn,
+            s3,
+            "processed",
+            tmp_path_factory.mktemp("pipeline"),
+            ticks=TICKS,
+            rate=1000,  # the job keeps up on a busy 2-core machine: no tick is late
+            timeout=180,
+            topic_suffix=suffix,
+            log=logged.append,
+        )
+        objects = {}
+        for item in s3.list_objects_v2(Bucket="processed").get("Contents", []):
+            body = s3.get_object(Bucket="processed", Key=item["Key"])["Body"].read()
+            objects[item["Key"]] = pq.read_table(io.BytesIO(body)).to_pandas()
+    pids += _pids("\n".join(logged))
+    raw = read_to_end(kafka_broker.bootstrap_servers, topics["market-data-raw" + suffix].name)
+    ticks = [orjson.loads(m.value()) for m in raw if m.value() not in pipeline.MALFORMED]
+    return {
+        "outcome": outcome,
+        "ticks": pd.DataFrame([t for t in ticks if t["symbol"] != END_MARKER_SYMBOL]),
+        "raw": raw,
+        "dead": read_to_end(kafka_broker.bootstrap_servers, topics.dead_letter("market-data").name),
+        "table": _rows(dsn),
+        "objects": objects,
+        "pids": pids,
+    }
+
+
+def test_every_valid_tick_lands_once_in_postgresql(run):
+    ticks, table, outcome = run["ticks"], run["table"], run["outcome"]
+    assert len(ticks) == outcome.produced == TICKS
+    stored = sorted(zip(table["symbol"], (t.timestamp() * 1000 for t in table["time"]), strict=True))
+    assert stored == sorted(zip(ticks["symbol"], ticks["timestamp"].astype(float), strict=True))
+    assert (outcome.processed, outcome.loaded, outcome.inserted, outcome.table_rows) == (TICKS,) * 4
+    assert outcome.problems() == []
+
+
+def test_indicators_in_postgresql_equal_the_reference(run):
+    ticks, table = run["ticks"], run["table"]
+    symbol = ticks["symbol"].value_counts().index[0]
+    expected = reference.indicators(ticks[ticks["symbol"] == symbol][["symbol", "timestamp", "price"]])
+    got = table[table["symbol"] == symbol].sort_values("time").reset_index(drop=True)
+    assert len(got) == len(expected) > 50, "the sample symbol must fill every indicator window"
+    checked = 0
+    for column, ref_column in INDICATORS.items():
+        for value, want in zip(got[column], expected[ref_column], strict=True):
+            if math.isnan(want):
+                assert value is None or math.isnan(value), (column, value)
+            else:
+                assert abs(value - want) <= TOLERANCE, (column, value, want)
+                checked += 1
+    assert checked == expected[list(INDICATORS.values())].notna().sum().sum()
+
+
+def test_each_malformed_record_is_dead_lettered_with_its_reason(run):
+    letters = [orjson.loads(m.value()) for m in run["dead"]]
+    assert sorted(letter["reason"] for letter in letters) == sorted(MALFORMED_REASONS)
+    by_raw = {letter["raw"]: letter["reason"] for letter in letters}
+    for payload, reason in zip(pipeline.MALFORMED[:4], MALFORMED_REASONS, strict=False):
+        assert by_raw[payload.decode()] == reason
+    assert run["outcome"].dead_letters == collections.Counter(MALFORMED_REASONS)
+
+
+def test_quality_score_is_valid_over_total_and_exported(run):
+    outcome = run["outcome"]
+    total = TICKS + len(pipeline.MALFORMED)
+    assert outcome.total == total
+    assert outcome.quality == TICKS / total
+    labels = {"pipeline": "market-data", "dataset": PROCESSED_MARKET_DATA.name}
+    assert sample("pipeline_data_quality_score", labels) == TICKS / total
+    assert 0 < outcome.p95_latency < 60
+
+
+def test_parquet_objects_sit_in_their_hour_partition_and_read_back_to_the_rows(run):
+    objects, table = run["objects"], run["table"]
+    assert sorted(objects) == sorted(run["outcome"].lake_keys) and objects
+    for key, frame in objects.items():
+        hours = {t.replace(minute=0, second=0, microsecond=0, nanosecond=0) for t in frame["time"]}
+        assert len(hours) == 1, key
+        assert key == PROCESSED_MARKET_DATA.key(hours.pop().to_pydatetime(), key.rsplit("/", 1)[1])
+        assert re.fullmatch(
+            r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-\d+-\d+-\d+\.parquet", key
+        )
+    lake = pd.concat(objects.values()).sort_values(["time", "symbol"]).reset_index(drop=True)
+    db = table.sort_values(["time", "symbol"]).reset_index(drop=True)
+    assert list(lake.columns) == list(db.columns)
+    assert (lake["time"] == db["time"]).all() and (lake["symbol"] == db["symbol"]).all()
+    for column in ("price", "volume", *INDICATORS):
+        pd.testing.assert_series_equal(lake[column].astype(float), db[column].astype(float), rtol=0, atol=0)
+
+
+def test_the_run_stops_the_processes_it_started(run):
+    pids = run["pids"]
+    assert len(pids) == 2, run["pids"]  # the emulator's and the Flink gateway JVM's
+    assert not any(pid_alive(pid) for pid in pids)
+
+
+def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker, postgres):
+    from confluent_kafka import Producer
+
+    dsn = postgres.create_database(unique_name("loader"))
+    migrations.apply(dsn)
+    suffix = "." + unique_name("t")
+    topics = _market_data_topics(suffix)
+    ensure_topics(kafka_broker.bootstrap_servers, topics)
+    processed, dead = topics["market-data-processed" + suffix], topics.dead_letter("market-data")
+    now = int(time.time() * 1000)
+    good = {"symbol": "ACME", "timestamp": now, "price": 12.5, "volume": 100, "source": "test"}
+    good |= {"sma_20": 12.25, "processed_at": datetime.now(UTC).isoformat()}
+    bad = [b"{not json", orjson.dumps({**good, "processed_at": None}), orjson.dumps({**good, "price": -1})]
+    producer = Producer({"bootstrap.servers": kafka_broker.bootstrap_servers})
+    for value in [orjson.dumps(good), *bad, orjson.dumps(good)]:  # the replay is a key duplicate
+        producer.produce(processed.name, value=value, key=b"ACME")
+    assert producer.flush(30) == 0
+    rows: list[tuple] = []
+    loader = TickLoader(
+        kafka_broker.bootstrap_servers, dsn, processed, dead, group=unique_name("g"), on_rows=rows.extend
+    )
+    stop = threading.Event()
+    stop.set()  # read what is there, then return
+
+    stats = loader.run(stop)
+
+    assert (stats.consumed, stats.inserted, stats.duplicates, stats.dead_lettered) == (5, 1, 1, 3)
+    assert len(rows) == 2 and rows[0][COLUMN_SMA_20] == 12.25
+    letters = [orjson.loads(m.value()) for m in read_to_end(kafka_broker.bootstrap_servers, dead.name)]
+    reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
+    assert reasons == ["price", "processed_at", "record"]
+    assert all(letter["source"] == LOADER_NAME for letter in letters)
+
+
+def test_wh_pipeline_prints_the_summary_and_stops_every_service():
+    proc = subprocess.run([*WH, "--ticks", "2000"], cwd=REPO, capture_output=True, text=True, timeout=400)
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    table = dict(re.findall(r"^(\w[\w ,()/-]*?)\s{2,}([\d.]+)", proc.stdout, re.MULTILINE))
+    assert table["produced (synthetic connector)"] == "2000"
+    assert table["processed (Flink, committed)"] == table["rows in market_data_ts"] == "2000"
+    assert table["dead letters"] == str(len(pipeline.MALFORMED))
+    assert float(table["data quality (valid / total)"]) == pytest.approx(2000 / 2005, abs=1e-5)
+    assert "target > 0.99: PASS" in proc.stdout
+    assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
+    pids = _pids(proc.stderr)
+    assert len(pids) == 4  # Kafka, PostgreSQL, the AWS emulator, the Flink gateway JVM
+    assert not any(pid_alive(pid) for pid in pids)
+
+
+def test_ctrl_c_mid_run_stops_every_service():
+    proc = subprocess.Popen(
+        [*WH, "--ticks", "2000000", "--rate", "2000"],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines = []
+    try:
+        for line in proc.stderr:
+            lines.append(line)
+            if "producing" in line:
+                break
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, rest = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    stderr = "".join(lines) + rest
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "wh: interrupted" in stderr
+    pids = _pids(stderr)
+    assert len(pids) == 4
+    assert not any(pid_alive(pid) for pid in pids)
+
+
+def test_pipeline_without_its_jars_names_the_command_that_builds_them(tmp_path):
+    env = {**os.environ, "WAARDHAVEN_CACHE": str(tmp_path)}
+    proc = subprocess.run(WH, cwd=REPO, capture_output=True, text=True, timeout=60, env=env)
+
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[-1].startswith("wh pipeline: the kafka jars at ")
+    assert "run `python3 -m infra.bootstrap jars`" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_metrics_are_served_on_loopback_for_the_run_only():
+    import urllib.request
+
+    from infra.process import free_port
+
+    port = free_port()
+    with pipeline._metrics_served(port):
+        PipelineMetrics("market-data").quality("served-check", 0.5)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            body = response.read().decode()
+    assert 'pipeline_data_quality_score{dataset="served-check",pipeline="market-data"} 0.5' in body
+    with pytest.raises(ConnectionRefusedError):  # nothing listens once the run ends
+        socket.create_connection(("127.0.0.1", port), timeout=5)
+
+
+@pytest.mark.parametrize(
+    ("argument", "message"),
+    [
+        (["--ticks", "0"], "argument --ticks: must be at least 1, got 0"),
+        (["--rate", "-5"], "argument --rate: must be at least 0, got -5"),
+        (["--timeout", "soon"], "argument --timeout: 'soon' is not a number"),
+    ],
+)
+def test_bad_arguments_are_refused_before_anything_starts(argument, message):
+    proc = subprocess.run([*WH, *argument], cwd=REPO, capture_output=True, text=True, timeout=60)
+
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines()[-1] == f"wh pipeline: error: {message}"
+
+
+def test_lake_bucket_writes_into_a_running_emulator_creating_the_bucket_only_if_missing(capsys):
+    bucket = "waardhaven-local-processed-data"  # the data-lake stack's name for it in `local`
+    with AwsEmulator() as aws:
+        with pipeline.lake_bucket(aws.endpoint) as (s3, name):
+            assert name == bucket
+            rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+            assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+            s3.put_object(Bucket=bucket, Key="kept", Body=b"x")
+        first = capsys.readouterr().err
+        with pipeline.lake_bucket(aws.endpoint) as (s3, _):  # as after `wh deploy local`: it exists
+            assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["kept"]
+        second = capsys.readouterr().err
+    assert f"created bucket {bucket}" in first
+    assert "created bucket" not in second
+    assert "(pid" not in first + second  # no emulator of its own
+
+
+def test_lake_bucket_names_an_emulator_that_does_not_answer():
+    from infra.process import ServiceError, free_port
+
+    with pytest.raises(ServiceError, match="is not answering: start one with `bin/wh emulator`"):
+        with pipeline.lake_bucket(f"http://127.0.0.1:{free_port()}"):
+            pass
