@@ -19,7 +19,8 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histo
 SUCCESS = "success"
 DEAD_LETTER = "dead_letter"
 ERROR = "error"
-STATUSES = (SUCCESS, DEAD_LETTER, ERROR)
+DUPLICATE = "duplicate"  # dropped as already delivered (e.g. a vendor's resume overlap)
+STATUSES = (SUCCESS, DEAD_LETTER, ERROR, DUPLICATE)
 
 # Seconds; from sub-millisecond producer acks up to the 5 s p95 processing target and beyond
 # (docs/requirements.md#targets).

@@ -1,8 +1,9 @@
 """Run one connector from app/connectors/sources.yaml into Kafka until interrupted (or its source ends).
 
-Credentials come from the environment variables the source's `auth.env` names. The cursor lives in
---state-dir, so stopping (Ctrl-C / SIGTERM: the batch in hand is finished, flushed and its cursor saved)
-and starting again resumes where it stopped. Pipeline metrics are served on 127.0.0.1:--metrics-port.
+Credentials come from the environment variables the source's `auth.env` names. The cursor and the
+daily/monthly quota counts live in --state-dir, so stopping (Ctrl-C / SIGTERM: the batch in hand is
+finished, flushed and its cursor saved) and starting again resumes where it stopped, budget included.
+Pipeline metrics are served on 127.0.0.1:--metrics-port.
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("source", nargs="?", help="source name in sources.yaml (omit to list them)")
     parser.add_argument("--bootstrap-servers", default="127.0.0.1:9092", help="Kafka (default %(default)s)")
     parser.add_argument(
-        "--state-dir", type=Path, default=Path.home() / ".local/state/waardhaven/cursors", help="cursor files"
+        "--state-dir",
+        type=Path,
+        default=Path.home() / ".local/state/waardhaven/cursors",
+        help="cursor and quota files (share it between connectors that share an API key)",
     )
     parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0 = off)")
     parser.add_argument("--create-topics", action="store_true", help="create the catalog's topics first")
@@ -31,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     from app.catalog.admin import ensure_topics
     from app.connectors.config import MissingCredential, load_sources
     from app.connectors.cursor import CursorStore
-    from app.connectors.http import VendorError
+    from app.connectors.http import VendorError, VendorUnavailable
+    from app.connectors.producer import DeliveryFailed
+    from app.connectors.quota import QuotaExhausted
     from app.connectors.runtime import Connector
     from app.yamlconfig import ConfigError
 
@@ -67,7 +73,12 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         asyncio.run(main())
-    except (OSError, VendorError) as exc:  # a missing replay file, a refused key: one line, not a traceback
+    except (OSError, ValueError, VendorError, VendorUnavailable, DeliveryFailed, QuotaExhausted) as exc:
+        # a missing replay file, a corrupt cursor, a refused key, an unacknowledged delivery, a spent quota
         print(f"connect: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a defect; still one line for the operator, the traceback at debug level
+        logging.getLogger(__name__).debug("connector failed", exc_info=True)
+        print(f"connect: {args.source} stopped: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -7,10 +7,11 @@ import importlib
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from app.catalog import catalog
-from app.connectors.ratelimit import parse_rate
+from app.catalog import catalog, duration_ms
+from app.connectors.mapping import time_zone
+from app.connectors.ratelimit import CALENDAR_WINDOWS, parse_rate
 from app.yamlconfig import ConfigError, load_model, validate
 
 SOURCES_PATH = Path(__file__).with_name("sources.yaml")
@@ -37,12 +38,29 @@ class Auth(BaseModel):
     prefix: str = ""
 
 
+class QuotaSettings(BaseModel):
+    """How a daily/monthly rate_limit resets, and how long a source with a spent budget waits for it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    tz: str = "UTC"  # the zone of the vendor's documented reset (midnight, the 1st of the month)
+    max_wait: str = "1d"  # a later reset stops the connector instead (the operator restarts it)
+
+    _zone = field_validator("tz")(time_zone)
+
+    @field_validator("max_wait")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        duration_ms(value)
+        return value
+
+
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
     adapter: str
     topic: str
     rate_limit: str | None = None
+    quota: QuotaSettings | None = None
     auth: Auth | None = None
     options: dict = {}
 
@@ -70,6 +88,21 @@ class SourceConfig(BaseModel):
             parse_rate(value)
         return value
 
+    @field_validator("quota")
+    @classmethod
+    def _calendar_only(cls, value: QuotaSettings | None, info: ValidationInfo) -> QuotaSettings | None:
+        rate = info.data.get("rate_limit")
+        if value is not None and (rate is None or parse_rate(rate)[1] not in CALENDAR_WINDOWS):
+            per = " or ".join(CALENDAR_WINDOWS)
+            raise ValueError(f"quota settings apply to a rate_limit per {per} (rate_limit: {rate})")
+        return value
+
+    def calendar_quota(self) -> tuple[str, QuotaSettings] | None:
+        """The daily/monthly quota (rate and reset settings), if the vendor counts one."""
+        if self.rate_limit is None or parse_rate(self.rate_limit)[1] not in CALENDAR_WINDOWS:
+            return None
+        return self.rate_limit, self.quota or QuotaSettings()
+
     def source_class(self):
         module, _, cls = ADAPTERS[self.adapter].partition(":")
         return getattr(importlib.import_module(module), cls)
@@ -95,7 +128,29 @@ def load_sources(path: Path | str = SOURCES_PATH) -> dict[str, tuple[SourceConfi
         except ConfigError as exc:
             raise ConfigError(path, f"{where}.options.{exc.key}".rstrip("."), exc.problem) from None
         result[name] = (config, options)
+    _one_quota_per_key(path, result)
     return result
+
+
+def _one_quota_per_key(path: Path | str, sources: dict) -> None:
+    """Sources sharing a credential share its daily/monthly budget, so they must declare the same one."""
+    first_user: dict[str, str] = {}
+    for name, (config, _) in sources.items():
+        if config.auth is None:
+            continue
+        other = first_user.setdefault(config.auth.env, name)
+        theirs, ours = sources[other][0].calendar_quota(), config.calendar_quota()
+        if theirs != ours:
+            raise ConfigError(
+                path,
+                f"sources.{name}.rate_limit",
+                f"{name} and {other} share {config.auth.env}, which has one daily/monthly quota: declare the"
+                f" same rate_limit and quota in both (got {_shown(ours)} and {_shown(theirs)})",
+            )
+
+
+def _shown(quota: tuple[str, QuotaSettings] | None) -> str:
+    return "none" if quota is None else f"{quota[0]} (tz {quota[1].tz}, max_wait {quota[1].max_wait})"
 
 
 class MissingCredential(RuntimeError):

@@ -30,13 +30,18 @@ class CursorStore:
             raise ValueError(f"{self._path(source)}: corrupt cursor file ({exc}); fix or delete it") from None
 
     def save(self, source: str, cursor: dict) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=f".{source}.")
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(orjson.dumps(cursor))
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, self._path(source))
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        replace_atomically(self._path(source), orjson.dumps(cursor))
+
+
+def replace_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to `path` so a reader (or a crash) sees the old file or the new one, never a part."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -116,7 +116,12 @@ class EdgarForm4Source(Source):
             link = entry.find(f"{ATOM}link")
             updated = _text(entry, f"{ATOM}updated")
             if match and link is not None and updated:
-                entries.append((match[1], link.get("href", ""), TRANSFORMS["iso_ms"](updated, UTC)))
+                try:
+                    filed_at = TRANSFORMS["iso_ms"](updated, UTC)
+                except MappingError as exc:
+                    log.error("%s: feed entry %s skipped: updated %s", self.name, match[1], exc)
+                    continue
+                entries.append((match[1], link.get("href", ""), filed_at))
         return entries
 
     async def _filing(self, http, accession: str, href: str, filed_at: int) -> list:
@@ -125,7 +130,7 @@ class EdgarForm4Source(Source):
             index = parse_json(await http.get(f"{folder}/index.json"))
             items = index["directory"]["item"]
             xml_name = next(i["name"] for i in items if i["name"].endswith(".xml"))
-        except (BadRecord, KeyError, TypeError, StopIteration) as exc:
+        except (BadRecord, KeyError, TypeError, AttributeError, StopIteration) as exc:
             return [
                 Rejected(f"filing {accession}: no ownership XML in index.json ({type(exc).__name__})", href)
             ]

@@ -1,4 +1,5 @@
-"""HTTP for REST sources: the source's quota, retries with backoff, Retry-After on 429, vendor errors.
+"""HTTP for REST sources: the source's rate and daily/monthly quota (each attempt counts), retries with
+backoff, Retry-After on 429, vendor errors.
 
 Messages name the host and path only: query strings may carry the API key.
 """
@@ -12,6 +13,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from app.connectors.quota import Quota
 from app.connectors.ratelimit import RateLimiter
 from app.connectors.retry import Backoff, parse_retry_after
 from app.schemas import BadRecord, parse_json
@@ -51,8 +53,10 @@ class HttpClient:
         backoff: Backoff = DEFAULT_BACKOFF,
         auth_params: dict | None = None,
         auth_headers: dict | None = None,
+        quota: Quota | None = None,
     ) -> None:
         self.source, self.session, self.limiter, self.backoff = source, session, limiter, backoff
+        self.quota = quota
         self._params, self._headers = auth_params or {}, auth_headers or {}
 
     async def get_json(
@@ -74,6 +78,8 @@ class HttpClient:
             attempt += 1
             if self.limiter:
                 await self.limiter.acquire()
+            if self.quota:
+                await self.quota.acquire()
             retry_after = None
             try:
                 async with self.session.get(
@@ -104,6 +110,16 @@ class HttpClient:
             delay = self.backoff.delay(attempt, retry_after)
             log.warning("%s: %s: %s; retry %d in %.2fs", self.source, where(url), problem, attempt, delay)
             await asyncio.sleep(delay)
+
+
+def refused_handshake(source: str, url: str, status: int, headers, body: bytes | None) -> float | None:
+    """A WebSocket upgrade answered with an HTTP status is treated as a GET would be: 429 and 5xx are
+    retried (returns Retry-After seconds, if any, for the caller's backoff); any other is a VendorError."""
+    if status == 429 or status >= 500:
+        return parse_retry_after(headers.get("Retry-After"))
+    raise VendorError(
+        f"{source}: HTTP {status} from {where(url)} on the WebSocket handshake: {_message(body or b'')}"
+    )
 
 
 def _message(body: bytes) -> str:

@@ -6,7 +6,10 @@ value: constant, join: [paths], map: {vendor value: ours}, add_ms: n, tz: zone}.
 several fields (then e.g. `as: uuid5` makes a stable id of them); `map` translates vendor codes, any
 value it does not list becoming "other". `root: true` reads the whole response body instead of the record
 (e.g. the symbol in Alpha Vantage's "Meta Data"); `param` reads the request parameter (FRED's series_id).
-An absent source field leaves the target absent, so the schema names it as missing.
+An absent source field leaves the target absent, so the schema names it as missing; a `join` over an absent
+field is a MappingError (an id made of "nothing" would collide). Any transform failure is a MappingError
+naming the target, so an adapter dead-letters the record. Options models type their mapping as `Mapping`:
+an unknown transform or time zone then fails at load under `...mapping.<target>.<key>`.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
 
 MISSING = object()
 _CASHTAG = re.compile(r"\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
@@ -108,12 +111,34 @@ class FieldSpec(BaseModel):
             raise ValueError(f"unknown transform {value!r} (allowed: {', '.join(TRANSFORMS)})")
         return value
 
+    @field_validator("tz")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return time_zone(value)
+
+
+def time_zone(value: str) -> str:
+    """`value` if it names an IANA time zone; a ValueError saying what is allowed otherwise."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (an IANA name such as America/New_York)") from None
+    return value
+
+
+def _shorthand(raw: object) -> object:
+    """`target: path` is short for `target: {from: path}`."""
+    if isinstance(raw, dict):
+        return {t: {"from": spec} if isinstance(spec, str | list) else spec for t, spec in raw.items()}
+    return raw
+
+
+Mapping = Annotated[dict[str, FieldSpec], BeforeValidator(_shorthand)]
+_MAPPING = TypeAdapter(Mapping)
+
 
 def parse_mapping(raw: dict) -> dict[str, FieldSpec]:
-    return {
-        target: FieldSpec(source=spec) if isinstance(spec, str | list) else FieldSpec.model_validate(spec)
-        for target, spec in raw.items()
-    }
+    return _MAPPING.validate_python(raw)
 
 
 def lookup(doc: Any, path: str | list[str]) -> Any:
@@ -138,7 +163,11 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
         if spec.param is not None:
             value = (params or {}).get(spec.param)
         elif spec.join is not None:
-            value = "|".join(str(lookup(record, path)) for path in spec.join)
+            parts = [lookup(record, path) for path in spec.join]
+            missing = [p for p, part in zip(spec.join, parts, strict=True) if part is MISSING or part is None]
+            if missing:
+                raise MappingError(f"{target}: joined field(s) {', '.join(missing)} missing")
+            value = "|".join(map(str, parts))
         elif spec.source is None:
             value = spec.value
         else:
@@ -150,7 +179,7 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
         if spec.transform is not None:
             try:
                 value = TRANSFORMS[spec.transform](value, ZoneInfo(spec.tz))
-            except MappingError as exc:
+            except (ValueError, TypeError, ArithmeticError) as exc:  # MappingError, and e.g. a year > 9999
                 raise MappingError(f"{target}: {exc}") from None
         if spec.add_ms and isinstance(value, int):
             value += spec.add_ms

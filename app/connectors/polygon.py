@@ -6,8 +6,11 @@ the client sends {"action":"auth","params":KEY}, expects `auth_success`, then su
 
 Resume: the cursor keeps the last sequence number and timestamp per channel and symbol. After every
 (re)connect and subscribe, trades and quotes since the cursor are fetched from REST (/v3/trades, /v3/quotes,
-following next_url), then the stream continues; anything at or below the cursor's sequence is dropped, so a
-reconnect or a restart neither skips nor repeats. Aggregates are not backfilled (bars can be recomputed).
+following next_url), then the stream continues; anything at or before the cursor is dropped (and counted as
+a duplicate), so a reconnect or a restart neither skips nor repeats. Sequence numbers "reset after each
+trading session/day" (polygon.io/docs/stocks/get_v3_trades, sequence_number), so "before" compares
+(trading day in New York, sequence), never the bare sequence. Aggregates are not backfilled (bars can be
+recomputed).
 """
 
 from __future__ import annotations
@@ -15,13 +18,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import orjson
 import websockets
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.connectors.http import VendorError
+from app.connectors.http import BadPayload, VendorError, VendorUnavailable, refused_handshake
 from app.connectors.producer import MAX_RECORD_BYTES, Rejected
 from app.connectors.retry import Backoff
 from app.connectors.runtime import Batch, Source
@@ -32,6 +37,12 @@ SOURCE = "polygon"
 # Frames above the record limit are read whole (up to this) so they can be dead-lettered, not dropped.
 MAX_FRAME = 16 * 1024 * 1024
 BACKFILL = {"T": "trades", "Q": "quotes"}
+MARKET_TIME = ZoneInfo("America/New_York")
+
+
+def trading_day(ms: int) -> str:
+    """The US trading day an event belongs to: the scope of Polygon's sequence numbers."""
+    return datetime.fromtimestamp(ms / 1000, MARKET_TIME).date().isoformat()
 
 
 class PolygonOptions(BaseModel):
@@ -100,32 +111,58 @@ class PolygonSource(Source):
     Options = PolygonOptions
     commit_interval = 1.0
 
+    def __init__(self, ctx) -> None:
+        super().__init__(ctx)
+        self.state: dict[str, list[int]] = {}  # "T.AAPL" -> [timestamp_ms, sequence]
+        self._duplicates = 0  # dropped since the last batch
+
     async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
-        self.state: dict[str, list[int]] = dict(cursor or {})  # "T.AAPL" -> [timestamp_ms, sequence]
+        self.state = dict(cursor or {})
         backoff, attempt = Backoff(base=0.5, cap=30.0), 0
         while True:
+            retry_after = None
             try:
                 async with websockets.connect(self.options.ws_url, max_size=MAX_FRAME, open_timeout=10) as ws:
-                    await self._handshake(ws)
+                    early = await self._handshake(ws)
                     attempt = 0
                     async for batch in self._backfill():
                         yield batch
-                    async for frame in ws:
+                    async for frame in _chain(early, ws):
                         batch = self._frame(frame)
-                        if batch.records:
+                        if batch.records or batch.duplicates:
                             yield batch
                 log.warning("%s: stream closed by the server; reconnecting", self.name)
-            except (TimeoutError, websockets.ConnectionClosed, OSError) as exc:
+            except websockets.InvalidStatus as exc:
+                r = exc.response  # 429/5xx are retried; 401 and the like stop the connector
+                retry_after = refused_handshake(
+                    self.name, self.options.ws_url, r.status_code, r.headers, r.body
+                )
+                log.warning("%s: handshake refused (HTTP %d); reconnecting", self.name, r.status_code)
+            except VendorUnavailable as exc:  # the backfill's retries ran out: reconnect and backfill again
+                log.warning("%s: %s; reconnecting", self.name, exc)
+            except (TimeoutError, websockets.ConnectionClosed, websockets.InvalidHandshake, OSError) as exc:
                 log.warning("%s: stream lost (%s); reconnecting", self.name, type(exc).__name__)
             attempt += 1
-            await asyncio.sleep(backoff.delay(attempt))
+            await asyncio.sleep(backoff.delay(attempt, retry_after))
 
-    async def _handshake(self, ws) -> None:
+    async def _handshake(self, ws) -> list:
+        """Connect, authenticate, subscribe and wait for every subscription's confirmation: the backfill may
+        only start once the stream carries the channel, or what is published between the REST answer and the
+        activation is lost. Returns the frames that arrived before the last confirmation, in order."""
         await self._expect(ws, "connected")
         await ws.send(_json({"action": "auth", "params": self.ctx.secret}))
         await self._expect(ws, "auth_success")
-        params = ",".join(f"{c}.{s}" for c in self.options.channels for s in self.options.symbols)
-        await ws.send(_json({"action": "subscribe", "params": params}))
+        params = [f"{c}.{s}" for c in self.options.channels for s in self.options.symbols]
+        await ws.send(_json({"action": "subscribe", "params": ",".join(params)}))
+        pending, early = set(params), []
+        async with asyncio.timeout(10):
+            while pending:
+                frame = await ws.recv()
+                if confirmed := _confirmations(frame):
+                    pending -= confirmed
+                else:
+                    early.append(frame)
+        return early
 
     async def _expect(self, ws, status: str) -> None:
         frame = await asyncio.wait_for(ws.recv(), 10)
@@ -148,10 +185,21 @@ class PolygonSource(Source):
             return
         key = f"{channel}.{record.symbol}"
         last = self.state.get(key)
-        if record.sequence is None or last is None or record.sequence > last[1]:
-            if record.sequence is not None:
-                self.state[key] = [record.timestamp, record.sequence]
+        if record.sequence is None:
             records.append(record)
+        elif last is None or (trading_day(record.timestamp), record.sequence) > (
+            trading_day(last[0]),
+            last[1],
+        ):
+            self.state[key] = [record.timestamp, record.sequence]
+            records.append(record)
+        else:
+            self._duplicates += 1
+
+    def _batch(self, records: list) -> Batch:
+        batch = Batch(records, dict(self.state), self._duplicates)
+        self._duplicates = 0
+        return batch
 
     def _frame(self, frame: str | bytes) -> Batch:
         if len(frame) > MAX_RECORD_BYTES:
@@ -175,7 +223,7 @@ class PolygonSource(Source):
                 log.info("%s: status %s: %s", self.name, event.get("status"), event.get("message"))
             else:
                 records.append(Rejected(f"unknown Polygon event {str(ev)[:40]!r}", event))
-        return Batch(records, dict(self.state))
+        return self._batch(records)
 
     async def _backfill(self) -> AsyncIterator[Batch]:
         http = self.ctx.http()
@@ -194,9 +242,21 @@ class PolygonSource(Source):
                     "limit": self.options.backfill_page,
                 }
                 while url:
-                    page = await http.get_json(url, params)
+                    try:
+                        page = await http.get_json(url, params)
+                    except BadPayload as exc:
+                        page = Rejected(exc.reason, exc.raw)
+                    usable = isinstance(page, dict) and isinstance(page.get("results"), list | None)
+                    if not usable and not isinstance(page, Rejected):
+                        page = Rejected(f"{endpoint} page is not an object with a results list", page)
+                    if isinstance(page, Rejected):  # dead-lettered, then the gap is fetched again later
+                        yield Batch([page])
+                        raise VendorUnavailable(f"{self.name}: unusable {endpoint} page for {symbol}")
                     records = []
                     for row in page.get("results") or []:
+                        if not isinstance(row, dict):
+                            records.append(Rejected(f"{endpoint} result is not an object", row))
+                            continue
                         ts = row.get("sip_timestamp")
                         ms = ts // 1_000_000 if isinstance(ts, int) else ts
                         event = {"sym": symbol, "q": row.get("sequence_number")}
@@ -214,8 +274,33 @@ class PolygonSource(Source):
                                 ms,
                             )
                         self._admit(records, channel, data)
-                    yield Batch(records, dict(self.state))
+                    yield self._batch(records)
                     url, params = page.get("next_url"), None
+                    url = url if isinstance(url, str) else None
+
+
+def _confirmations(frame: str | bytes) -> set[str]:
+    """The channels a frame of status events confirms ("subscribed to: T.AAPL"); empty for any other frame."""
+    try:
+        events = parse_json(frame)
+    except BadRecord:
+        return set()
+    if not isinstance(events, list) or not all(
+        isinstance(e, dict) and e.get("ev") == "status" for e in events
+    ):
+        return set()
+    return {
+        str(e.get("message", "")).removeprefix("subscribed to: ")
+        for e in events
+        if e.get("status") == "success"
+    }
+
+
+async def _chain(early: list, ws) -> AsyncIterator:
+    for frame in early:
+        yield frame
+    async for frame in ws:
+        yield frame
 
 
 def _json(doc: dict) -> str:

@@ -3,6 +3,11 @@
 Hot path per record: schema validation, orjson-speed serialization (pydantic-core), produce(). Delivery
 callbacks only bump local counters and keep the produce->ack latency; `poll()` folds them into the
 pipeline metrics (latency as stage="produce") in bulk, off the per-record path.
+
+Nothing is lost silently: a record larger than the topic accepts (its `max.message.bytes`, read from the
+broker) is dead-lettered with its size before it is sent, or when the broker refuses it as too large; any
+other failed delivery (librdkafka has already retried it for `message.timeout.ms`) is kept as `fault`, and
+`check()` raises DeliveryFailed so the runtime never moves a cursor past it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,8 @@ import logging
 import time
 from collections import deque
 
-from confluent_kafka import KafkaError, Producer
+from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from app import metrics
 from app.catalog import Topic
@@ -23,7 +29,15 @@ log = logging.getLogger(__name__)
 
 # librdkafka's default message.max.bytes; a bigger record is a bad record, not a broker error.
 MAX_RECORD_BYTES = 1_000_000
+# Record-batch header (61 bytes) plus one record's framing and headroom: what a record costs beyond key+value.
+RECORD_OVERHEAD = 128
 LATENCY_WINDOW = 200_000
+# Settings an admin connection shares with the producer (where the cluster is and how to authenticate).
+_CONNECTION_KEYS = ("bootstrap.servers", "client.id", "security.", "sasl.", "ssl.")
+
+
+class DeliveryFailed(RuntimeError):
+    """The broker did not acknowledge records: the cursor stays before them and the connector stops."""
 
 
 class Rejected:
@@ -56,6 +70,19 @@ def producer_config(bootstrap_servers: str, topic: Topic, client_id: str, **over
     }
 
 
+def topic_max_bytes(config: dict, topic: str, timeout: float = 10.0) -> int:
+    """The topic's `max.message.bytes` as the broker has it (a topic may be set below the broker default);
+    MAX_RECORD_BYTES when the broker will not say (no DescribeConfigs permission, older broker)."""
+    admin = AdminClient({k: v for k, v in config.items() if k.startswith(_CONNECTION_KEYS)})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    try:
+        entries = admin.describe_configs([resource], request_timeout=timeout)[resource].result(timeout)
+        return int(entries["max.message.bytes"].value)
+    except (KafkaException, TimeoutError, KeyError, TypeError, ValueError) as exc:
+        log.warning("%s: cannot read max.message.bytes (%s); assuming %d", topic, exc, MAX_RECORD_BYTES)
+        return MAX_RECORD_BYTES
+
+
 class TopicProducer:
     def __init__(
         self,
@@ -73,24 +100,45 @@ class TopicProducer:
         self._validate_list = list_adapter(topic.schema_name).validate_python
         self.metrics = metrics.PipelineMetrics(topic.pipeline)
         config = producer_config(bootstrap_servers, topic, f"wh-{source}", **(producer_overrides or {}))
+        broker_limit = topic_max_bytes(config, topic.name)
+        # The broker checks the limit per record batch: batches stay within it too.
+        self.max_record_bytes = min(MAX_RECORD_BYTES, broker_limit - RECORD_OVERHEAD)
+        config["batch.size"] = min(config["batch.size"], broker_limit)
         self._producer = Producer({**config, "on_delivery": self._on_delivery})
         self._pending_latencies: list[float] = []
         self.latencies: deque[float] = deque(maxlen=LATENCY_WINDOW)  # recent produce->ack seconds
+        self._refused: list[bytes] = []  # values the broker refused as too large, to dead-letter
         self._delivered = self._failed = 0
         self.delivered_total = self.failed_total = self.dead_lettered_total = 0
+        self.fault: str | None = None  # the first delivery failure; sticky
 
     def _on_delivery(self, err: KafkaError | None, msg) -> None:
         if err is None:
             self._delivered += 1
             self._pending_latencies.append(msg.latency())
+        elif err.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+            self._refused.append(msg.value())  # dead-lettered after the poll: no produce() inside a callback
         else:
-            self._failed += 1
-            log.error("%s: delivery to %s failed: %s", self.source, msg.topic(), err.str())
+            self._fail(f"delivery to {msg.topic()} failed: {err.str()}")
 
     def _on_dead_letter_delivery(self, err: KafkaError | None, msg) -> None:
         if err is not None:
-            self._failed += 1
-            log.error("%s: dead letter to %s failed: %s", self.source, msg.topic(), err.str())
+            self._fail(f"dead letter to {msg.topic()} failed: {err.str()}")
+
+    def _fail(self, problem: str) -> None:
+        self._failed += 1
+        if self.fault is None:  # one log line, not one per record of a failing batch
+            self.fault = problem
+            log.error("%s: %s", self.source, problem)
+
+    def check(self) -> None:
+        """Raise DeliveryFailed if any record was not acknowledged (call after flush())."""
+        if self.fault is not None:
+            raise DeliveryFailed(
+                f"{self.source}: {self.failed_total + self._failed} record(s) not acknowledged by the broker "
+                f"(first: {self.fault}); the cursor stays at the last acknowledged batch, so a restart "
+                "resends them"
+            )
 
     async def send(self, records: list) -> None:
         """Validate and produce a batch; waits (without blocking the loop) when the producer queue is full."""
@@ -108,10 +156,14 @@ class TopicProducer:
             else:  # already validated by an adapter that needed the record's fields (e.g. for its cursor)
                 record = data
             value = record.__pydantic_serializer__.to_json(record)
-            if len(value) > MAX_RECORD_BYTES:
-                self.dead_letter(f"record of {len(value)} bytes exceeds {MAX_RECORD_BYTES}", value)
-                continue
             key = record.key()
+            if len(value) + len(key) > self.max_record_bytes:
+                self.dead_letter(
+                    f"record of {len(value)} bytes exceeds the {self.max_record_bytes} bytes "
+                    f"{self.topic} accepts",
+                    value,
+                )
+                continue
             while True:
                 try:
                     produce(topic, value, key)  # the producer-wide on_delivery: no per-call kwarg cost
@@ -151,9 +203,15 @@ class TopicProducer:
         self.metrics.processed(self.topic, metrics.DEAD_LETTER)
         log.warning("%s: record sent to %s: %s", self.source, self.dead_letter_topic, why)
 
+    def _serve(self, timeout: float) -> None:
+        self._producer.poll(timeout)
+        while self._refused:
+            value = self._refused.pop()
+            self.dead_letter(f"record of {len(value)} bytes refused by the broker as too large", value)
+
     def poll(self) -> None:
         """Serve delivery callbacks and fold their counts into the pipeline metrics."""
-        self._producer.poll(0)
+        self._serve(0)
         if self._delivered or self._failed:
             self.metrics.processed(self.topic, metrics.SUCCESS, self._delivered)
             self.metrics.processed(self.topic, metrics.ERROR, self._failed)
@@ -173,12 +231,12 @@ class TopicProducer:
         """Wait until every produced record is acknowledged (or failed), serving callbacks on this loop."""
         deadline = time.monotonic() + timeout
         self._producer.flush(0)
-        while len(self._producer):
+        while len(self._producer) or self._refused:
             if time.monotonic() > deadline:
-                raise TimeoutError(
+                raise DeliveryFailed(
                     f"{self.source}: {len(self._producer)} records unacknowledged after {timeout}s"
                 )
-            self._producer.poll(0.005)
+            self._serve(0.005)
             await asyncio.sleep(0)
         self.poll()
 

@@ -1,4 +1,6 @@
-"""Vendor request quotas ("5/minute", "1000/day", "10000/month", "1000/second") as an async limiter."""
+"""Vendor request rates ("5/minute", "1000/second", "1000/day", "10000/month"). Second, minute and hour
+rates are held in memory by the sliding-window RateLimiter below; daily and monthly ones are the vendor's
+calendar quotas, counted per credential across restarts by app/connectors/quota.py."""
 
 from __future__ import annotations
 
@@ -7,16 +9,18 @@ import re
 import time
 from collections import deque
 
-PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "month": 30 * 86_400}
-_RATE = re.compile(r"^\s*(\d+)\s*/\s*(second|minute|hour|day|month)\s*$")
+SLIDING_SECONDS = {"second": 1, "minute": 60, "hour": 3600}
+CALENDAR_WINDOWS = ("day", "month")
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\w+)\s*$")
 
 
-def parse_rate(text: str) -> tuple[int, float]:
-    """'5/minute' -> (5, 60.0). Raises ValueError naming the allowed form."""
+def parse_rate(text: str) -> tuple[int, str]:
+    """'5/minute' -> (5, 'minute'). Raises ValueError naming the allowed form and periods."""
     match = _RATE.match(str(text))
-    if not match or int(match[1]) == 0:
-        raise ValueError(f"rate must look like '5/minute' with a period in {', '.join(PERIOD_SECONDS)}")
-    return int(match[1]), float(PERIOD_SECONDS[match[2]])
+    periods = [*SLIDING_SECONDS, *CALENDAR_WINDOWS]
+    if not match or int(match[1]) == 0 or match[2] not in periods:
+        raise ValueError(f"rate must look like '5/minute' with a period in {', '.join(periods)}")
+    return int(match[1]), match[2]
 
 
 class RateLimiter:
@@ -29,10 +33,6 @@ class RateLimiter:
         self.limit, self.period, self._clock = limit, period, clock
         self._sent: deque[float] = deque()
         self._lock = asyncio.Lock()
-
-    @classmethod
-    def parse(cls, text: str) -> RateLimiter:
-        return cls(*parse_rate(text))
 
     def delay(self) -> float:
         """Seconds until the next acquisition is allowed (0 when allowed now)."""

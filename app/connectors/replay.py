@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.connectors.mapping import MappingError, apply, parse_mapping
+from app.connectors.mapping import Mapping, MappingError, apply
 from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
 
@@ -31,14 +31,7 @@ class ReplayOptions(BaseModel):
     time_field: str = "timestamp"  # mapped field, epoch ms
     rebase: bool = False
     batch_size: int = Field(1000, ge=1)
-    mapping: dict | None = None
-
-    @field_validator("mapping")
-    @classmethod
-    def _mapping(cls, value: dict | None) -> dict | None:
-        if value is not None:
-            parse_mapping(value)
-        return value
+    mapping: Mapping | None = None
 
     def file_format(self) -> str:
         fmt = self.format or {
@@ -55,6 +48,7 @@ class ReplayOptions(BaseModel):
 def _rows(path: Path, fmt: str) -> Iterator[object]:
     if fmt == "parquet":
         import pyarrow.parquet as pq
+        import pyarrow_hotfix  # noqa: F401  CVE-2023-47248: refuses arrow.py_extension_type columns
 
         for chunk in pq.ParquetFile(path).iter_batches(batch_size=10_000):
             yield from chunk.to_pylist()
@@ -78,7 +72,7 @@ class ReplaySource(Source):
         o = self.options
         if not o.path.is_file():
             raise FileNotFoundError(f"{self.name}: replay file {o.path} not found (set options.path)")
-        mapping = parse_mapping(o.mapping) if o.mapping else None
+        mapping = o.mapping or None
         done = (cursor or {}).get("rows", 0)
         first_time = started = shift = None
         batch: list = []

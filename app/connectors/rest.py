@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.catalog import duration_ms
 from app.connectors.http import BadPayload, VendorError, VendorUnavailable
-from app.connectors.mapping import MappingError, apply, lookup, parse_mapping
+from app.connectors.mapping import Mapping, MappingError, apply, lookup
 from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
 
@@ -57,18 +57,12 @@ class RestOptions(BaseModel):
     throttled_fields: list[str] = []  # body keys meaning "over quota" despite HTTP 200 (Alpha Vantage)
     pagination: Pagination = Pagination()
     cursor: CursorSpec | None = None
-    mapping: dict
+    mapping: Mapping
 
     @field_validator("schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
         duration_ms(value)
-        return value
-
-    @field_validator("mapping")
-    @classmethod
-    def _mapping(cls, value: dict) -> dict:
-        parse_mapping(value)
         return value
 
 
@@ -89,7 +83,7 @@ class RestSource(Source):
 
     async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
         o = self.options
-        self.mapping = parse_mapping(o.mapping)
+        self.mapping = o.mapping
         self.cursor = cursor or {}
         http = self.ctx.http()
         while True:

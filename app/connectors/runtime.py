@@ -2,8 +2,9 @@
 
 A source yields `Batch`es of raw mapped records (dicts, or `Rejected`) with the cursor that holds once
 the batch is delivered. The runtime validates and produces each batch, and saves the cursor only after a
-flush, so a restart resumes exactly after the last delivered batch. On stop it finishes the batch in hand,
-flushes, saves the cursor and closes.
+flush in which the broker acknowledged every record (or its dead letter), so a restart resumes exactly
+after the last delivered batch. A delivery failure stops the connector with DeliveryFailed and the cursor
+where it was. On stop it finishes the batch in hand, flushes, saves the cursor and closes.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from dataclasses import dataclass, field
 import aiohttp
 from pydantic import BaseModel
 
+from app import metrics
 from app.catalog import Catalog, catalog
 from app.connectors.config import SourceConfig, credential
 from app.connectors.cursor import CursorStore
 from app.connectors.http import HttpClient
 from app.connectors.producer import TopicProducer
-from app.connectors.ratelimit import RateLimiter
+from app.connectors.quota import Quota, QuotaStore
+from app.connectors.ratelimit import SLIDING_SECONDS, RateLimiter, parse_rate
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 class Batch:
     records: list
     cursor: dict | None = None
+    duplicates: int = 0  # records the source dropped as already delivered; counted, never silent
 
 
 @dataclass
@@ -42,6 +46,7 @@ class SourceContext:
     secret: str | None
     limiter: RateLimiter | None
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    quota: Quota | None = None
 
     def http(self, headers: dict | None = None) -> HttpClient:
         auth = self.config.auth
@@ -49,7 +54,12 @@ class SourceContext:
         if auth and auth.header:
             headers = {**(headers or {}), auth.header: auth.prefix + self.secret}
         return HttpClient(
-            self.config.name, self.session, self.limiter, auth_params=params, auth_headers=headers
+            self.config.name,
+            self.session,
+            self.limiter,
+            auth_params=params,
+            auth_headers=headers,
+            quota=self.quota,
         )
 
 
@@ -69,7 +79,8 @@ class Source:
 
 class Connector:
     """One source into its catalog topic (and its pipeline's dead letter); `run()` until the source ends or
-    `stop()`. `topic_suffix` selects suffixed topics of `topics` (tests and benchmarks on a shared broker)."""
+    `stop()`. `topic_suffix` selects suffixed topics of `topics` (tests and benchmarks on a shared broker).
+    Daily/monthly quotas are counted in `quotas` (default: beside the cursors)."""
 
     def __init__(
         self,
@@ -80,7 +91,9 @@ class Connector:
         topics: Catalog | None = None,
         topic_suffix: str = "",
         producer_overrides: dict | None = None,
+        quotas: QuotaStore | None = None,
     ) -> None:
+        secret = credential(config.auth, config.name)  # a missing one fails before anything connects
         topics = topics or catalog()
         topic = topics[config.topic + topic_suffix]
         self.config, self.cursors = config, cursors
@@ -91,8 +104,10 @@ class Connector:
             config.name,
             producer_overrides=producer_overrides,
         )
-        limiter = RateLimiter.parse(config.rate_limit) if config.rate_limit else None
-        self.ctx = SourceContext(config, options, credential(config.auth, config.name), limiter)
+        limit, period = parse_rate(config.rate_limit) if config.rate_limit else (0, "")
+        limiter = RateLimiter(limit, SLIDING_SECONDS[period]) if period in SLIDING_SECONDS else None
+        quota = Quota.for_source(config, quotas or QuotaStore(cursors.directory))
+        self.ctx = SourceContext(config, options, secret, limiter, quota=quota)
         self.source: Source = config.source_class()(self.ctx)
         self.stop_event = asyncio.Event()
         self._pending: dict | None = None  # the cursor of the last batch handed to the producer
@@ -106,6 +121,8 @@ class Connector:
         log.info(
             "%s: starting into %s (%s)", name, self.producer.topic, "resuming" if cursor else "no cursor"
         )
+        if self.ctx.quota is not None:
+            log.info("%s: quota: %s", name, self.ctx.quota.describe())
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
             self.ctx.session = session
             poller = asyncio.create_task(self._serve_callbacks())
@@ -147,6 +164,8 @@ class Connector:
                 except StopAsyncIteration:
                     return
                 await self.producer.send(batch.records)
+                self.producer.metrics.processed(self.producer.topic, metrics.DUPLICATE, batch.duplicates)
+                self.producer.check()  # stop at the first failed delivery instead of pumping on
                 if batch.cursor is not None:
                     self._pending = batch.cursor
                     if time.monotonic() - last_commit >= self.source.commit_interval:
@@ -161,6 +180,7 @@ class Connector:
 
     async def _commit(self) -> None:
         await self.producer.flush()
+        self.producer.check()
         pending, self._pending = self._pending, None
         if pending is not None:
             self.cursors.save(self.config.name, pending)

@@ -15,9 +15,10 @@ from urllib.parse import urlencode
 
 import orjson
 import websockets
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict
 
-from app.connectors.mapping import MappingError, apply, lookup, parse_mapping
+from app.connectors.http import refused_handshake
+from app.connectors.mapping import Mapping, MappingError, apply, lookup
 from app.connectors.polygon import MAX_FRAME
 from app.connectors.producer import MAX_RECORD_BYTES, Rejected
 from app.connectors.retry import Backoff
@@ -34,13 +35,7 @@ class WebSocketOptions(BaseModel):
     subscribe: list[dict] = []  # sent after connecting; "{symbol}" in a value repeats the message per symbol
     where: dict[str, str | int] = {}  # only messages with these field values carry records (skips pings)
     records: str | list[str] = ""  # path of the record list in a message; "" = the message itself
-    mapping: dict
-
-    @field_validator("mapping")
-    @classmethod
-    def _mapping(cls, value: dict) -> dict:
-        parse_mapping(value)
-        return value
+    mapping: Mapping
 
 
 def _subscriptions(options: WebSocketOptions) -> list[str]:
@@ -60,7 +55,7 @@ class WebSocketSource(Source):
 
     async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
         o = self.options
-        mapping = parse_mapping(o.mapping)
+        mapping = o.mapping
         auth = self.ctx.config.auth
         url = o.url
         if auth and auth.query:
@@ -68,6 +63,7 @@ class WebSocketSource(Source):
         headers = {auth.header: auth.prefix + self.ctx.secret} if auth and auth.header else None
         backoff, attempt = Backoff(base=0.5, cap=30.0), 0
         while True:
+            retry_after = None
             try:
                 async with websockets.connect(
                     url, additional_headers=headers, max_size=MAX_FRAME, open_timeout=10
@@ -80,11 +76,14 @@ class WebSocketSource(Source):
                         if records:
                             yield Batch(records)
                 log.warning("%s: stream closed by the server; reconnecting", self.name)
-            except (TimeoutError, websockets.ConnectionClosed, OSError) as exc:
-                # A refused handshake (InvalidStatus, e.g. 401) is not caught: a bad key stops the connector.
+            except websockets.InvalidStatus as exc:
+                r = exc.response  # 429/5xx are retried; 401 and the like stop the connector
+                retry_after = refused_handshake(self.name, o.url, r.status_code, r.headers, r.body)
+                log.warning("%s: handshake refused (HTTP %d); reconnecting", self.name, r.status_code)
+            except (TimeoutError, websockets.ConnectionClosed, websockets.InvalidHandshake, OSError) as exc:
                 log.warning("%s: stream lost (%s); reconnecting", self.name, type(exc).__name__)
             attempt += 1
-            await asyncio.sleep(backoff.delay(attempt))
+            await asyncio.sleep(backoff.delay(attempt, retry_after))
 
     def _records(self, frame: str | bytes, mapping) -> list:
         if len(frame) > MAX_RECORD_BYTES:

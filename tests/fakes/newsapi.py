@@ -1,5 +1,7 @@
 """A local NewsAPI (newsapi.org/docs/endpoints/everything): /v2/everything with `from`, page/pageSize,
-newest first, its JSON error bodies (apiKeyInvalid 401, rateLimited 429) and faults to order."""
+newest first, its JSON error bodies (apiKeyInvalid 401, rateLimited 429; newsapi.org/docs/errors) and
+faults to order. With `quota`, the key's requests past it are refused with rateLimited, as the
+Developer plan's request limit is (newsapi.org/pricing); `calls` counts every request that arrived."""
 
 from __future__ import annotations
 
@@ -18,9 +20,9 @@ def iso(ms: int) -> str:
 
 
 class FakeNewsApi:
-    def __init__(self) -> None:
+    def __init__(self, quota: int | None = None) -> None:
         self.articles: list[dict] = []
-        self.calls = 0
+        self.calls, self.quota = 0, quota
         self.rate_limit_next = 0
         self.malformed_next = 0
         app = web.Application()
@@ -64,8 +66,8 @@ class FakeNewsApi:
                 },
                 status=401,
             )
-        if self.rate_limit_next:
-            self.rate_limit_next -= 1
+        if self.rate_limit_next or (self.quota is not None and self.calls > self.quota):
+            self.rate_limit_next = max(0, self.rate_limit_next - 1)
             return web.json_response(
                 {"status": "error", "code": "rateLimited", "message": "You have been rate limited."},
                 status=429,

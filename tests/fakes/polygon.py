@@ -1,11 +1,21 @@
 """A local Polygon.io stocks server: WebSocket feed and REST v3 trades/quotes, in Polygon's wire format.
 
-The tape: `per_symbol` trades per symbol, published one round (every symbol once) every `interval` s from
-the first subscription on, with
-per-symbol sequence numbers 1..per_symbol. Live subscribers get them as Polygon sends them (JSON arrays);
-REST serves what is already published, filtered by `timestamp.gte` (ns) and paginated with next_url.
+Follows polygon.io/docs/stocks/ws_getting-started (status/auth/subscribe frames, JSON arrays of events),
+polygon.io/docs/stocks/ws_stocks_t (trade fields) and polygon.io/docs/stocks/get_v3_trades (REST rows,
+next_url paging; "sequence_number ... Values reset after each trading session/day").
+
+The tape: `sessions` trading days (the last one today, each earlier one 24 h before it), each with
+`per_symbol` trades per symbol numbered 1..per_symbol: the sequence restarts every session, as Polygon's
+does. One round (every symbol once) is published every `interval` s from the first subscription on. Live
+subscribers get them as Polygon sends them (JSON arrays); REST serves what is already published, filtered by
+`timestamp.gte` (ns) and paginated with next_url.
 Faults: `drop_after` cuts the first connection's TCP stream after that many events; `inject` sends raw
-frames (malformed on purpose) once to the first subscriber; `throttle` answers that many REST calls 429.
+frames (malformed on purpose) once to the first subscriber; `throttle` answers that many REST calls 429;
+`refuse` answers the first WebSocket upgrades with these HTTP statuses instead of 101 (RFC 6455 4.1: any
+other status fails the handshake; 429 with Retry-After as Polygon's REST rate limit does); `bad_pages`
+answers that many REST calls 200 with a body that is not an object; `subscribe_delay` takes that long to
+activate a subscription (a busy server), which is then confirmed with a `success` status per channel: from
+that confirmation on, the stream carries the channel's events.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from aiohttp import WSMsgType, web
 from tests.fakes.server import LoopbackServer
 
 API_KEY = "pk-test-0f9e8d7c"
+DAY_MS = 86_400_000
 ERR_KEY = {"status": "ERROR", "request_id": "a1", "error": "Unknown API Key"}
 ERR_RATE = {
     "status": "ERROR",
@@ -40,9 +51,23 @@ class _Subscriber:
 
 
 class FakePolygon:
-    def __init__(self, symbols, per_symbol=100, interval=0.01, drop_after=None, inject=(), throttle=0):
+    def __init__(
+        self,
+        symbols,
+        per_symbol=100,
+        interval=0.01,
+        drop_after=None,
+        inject=(),
+        throttle=0,
+        sessions=1,
+        refuse=(),
+        bad_pages=0,
+        subscribe_delay=0.0,
+    ):
         self.symbols, self.per_symbol, self.interval = list(symbols), per_symbol, interval
         self.drop_after, self.inject, self.throttle = drop_after, list(inject), throttle
+        self.sessions, self.refuse, self.bad_pages = sessions, list(refuse), bad_pages
+        self.subscribe_delay = subscribe_delay
         self.trades: dict[str, list[dict]] = {s: [] for s in self.symbols}
         self.subscribers: list[_Subscriber] = []
         self.connections = self.rest_calls = self.throttled = 0
@@ -73,14 +98,15 @@ class FakePolygon:
 
     async def _publish(self) -> None:
         await self.subscribed.wait()  # the tape starts with the first subscriber, so "everything" is defined
-        for n in range(1, self.per_symbol + 1):
+        rounds = [(day, n) for day in range(self.sessions) for n in range(1, self.per_symbol + 1)]
+        for day, n in rounds:
             await asyncio.sleep(self.interval)
             for i, symbol in enumerate(self.symbols):
-                t = int(time.time() * 1000)
+                t = int(time.time() * 1000) - (self.sessions - 1 - day) * DAY_MS
                 trade = {
                     "ev": "T",
                     "sym": symbol,
-                    "i": f"{n}",
+                    "i": f"{day}-{n}",
                     "x": 4,
                     "p": round(100 + i * 50 + n * 0.01, 4),
                     "s": 100,
@@ -99,7 +125,13 @@ class FakePolygon:
                             sub.request.transport.close()  # an abrupt TCP drop, no close frame
         self.done.set()
 
-    async def _ws(self, request: web.Request) -> web.WebSocketResponse:
+    async def _ws(self, request: web.Request) -> web.StreamResponse:
+        if self.refuse:
+            status = self.refuse.pop(0)
+            headers = {"Retry-After": "1"} if status == 429 else {}
+            return web.json_response(
+                ERR_RATE if status == 429 else {"status": "ERROR"}, status=status, headers=headers
+            )
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.connections += 1
@@ -118,7 +150,9 @@ class FakePolygon:
                     break
                 await ws.send_str('[{"ev":"status","status":"auth_success","message":"authenticated"}]')
             elif action.get("action") == "subscribe":
+                await asyncio.sleep(self.subscribe_delay)
                 sub.channels.update(action["params"].split(","))
+                self.subscribers.append(sub)
                 for channel in action["params"].split(","):
                     await ws.send_str(
                         orjson.dumps(
@@ -127,7 +161,6 @@ class FakePolygon:
                     )
                 while self.inject:
                     await ws.send_str(self.inject.pop(0))
-                self.subscribers.append(sub)
                 self.subscribed.set()
         if sub in self.subscribers:
             self.subscribers.remove(sub)
@@ -140,6 +173,9 @@ class FakePolygon:
         if self.throttled < self.throttle:
             self.throttled += 1
             return web.json_response(ERR_RATE, status=429, headers={"Retry-After": "1"})
+        if self.bad_pages:
+            self.bad_pages -= 1
+            return web.json_response(["not", "a", "page"])
         ticker = request.match_info["ticker"]
         if "cursor" in request.query:
             gte, offset, limit = orjson.loads(base64.urlsafe_b64decode(request.query["cursor"]))

@@ -32,3 +32,14 @@ def test_connect_names_a_missing_replay_file(capsys, tmp_path):
     offline = ["--state-dir", str(tmp_path), "--bootstrap-servers", "127.0.0.1:1"]
     assert main(["connect", "replay_ticks", *offline]) == 1
     assert "replay file data/replay/ticks.csv not found" in capsys.readouterr().err
+
+
+def test_connect_ends_in_one_line_not_a_traceback(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data/replay").mkdir(parents=True)
+    (tmp_path / "data/replay/ticks.csv").write_text("symbol,timestamp,price,volume\n")
+    (tmp_path / "replay_ticks.cursor.json").write_text("{half")
+    offline = ["--state-dir", str(tmp_path), "--bootstrap-servers", "127.0.0.1:1"]
+    assert main(["connect", "replay_ticks", *offline]) == 1
+    err = capsys.readouterr().err
+    assert "replay_ticks.cursor.json: corrupt cursor" in err and "Traceback" not in err

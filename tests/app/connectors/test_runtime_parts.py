@@ -22,9 +22,10 @@ from tests.fakes.server import LoopbackServer
 
 
 def test_rates_parse_and_sliding_window_holds_the_quota():
-    assert parse_rate("5/minute") == (5, 60.0) and parse_rate("10000/month") == (10000, 2_592_000.0)
-    with pytest.raises(ValueError, match="'5/minute'"):
-        parse_rate("5 per minute")
+    assert parse_rate("5/minute") == (5, "minute") and parse_rate("10000/month") == (10000, "month")
+    for bad in ("5 per minute", "1000/week", "0/day"):
+        with pytest.raises(ValueError, match="'5/minute' with a period in second, minute, hour, day, month"):
+            parse_rate(bad)
     now = [0.0]
     limiter = RateLimiter(5, 60, clock=lambda: now[0])
     for _ in range(5):
@@ -110,6 +111,31 @@ def test_mapping_paths_transforms_and_errors():
             "adapter: synthetic\n    topic: market-data-raw\n    rate_limit: lots",
             "sources.s.rate_limit",
             "5/minute",
+        ),
+        (
+            "adapter: rest\n    topic: news-raw\n    rate_limit: 1000/week",
+            "sources.s.rate_limit",
+            "period in second, minute, hour, day, month",
+        ),
+        (
+            "adapter: rest\n    topic: news-raw\n    rate_limit: 1000/day\n    quota: {tz: Mars/Base}",
+            "sources.s.quota.tz",
+            "unknown time zone 'Mars/Base'",
+        ),
+        (
+            "adapter: rest\n    topic: news-raw\n    rate_limit: 1000/day\n    quota: {max_wait: soon}",
+            "sources.s.quota.max_wait",
+            "positive duration like 7d",
+        ),
+        (
+            "adapter: rest\n    topic: news-raw\n    rate_limit: 5/minute\n    quota: {tz: UTC}",
+            "sources.s.quota",
+            "apply to a rate_limit per day or month",
+        ),
+        (
+            "adapter: rest\n    topic: news-raw\n    rate_limit: 1000/day\n    quota: {window: week}",
+            "sources.s.quota.window",
+            "Extra inputs are not permitted",
         ),
         (
             "adapter: synthetic\n    topic: market-data-raw\n    options: {rate: -1}",
@@ -205,4 +231,43 @@ def test_mapping_join_map_and_us_dates():
     assert (a["transaction_type"], b["transaction_type"]) == ("sell", "other")
     assert a["filed_at"] == 1795132800000  # 2026-11-20T00:00Z
     with pytest.raises(MappingError, match="filed_at: '2026-11-20' is not a MM/DD/YYYY date"):
-        apply(mapping, {"disclosed": "2026-11-20"}, None)
+        apply(mapping, {"link": "l", "ticker": "BP", "disclosed": "2026-11-20"}, None)
+
+
+@pytest.mark.parametrize(
+    ("spec", "value", "fragment"),
+    [
+        ({"from": "v", "as": "seconds_ms"}, "soon", "could not convert"),  # a ValueError of float()
+        ({"from": "v", "as": "list"}, 7, "not iterable"),  # a TypeError
+        ({"from": "v", "as": "seconds_ms"}, "1e400", "infinity"),  # an OverflowError
+        ({"from": "v", "as": "date_ms"}, "2026-02-30", "YYYY-MM-DD"),
+    ],
+)
+def test_every_transform_failure_is_a_mapping_error_naming_the_field(spec, value, fragment):
+    with pytest.raises(MappingError, match=f"^x: .*{fragment}"):
+        apply(parse_mapping({"x": spec}), {"v": value}, None)
+
+
+def test_a_join_over_a_missing_field_is_rejected_not_an_id_of_nothing():
+    mapping = parse_mapping({"filing_id": {"join": ["link", "ticker"], "as": "uuid5"}})
+    for record in ({"link": "l"}, {"link": "l", "ticker": None}):
+        with pytest.raises(MappingError, match="filing_id: joined field.* ticker missing"):
+            apply(mapping, record, None)
+
+
+@pytest.mark.parametrize(
+    ("spec", "key", "fragment"),
+    [
+        ("{from: t, as: iso_ms, tz: Mars/Base}", "published_at.tz", "unknown time zone 'Mars/Base'"),
+        ("{from: t, as: floaty}", "published_at.as", "unknown transform 'floaty'"),
+    ],
+)
+def test_bad_mapping_fails_at_load_naming_source_and_key(tmp_path, spec, key, fragment):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n  news:\n    adapter: rest\n    topic: news-raw\n    options:\n"
+        f"      url: http://127.0.0.1:1/x\n      mapping:\n        published_at: {spec}\n"
+    )
+    with pytest.raises(ConfigError) as info:
+        load_sources(path)
+    assert info.value.key == f"sources.news.options.mapping.{key}" and fragment in str(info.value)
