@@ -43,6 +43,7 @@ def make_rows(count: int) -> list[tuple]:
             *(100.0, 100.0, 50.0, 101.0, 99.0),  # sma_20, sma_50, rsi, bollinger upper/lower
             start,
             "bench",
+            f"seq:{i}",
         )
         for i in range(count)
     ]

@@ -29,6 +29,8 @@ def _duration_ms(value: object) -> int:
 DurationMs = Annotated[int, BeforeValidator(_duration_ms), Field(gt=0)]
 # How often sources emit watermarks (Flink's default `pipeline.auto-watermark-interval`, set explicitly).
 WATERMARK_INTERVAL_MS = 200
+# Kafka's default transaction.max.timeout.ms, which the brokers keep: a longer producer timeout is refused.
+KAFKA_MAX_TRANSACTION_TIMEOUT_MS = 900_000
 
 
 class _Model(BaseModel):
@@ -45,8 +47,21 @@ class Checkpoint(_Model):
 
 
 class Restart(_Model):
-    attempts: int = Field(ge=0)
-    delay: DurationMs
+    """Exponential-delay restarts without an attempt limit (Flink's default for this strategy)."""
+
+    initial_delay: DurationMs
+    max_delay: DurationMs
+    multiplier: float = Field(gt=1)
+    jitter: float = Field(ge=0, le=1)
+    reset_after: DurationMs
+
+    @field_validator("max_delay")
+    @classmethod
+    def _max_not_below_initial(cls, max_delay: int, info: ValidationInfo):
+        initial = info.data.get("initial_delay")
+        if initial is not None and max_delay < initial:
+            raise ValueError(f"max_delay ({max_delay}ms) must be at least initial_delay ({initial}ms)")
+        return max_delay
 
 
 class State(_Model):
@@ -100,9 +115,42 @@ class JobSettings(_Model):
     checkpoint: Checkpoint
     restart: Restart
     state: State
+    max_downtime: DurationMs
     transaction_timeout: DurationMs
     market_data: MarketData
     news: News
+
+    @field_validator("max_downtime")
+    @classmethod
+    def _downtime_covers_restart_delay(cls, downtime: int, info: ValidationInfo):
+        restart = info.data.get("restart")
+        if restart is not None and downtime < restart.max_delay:
+            raise ValueError(
+                f"max_downtime ({downtime}ms) must be at least restart.max_delay ({restart.max_delay}ms): "
+                "a restart waits that long"
+            )
+        return downtime
+
+    @field_validator("transaction_timeout")
+    @classmethod
+    def _transactions_outlive_checkpoints(cls, timeout: int, info: ValidationInfo):
+        # A sink's transaction opens after one checkpoint and commits when the next completes (interval +
+        # checkpoint timeout), or when the job is back after a failure (+ downtime); the broker aborts it at
+        # its timeout, losing its records.
+        checkpoint, downtime = info.data.get("checkpoint"), info.data.get("max_downtime")
+        if checkpoint is not None and downtime is not None:
+            least = checkpoint.interval + checkpoint.timeout + downtime
+            if timeout <= least:
+                raise ValueError(
+                    f"transaction_timeout ({timeout}ms) must exceed checkpoint.interval + checkpoint.timeout"
+                    f" + max_downtime ({checkpoint.interval} + {checkpoint.timeout} + {downtime} = {least}ms)"
+                )
+        if timeout > KAFKA_MAX_TRANSACTION_TIMEOUT_MS:
+            raise ValueError(
+                f"transaction_timeout ({timeout}ms) must be at most the broker's transaction.max.timeout.ms "
+                f"({KAFKA_MAX_TRANSACTION_TIMEOUT_MS}ms)"
+            )
+        return timeout
 
     def flink_configuration(self) -> dict[str, str]:
         """Flink configuration keys shared by the local mini-cluster and the FlinkDeployment."""
@@ -121,9 +169,13 @@ class JobSettings(_Model):
             "execution.checkpointing.max-concurrent-checkpoints": str(cp.max_concurrent),
             "execution.checkpointing.externalized-checkpoint-retention": retention,
             "execution.checkpointing.tolerable-failed-checkpoints": str(cp.tolerable_failures),
-            "restart-strategy.type": "fixed-delay",
-            "restart-strategy.fixed-delay.attempts": str(restart.attempts),
-            "restart-strategy.fixed-delay.delay": f"{restart.delay}ms",
+            # No attempts-before-reset-backoff: Flink's default for it is unlimited.
+            "restart-strategy.type": "exponential-delay",
+            "restart-strategy.exponential-delay.initial-backoff": f"{restart.initial_delay}ms",
+            "restart-strategy.exponential-delay.max-backoff": f"{restart.max_delay}ms",
+            "restart-strategy.exponential-delay.backoff-multiplier": str(restart.multiplier),
+            "restart-strategy.exponential-delay.jitter-factor": str(restart.jitter),
+            "restart-strategy.exponential-delay.reset-backoff-threshold": f"{restart.reset_after}ms",
             "state.backend.type": self.state.backend,
             "state.backend.incremental": str(self.state.incremental).lower(),
             "pipeline.auto-watermark-interval": f"{WATERMARK_INTERVAL_MS}ms",

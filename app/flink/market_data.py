@@ -10,7 +10,15 @@ from __future__ import annotations
 from app.catalog import catalog
 from app.flink.config import JobSettings
 from app.flink.scripts import statements
-from app.schemas import FUTURE_TOLERANCE_MS, MIN_TIMESTAMP_MS, PriceTick
+from app.schemas import (
+    FUTURE_TOLERANCE_MS,
+    ISO_INSTANT_PATTERN,
+    MARKET_TYPES,
+    MAX_JSON_DEPTH,
+    MIN_TIMESTAMP_MS,
+    TRADE_ID_MAX_LENGTH,
+    PriceTick,
+)
 from app.schemas.deadletter import RAW_LIMIT
 
 PIPELINE = "market-data"
@@ -20,7 +28,10 @@ STREAMS_CLASS = "com.waardhaven.flink.MarketDataStreams"
 # Source offsets and indicator state are restored by these operator ids: keep them when the job changes.
 SOURCE_UID = "market-data-source"
 INDICATORS_UID = "market-data-indicators"
-FUNCTIONS = {"is_dead_letter": "com.waardhaven.flink.IsDeadLetter"}
+FUNCTIONS = {
+    "is_dead_letter": "com.waardhaven.flink.IsDeadLetter",
+    "dead_letter_envelope": "com.waardhaven.flink.DeadLetterEnvelope",
+}
 PARTITION_DISCOVERY_MS = 60_000
 
 
@@ -37,10 +48,16 @@ def tick_rules(settings: JobSettings) -> dict[str, object]:
     """The limits the source's parser checks: app.schemas' tick rules and the job's size cap."""
     return {
         "symbol_pattern": _schema_limit("symbol", "pattern").removeprefix("^").removesuffix("$"),
+        "iso_instant_pattern": ISO_INSTANT_PATTERN,
+        "other_types": ",".join(t for t in MARKET_TYPES if t != "tick"),
         "max_bytes": settings.market_data.max_message_bytes,
+        "max_depth": MAX_JSON_DEPTH,
         "min_event_ms": MIN_TIMESTAMP_MS,
         "max_future_ms": FUTURE_TOLERANCE_MS,
         "max_price": float(_schema_limit("price", "lt")),
+        "max_size": _schema_limit("volume", "lt"),
+        "max_trade_id_length": TRADE_ID_MAX_LENGTH,
+        "max_source_length": _schema_limit("source", "max_length"),
     }
 
 

@@ -7,8 +7,11 @@ their order inside one partition. `validate(schema, data)` raises `BadRecord` wi
 
 from __future__ import annotations
 
+import json
+import re
 import time
-from typing import Annotated, ClassVar, Literal, Union
+from datetime import datetime, timedelta, timezone
+from typing import Annotated, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -16,8 +19,10 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StringConstraints,
+    Tag,
     TypeAdapter,
     ValidationError,
 )
@@ -38,10 +43,42 @@ def _plausible_ms(value: int) -> int:
 
 
 TimestampMs = Annotated[int, Field(strict=True), AfterValidator(_plausible_ms)]
-# Symbols: ASCII letters/digits plus the class/suffix punctuation vendors use (BRK.B, BF-B, ^GSPC, EUR/USD).
+# An event time on the raw topic may also be an ISO-8601 instant with its zone (a zoneless time is
+# ambiguous); the Flink job's parser takes the same pattern (app/flink/market_data.py passes it on).
+ISO_INSTANT_PATTERN = (
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?"
+    r"(Z|([+-])([0-9]{2}):([0-5][0-9]))"
+)
+_MAX_OFFSET = timedelta(hours=18)  # java.time's bound, which the job's parser applies
+
+
+def _iso_instant_ms(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    match = re.fullmatch(ISO_INSTANT_PATTERN, value)
+    if match is None:
+        raise ValueError("timestamp must be epoch milliseconds or an ISO-8601 instant with its zone")
+    year, month, day, hour, minute, second, fraction, zone, sign, off_h, off_m = match.groups()
+    offset = (
+        timedelta()
+        if zone == "Z"
+        else (-1 if sign == "-" else 1) * timedelta(hours=int(off_h), minutes=int(off_m))
+    )
+    if abs(offset) > _MAX_OFFSET:
+        raise ValueError("timestamp's zone offset must be within +-18:00")
+    moment = datetime(*map(int, (year, month, day, hour, minute, second)), tzinfo=timezone(offset))
+    return int(moment.timestamp()) * 1000 + int((fraction or "")[:3].ljust(3, "0"))
+
+
+EventTimeMs = Annotated[TimestampMs, BeforeValidator(_iso_instant_ms)]
+# Symbols: ASCII letters/digits plus the class/suffix punctuation vendors use (BRK.B, BF-B, ^GSPC, EUR/USD),
+# trimmed of JSON whitespace and upper-cased (ASCII only: no Unicode case mapping turns "ﬀ" into "FF").
+SYMBOL_STRIP = " \t\r\n"
 Symbol = Annotated[
     str,
-    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    BeforeValidator(
+        lambda v: (s.upper() if (s := v.strip(SYMBOL_STRIP)).isascii() else s) if isinstance(v, str) else v
+    ),
     StringConstraints(pattern=r"^[A-Z0-9^][A-Z0-9.\-/:=^]{0,19}$"),
 ]
 
@@ -50,6 +87,17 @@ Price = Annotated[float, Field(strict=True, gt=0, lt=1_000_000, allow_inf_nan=Fa
 Size = Annotated[int, Field(strict=True, ge=0, lt=10**15)]
 Text = Annotated[str, StringConstraints(max_length=1_000_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+# A vendor's sequence number: a signed 64-bit integer (the job's and the database's bigint).
+Sequence = Annotated[int, Field(strict=True, ge=-(2**63), lt=2**63)]
+# A vendor's trade id, a string or an integer on the wire (kept as its decimal text); bounded because it is
+# part of market_data_ts's primary key (a btree entry has a size limit).
+TRADE_ID_MAX_LENGTH = 128
+TradeId = Annotated[
+    str,
+    BeforeValidator(lambda v: str(v) if isinstance(v, int) and not isinstance(v, bool) else v),
+    Field(strict=True),
+    StringConstraints(min_length=1, max_length=TRADE_ID_MAX_LENGTH),
+]
 
 
 class Record(BaseModel):
@@ -66,16 +114,15 @@ class PriceTick(Record):
     key_field: ClassVar[str] = "symbol"
     type: Literal["tick"] = "tick"
     symbol: Symbol
-    timestamp: TimestampMs
+    timestamp: EventTimeMs
     price: Price
     volume: Size
     bid: Price | None = None
     ask: Price | None = None
     bid_size: Size | None = None
     ask_size: Size | None = None
-    sequence: Annotated[int, Field(strict=True)] | None = (
-        None  # the vendor's per-symbol sequence number, when it has one
-    )
+    sequence: Sequence | None = None  # the vendor's per-symbol sequence number, when it has one
+    trade_id: TradeId | None = None
     source: ShortText
 
 
@@ -88,7 +135,7 @@ class Quote(Record):
     ask: Price
     bid_size: Size
     ask_size: Size
-    sequence: Annotated[int, Field(strict=True)] | None = None
+    sequence: Sequence | None = None
     source: ShortText
 
 
@@ -109,7 +156,19 @@ class Aggregate(Record):
     source: ShortText
 
 
-MarketEvent = Annotated[Union[PriceTick, Quote, Aggregate], Field(discriminator="type")]  # noqa: UP007
+def _market_type(data: object) -> object:
+    """A raw record's type; one without is a tick (PriceTick's default), as the Flink job reads it. Anything
+    but a mapping is left to PriceTick to refuse, naming what it got."""
+    if isinstance(data, dict):
+        return data.get("type", "tick")
+    return getattr(data, "type", "tick")
+
+
+MARKET_TYPES = ("tick", "quote", "agg")
+MarketEvent = Annotated[
+    Annotated[PriceTick, Tag("tick")] | Annotated[Quote, Tag("quote")] | Annotated[Aggregate, Tag("agg")],
+    Discriminator(_market_type),
+]
 
 
 class Article(Record):
@@ -217,6 +276,54 @@ def validate(schema: str, data: object) -> Record:
 
 def serialize(record: Record) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
+
+
+# How deep a record's JSON may nest (the top-level object is 1): records are flat, this bounds the rest.
+MAX_JSON_DEPTH = 16
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        raise BadRecord("malformed JSON: duplicate key")
+    return record
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+def parse_record(raw: bytes, max_bytes: int) -> object:
+    """A record's bytes as strict JSON, the rules the Flink job's parser applies: at most max_bytes, UTF-8
+    without a byte-order mark, exactly one JSON document and nothing after it but whitespace, no duplicate
+    keys, no NaN/Infinity, at most MAX_JSON_DEPTH levels of nesting. Anything else is a BadRecord."""
+    if not raw:
+        raise BadRecord("empty message")
+    if len(raw) > max_bytes:
+        raise BadRecord(f"message of {len(raw)} bytes over {max_bytes}")
+    try:
+        text = bytes(raw).decode("utf-8")  # strict: no overlong forms, no encoded surrogates
+    except UnicodeDecodeError as exc:
+        raise BadRecord(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+    if text.startswith("\ufeff"):
+        raise BadRecord("malformed JSON: byte-order mark")
+
+    def no_constant(name: str):
+        raise BadRecord(f"malformed JSON: {name}")
+
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=no_constant)
+    except RecursionError:
+        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}") from None
+    except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
+        raise BadRecord(exc if isinstance(exc, BadRecord) else f"malformed JSON: {exc}") from None
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}")
+    return data
 
 
 def parse_json(raw: bytes | str) -> object:

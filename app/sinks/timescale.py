@@ -1,9 +1,10 @@
 """The database loader: market-data-processed -> market_data_ts (TimescaleDB/PostgreSQL), rows on to the lake.
 
 Reads the Flink job's output with isolation.level=read_committed (only committed transactions), inserts
-batches with `insert_ticks` (idempotent on the (time, symbol) key) and hands each batch to `on_rows` (the
-Parquet sink). Kafka offsets are committed after `on_flush` (the lake write): a crash replays the batches
-since, which the database skips and the lake writes again. A record the loader cannot read goes to the
+batches with `insert_ticks` (idempotent on the (time, symbol, trade_key) key: one row per trade) and hands
+each batch's rows with their (partition, offset) to `on_rows` (the Parquet sink). Kafka offsets are
+committed after `on_flush` (the lake write): a crash replays the batches since, which the database skips
+and the lake writes again under the same object names. A record the loader cannot read goes to the
 dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
 observed as pipeline_processing_latency_seconds{stage="end_to_end"}.
 """
@@ -78,7 +79,7 @@ class TickLoader:
         *,
         group: str = LOADER_NAME,
         batch_size: int = 2000,
-        on_rows: Callable[[list[tuple]], None] = lambda rows: None,
+        on_rows: Callable[[list[tuple], list[tuple[int, int]]], None] = lambda rows, positions: None,
         on_flush: Callable[[], None] = lambda: None,
         flush_every: int = 100_000,
     ) -> None:
@@ -147,7 +148,7 @@ class TickLoader:
 
     def _load(self, conn, dead_letters, messages) -> int:
         """Load one batch; returns how many records it consumed."""
-        rows, before = [], self.stats.consumed
+        rows, positions, before = [], [], self.stats.consumed
         for msg in messages:
             if msg.error():
                 # librdkafka retries what it reports as non-fatal (a coordinator still being elected).
@@ -158,6 +159,7 @@ class TickLoader:
             self.stats.consumed += 1
             try:
                 rows.append(tick_row(_PROCESSED.validate_json(msg.value())))
+                positions.append((msg.partition(), msg.offset()))
             except ValidationError as exc:
                 value, headers = envelope(schemas.reason(exc), LOADER_NAME, self.topic.name, msg.value())
                 dead_letters.produce(self.dead_letter.name, value=value, key=msg.key(), headers=headers)
@@ -174,5 +176,5 @@ class TickLoader:
         latencies = committed_at - np.fromiter((row[0].timestamp() for row in rows), float, len(rows))
         self.stats.latencies.append(latencies)
         self.metrics.latencies(END_TO_END, latencies)
-        self.on_rows(rows)
+        self.on_rows(rows, positions)
         return self.stats.consumed - before

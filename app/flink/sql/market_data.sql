@@ -35,16 +35,8 @@ INSERT INTO processed_ticks SELECT symbol, `value` FROM processed;
 -- The dead-letter envelope of app/schemas/deadletter.py, reason and source also as headers.
 INSERT INTO dead_letters
 SELECT
-  JSON_OBJECT(
-    'reason' VALUE reason,
-    'source' VALUE '${dead_letter_source}',
-    'topic' VALUE '${raw_topic}',
-    'received_at' VALUE UNIX_TIMESTAMP() * 1000,
-    'raw_bytes' VALUE CHAR_LENGTH(CAST(`value` AS STRING)),
-    'raw_sha256' VALUE SHA256(CAST(`value` AS STRING)),
-    'raw' VALUE SUBSTRING(CAST(`value` AS STRING) FROM 1 FOR ${raw_limit}),
-    'raw_truncated' VALUE CHAR_LENGTH(CAST(`value` AS STRING)) > ${raw_limit}
-  ),
+  -- Sized and hashed over the raw bytes (com.waardhaven.flink.DeadLetterEnvelope), not a decoded string.
+  dead_letter_envelope(reason, '${dead_letter_source}', '${raw_topic}', `value`, ${raw_limit}),
   MAP['dlq.reason', CAST(reason AS BYTES), 'dlq.source', CAST('${dead_letter_source}' AS BYTES),
       'dlq.topic', CAST('${raw_topic}' AS BYTES)]
 FROM rejected

@@ -83,3 +83,41 @@ def test_alignment_drift_below_its_own_feedback_delay_fails_on_load(tmp_path):
         "max_drift (500ms) must be at least 2 x update_interval + the 200ms watermark interval (700ms)"
         in str(err.value)
     )
+
+
+def test_transaction_timeout_not_outliving_checkpoint_and_downtime_fails_on_load(tmp_path):
+    # prod: 30 s interval + 600 s checkpoint timeout + 4 min downtime = 870 s; the old 600 s is too short.
+    path = _jobs_yaml_with(tmp_path, "transaction_timeout: 15m", "transaction_timeout: 600s")
+    with pytest.raises(ConfigError) as err:
+        config.settings("prod", path)
+    assert str(path) in str(err.value)
+    assert "defaults.transaction_timeout" in str(err.value)
+    assert (
+        "transaction_timeout (600000ms) must exceed checkpoint.interval + checkpoint.timeout + max_downtime "
+        "(30000 + 600000 + 240000 = 870000ms)" in str(err.value)
+    )
+
+
+def test_transaction_timeout_above_the_brokers_maximum_fails_on_load(tmp_path):
+    path = _jobs_yaml_with(tmp_path, "transaction_timeout: 15m", "transaction_timeout: 1h")
+    with pytest.raises(ConfigError, match=r"defaults\.transaction_timeout.*transaction\.max\.timeout\.ms"):
+        config.settings("dev", path)
+
+
+def test_downtime_shorter_than_a_restart_delay_fails_on_load(tmp_path):
+    path = _jobs_yaml_with(tmp_path, "max_downtime: 4m", "max_downtime: 1m")
+    with pytest.raises(ConfigError) as err:
+        config.settings("prod", path)
+    assert "defaults.max_downtime" in str(err.value)
+    assert "must be at least restart.max_delay (120000ms)" in str(err.value)
+
+
+def test_every_environment_restarts_with_exponential_delay_and_no_attempt_limit():
+    for env in config.environments():
+        settings = config.settings(env)
+        flink = settings.flink_configuration()
+        assert flink["restart-strategy.type"] == "exponential-delay", env
+        # Flink's default for attempts-before-reset-backoff is unlimited; nothing may set a small one.
+        assert not any("attempts" in key for key in flink), env
+        cp = settings.checkpoint
+        assert settings.transaction_timeout > cp.interval + cp.timeout + settings.max_downtime, env

@@ -18,6 +18,7 @@ import pytest
 from app.flink import market_data
 from app.local.flink_jobs import latest_checkpoint
 from infra.process import pid_alive
+from tests import REPO
 from tests.app.flink import harness, reference
 from tests.conftest import unique_name
 
@@ -26,14 +27,13 @@ pytestmark = pytest.mark.integration
 SYMBOLS = [f"S{i:03d}" for i in range(20)]
 ROUNDS = 150  # ticks per symbol
 RATE = 600  # ticks per second while the job runs: the kill lands mid-stream
-REPO = Path(__file__).resolve().parents[3]
 
 
 def _start_job(broker, suffix: str, checkpoints: Path, log: Path) -> subprocess.Popen:
     command = [
         sys.executable,
         "-m",
-        "wh",
+        "app.cli",
         "flink-job",
         "market-data",
         "--bootstrap-servers",

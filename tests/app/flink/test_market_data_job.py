@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import math
 import random
 import time
@@ -14,6 +15,7 @@ import pytest
 
 from app.flink import market_data
 from app.local import flink as local_flink
+from app.schemas.deadletter import RAW_LIMIT
 from infra.process import free_port
 from tests.app.flink import harness, reference
 from tests.conftest import unique_name
@@ -88,7 +90,16 @@ def bad_records(now: int) -> list[tuple[bytes, str]]:
         (with_(symbol="$$$"), "invalid_symbol"),
         (with_(symbol="   "), "invalid_symbol"),
         (orjson.dumps({**ok, "pad": "x" * 20_000}), "message_too_large"),
+        (with_(source="café €").replace("€".encode(), b"\xff\xfe"), "invalid_utf8"),  # not UTF-8
+        (with_(type="trade"), "unknown_type"),  # neither a tick nor a type the job knows to skip
     ]
+
+
+# Valid records of the raw topic's other types: not trades, so neither output nor dead letter, but counted.
+NOT_TICKS = {
+    "quote": {"bid": 1.0, "ask": 1.1, "bid_size": 1, "ask_size": 1},
+    "agg": {"end_timestamp_offset": 60_000, "open": 1.0, "high": 1.2, "low": 0.9, "close": 1.1, "volume": 10},
+}
 
 
 @pytest.fixture(scope="module")
@@ -104,19 +115,11 @@ def run(kafka_broker, tmp_path_factory):
     records = list(stream)
     for i, (value, _) in enumerate(bad):  # bad records land between good ones on both partitions
         records.insert(7 * i + 3, (i % 2, b"AAPL", value))
-    quote = orjson.dumps(
-        {
-            "type": "quote",
-            "symbol": "AAPL",
-            "timestamp": base,
-            "bid": 1.0,
-            "ask": 1.1,
-            "bid_size": 1,
-            "ask_size": 1,
-            "source": "test",
-        }
-    )
-    records.append((0, b"AAPL", quote))  # not a trade: neither output nor dead letter
+    for i, (kind, fields) in enumerate(NOT_TICKS.items()):  # i + 1 of each, so the counts tell them apart
+        other = {"type": kind, "symbol": "AAPL", "timestamp": base, "source": "test", **fields}
+        if "end_timestamp_offset" in other:
+            other["end_timestamp"] = base + other.pop("end_timestamp_offset")
+        records += [(i % 2, b"AAPL", orjson.dumps(other))] * (i + 1)
     last = int(truth["timestamp"].max())
     records += [(p, b"ZZZ", harness.tick("ZZZ", last + 10_000, 1.0)) for p in (0, 1)]  # moves the watermark
     harness.produce(kafka_broker, topics["raw_topic"], records)
@@ -140,19 +143,26 @@ def run(kafka_broker, tmp_path_factory):
         late = [harness.tick("MSFT", base + 107, 1.0, trade_id="MSFT-1"), harness.tick("MSFT", base + 3, 2.0)]
         harness.produce(kafka_broker, topics["raw_topic"], [(1, b"MSFT", v) for v in late])
         dead = harness.consume(kafka_broker, [topics["dead_letter_topic"]], expected=len(bad) + 2, timeout=60)
-        counted = dead_letter_metric(f"http://127.0.0.1:{port}", str(result.get_job_client().get_job_id()))
+        rest, job_id = f"http://127.0.0.1:{port}", str(result.get_job_client().get_job_id())
+        counted = dead_letter_metric(rest, job_id)
+        skipped = settled_metric(rest, job_id, "skipped_records", "record_type")
     finally:
         result.get_job_client().cancel().result()
         local_flink.shutdown()
     processed = [orjson.loads(m.value()) for m in out if m.topic() == topics["processed_topic"]]
-    return processed, dead, truth, bad, counted
+    return processed, dead, truth, bad, counted, skipped
 
 
 def dead_letter_metric(rest: str, job_id: str, timeout: float = 30.0) -> collections.Counter:
     """The job's dead-letter counts by reason once they stop changing (the REST API samples them)."""
+    return settled_metric(rest, job_id, "dead_letters", "reason", timeout)
+
+
+def settled_metric(rest: str, job_id: str, metric: str, variable: str, timeout: float = 30.0):
+    """A metric's counts by `variable` once they stop changing (the REST API samples them)."""
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        counts = harness.metric_by_variable(rest, job_id, "dead_letters", "reason")
+        counts = harness.metric_by_variable(rest, job_id, metric, variable)
         if counts and counts == last:
             return counts
         last = counts
@@ -161,13 +171,13 @@ def dead_letter_metric(rest: str, job_id: str, timeout: float = 30.0) -> collect
 
 
 def test_every_unique_good_tick_comes_out_once(run):
-    processed, _, truth, _, _ = run
+    processed, _, truth, *_ = run
     seen = sorted((r["symbol"], r["timestamp"]) for r in processed)
     assert seen == sorted(zip(truth["symbol"], truth["timestamp"], strict=True))
 
 
 def test_indicators_equal_the_reference(run):
-    processed, _, truth, _, _ = run
+    processed, _, truth, *_ = run
     expected = reference.indicators(truth).set_index(["symbol", "timestamp"])
     columns = ["sma_20", "sma_50", "rsi_14", "bollinger_upper", "bollinger_lower"]
     checked = 0
@@ -192,7 +202,7 @@ def test_records_carry_processing_metadata(run):
 
 
 def test_bad_and_late_records_are_dead_lettered_with_their_reason(run):
-    _, dead, _, bad, _ = run
+    _, dead, _, bad, *_ = run
     reasons = sorted(dict(m.headers())["dlq.reason"].decode() for m in dead)
     assert reasons == sorted([reason for _, reason in bad] + ["late", "late"])
     for message in dead:
@@ -203,7 +213,28 @@ def test_bad_and_late_records_are_dead_lettered_with_their_reason(run):
 
 
 def test_dead_letters_are_counted_by_reason_in_a_flink_metric(run):
-    *_, bad, counted = run
+    *_, bad, counted, _ = run
     # The REST API shows a metric group's ':' as '_' (the Prometheus label keeps it).
     expected = [reason.replace(":", "_") for _, reason in bad] + ["late", "late"]
     assert counted == collections.Counter(expected)
+
+
+def test_dead_letter_envelope_sizes_and_hashes_the_raw_bytes(run):
+    _, dead, _, bad, *_ = run
+    originals = {hashlib.sha256(value).hexdigest(): value for value, _ in bad}
+    checked = 0
+    for message in dead:
+        envelope = orjson.loads(message.value())
+        if envelope["reason"] == "late":  # its raw is the parsed tick (see the README)
+            continue
+        original = originals[envelope["raw_sha256"]]
+        assert envelope["raw_bytes"] == len(original), envelope
+        assert envelope["raw_truncated"] == (len(original) > RAW_LIMIT)
+        checked += 1
+    assert checked == len(bad)
+
+
+def test_records_of_other_types_are_counted_by_type_not_dropped(run):
+    # Neither processed nor dead-lettered (the tests above check both outputs), but counted.
+    *_, skipped = run
+    assert skipped == collections.Counter({kind: i + 1 for i, kind in enumerate(NOT_TICKS)})

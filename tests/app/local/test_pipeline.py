@@ -16,7 +16,6 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import orjson
 import pandas as pd
@@ -27,7 +26,7 @@ import pytest
 from app import migrations
 from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
-from app.local import pipeline
+from app.local import pipeline, pipeline_command
 from app.local.bounded_job import END_MARKER_SYMBOL
 from app.metrics import PipelineMetrics, sample
 from app.schemas.processed import TICK_COLUMNS
@@ -36,16 +35,16 @@ from app.sinks.offsets import read_to_end
 from app.sinks.timescale import LOADER_NAME, TickLoader
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
+from tests import REPO
 from tests.app.flink import reference
 from tests.conftest import unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
-REPO = Path(__file__).resolve().parents[3]
 WH = [sys.executable, "-m", "app.cli", "pipeline"]
 TICKS = 3000
 TOLERANCE = 1e-9
 COLUMN_SMA_20 = TICK_COLUMNS.index("sma_20")
-LAKE_KEY = re.compile(r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-\d+-\d+-\d+\.parquet")
+LAKE_KEY = re.compile(r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-p\d{4}-\d{19}\.parquet")
 INDICATORS = {"sma_20": "sma_20", "sma_50": "sma_50", "rsi": "rsi_14"}
 INDICATORS |= {"bollinger_upper": "bollinger_upper", "bollinger_lower": "bollinger_lower"}
 # The market-data job's reason for each of pipeline.MALFORMED, in order.
@@ -54,7 +53,7 @@ MALFORMED_REASONS = [
     "missing_field:price",
     "price_out_of_range",
     "timestamp_out_of_range",
-    "malformed_json",
+    "invalid_utf8",
 ]
 
 
@@ -122,6 +121,11 @@ def test_every_valid_tick_lands_once_in_postgresql(run):
     assert len(ticks) == outcome.produced == TICKS
     stored = sorted(zip(table["symbol"], (t.timestamp() * 1000 for t in table["time"]), strict=True))
     assert stored == sorted(zip(ticks["symbol"], ticks["timestamp"].astype(float), strict=True))
+    # The synthetic ticks carry no trade id or sequence: each row is keyed by its price and volume.
+    identities = (f"pv:{float(p)!r}/{int(v)}" for p, v in zip(ticks["price"], ticks["volume"], strict=True))
+    assert sorted(zip(table["symbol"], table["trade_key"], strict=True)) == sorted(
+        zip(ticks["symbol"], identities, strict=True)
+    )
     assert (outcome.processed, outcome.loaded, outcome.inserted, outcome.table_rows) == (TICKS,) * 4
     assert outcome.problems() == []
 
@@ -169,9 +173,7 @@ def test_parquet_objects_sit_in_their_hour_partition_and_read_back_to_the_rows(r
         hours = {t.replace(minute=0, second=0, microsecond=0, nanosecond=0) for t in frame["time"]}
         assert len(hours) == 1, key
         assert key == PROCESSED_MARKET_DATA.key(hours.pop().to_pydatetime(), key.rsplit("/", 1)[1])
-        assert re.fullmatch(
-            r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-\d+-\d+-\d+\.parquet", key
-        )
+        assert LAKE_KEY.fullmatch(key)
     lake = pd.concat(objects.values()).sort_values(["time", "symbol"]).reset_index(drop=True)
     db = table.sort_values(["time", "symbol"]).reset_index(drop=True)
     assert list(lake.columns) == list(db.columns)
@@ -205,7 +207,12 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
     assert producer.flush(30) == 0
     rows: list[tuple] = []
     loader = TickLoader(
-        kafka_broker.bootstrap_servers, dsn, processed, dead, group=unique_name("g"), on_rows=rows.extend
+        kafka_broker.bootstrap_servers,
+        dsn,
+        processed,
+        dead,
+        group=unique_name("g"),
+        on_rows=lambda batch, positions: rows.extend(batch),
     )
     stop = threading.Event()
     stop.set()  # read what is there, then return
@@ -279,7 +286,7 @@ def test_metrics_are_served_on_loopback_for_the_run_only():
     from infra.process import free_port
 
     port = free_port()
-    with pipeline._metrics_served(port):
+    with pipeline_command._metrics_served(port):
         PipelineMetrics("market-data").quality("served-check", 0.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             body = response.read().decode()

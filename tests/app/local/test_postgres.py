@@ -51,6 +51,7 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
         "001_market_data.sql",
         "002_news_and_insider.sql",
         "003_indicator_precision.sql",
+        "004_trade_identity.sql",
     ]
     assert second == []
     day = datetime(2026, 11, 2, tzinfo=UTC)
@@ -63,6 +64,7 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
             (1,),
             (2,),
             (3,),
+            (4,),
         ]
         with conn.cursor() as cur:
             cur.executemany(
@@ -138,7 +140,8 @@ def test_wh_migrate_applies_pending_then_reports_none(postgres, capsys, monkeypa
 
     first, second = capsys.readouterr().out.splitlines()
     assert first == (
-        "applied 3 migration(s): 001_market_data.sql, 002_news_and_insider.sql, 003_indicator_precision.sql"
+        "applied 4 migration(s): 001_market_data.sql, 002_news_and_insider.sql, 003_indicator_precision.sql,"
+        " 004_trade_identity.sql"
     )
     assert second == "applied 0 migration(s): none pending"
 

@@ -1,5 +1,6 @@
 """Record schemas: the good pass unchanged, each kind of bad input is rejected with a readable reason."""
 
+import hashlib
 import time
 
 import orjson
@@ -108,3 +109,11 @@ def test_dead_letter_envelope_truncates_and_hashes_a_huge_payload():
     assert doc["raw_bytes"] == len(raw) and doc["raw_truncated"] is True and len(doc["raw"]) == RAW_LIMIT
     assert len(value) < 2 * RAW_LIMIT
     assert dict(headers)["dlq.reason"] == b"record too large"
+
+
+def test_dead_letter_envelope_sizes_and_hashes_the_original_bytes_of_invalid_utf8():
+    raw = b'{"symbol": "\xc4PPL", "note": "\xe2\x82"}'  # Latin-1 and a cut sequence: not UTF-8
+    doc = orjson.loads(envelope("invalid_utf8", "flink:market-data", "market-data-raw", raw)[0])
+    assert doc["raw_bytes"] == len(raw)
+    assert doc["raw_sha256"] == hashlib.sha256(raw).hexdigest()
+    assert "\ufffd" in doc["raw"]  # only the readable excerpt is decoded, with replacement characters

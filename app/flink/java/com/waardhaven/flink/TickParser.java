@@ -1,9 +1,12 @@
 package com.waardhaven.flink;
 
 import java.io.IOException;
+import java.time.DateTimeException;
 import java.time.OffsetDateTime;
-import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 import org.apache.flink.api.common.serialization.DeserializationSchema;
@@ -28,9 +31,13 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * {@code value}, for the dead-letter envelope. The limits come from app/flink/market_data.py, which takes
  * them from app.schemas, where the tick's rules live.
  *
+ * <p>The rules are app.schemas' (PriceTick and {@code parse_record}), checked against one shared corpus of
+ * good and bad records (tests/app/flink/tick_corpus.jsonl). Strict JSON: UTF-8 without a byte-order mark,
+ * one JSON object and nothing after it but whitespace, no duplicate keys, nesting at most {@code maxDepth}.
+ * Records of the topic's other types (quotes, bars) are valid but no trades: skipped, and counted by type.
+ *
  * <p>One streaming pass over the JSON (no tree of nodes): the whole object is read first, so malformed
- * JSON anywhere in it is reported as such, then the fields are checked in a fixed order. A repeated key
- * counts with its last value.
+ * JSON anywhere in it is reported as such, then the fields are checked in a fixed order.
  */
 final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
     private static final long serialVersionUID = 1L;
@@ -44,27 +51,40 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
     private enum Name { TYPE, SYMBOL, TIMESTAMP, PRICE, VOLUME, BID, ASK, BID_SIZE, ASK_SIZE, SEQUENCE, TRADE_ID,
         SOURCE }
 
-    private final String symbolRegex;
-    private final int maxBytes;
-    private final long minEventMs;
-    private final long maxFutureMs;
-    private final double maxPrice;
+    /** The limits, from app.schemas via app/flink/market_data.py (see {@code TickSource.KEYS}). */
+    static final class Rules implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        String symbolPattern;
+        String isoInstantPattern;
+        String otherTypes;
+        int maxBytes;
+        int maxDepth;
+        long minEventMs;
+        long maxFutureMs;
+        double maxPrice;
+        long maxSize;
+        int maxTradeIdLength;
+        int maxSourceLength;
+    }
+
+    private final Rules rules;
     private transient JsonFactory json;
     private transient Pattern symbolPattern;
+    private transient Pattern isoInstant;
+    private transient Set<String> otherTypes;
     private transient Value[] values;
 
-    TickParser(String symbolRegex, int maxBytes, long minEventMs, long maxFutureMs, double maxPrice) {
-        this.symbolRegex = symbolRegex;
-        this.maxBytes = maxBytes;
-        this.minEventMs = minEventMs;
-        this.maxFutureMs = maxFutureMs;
-        this.maxPrice = maxPrice;
+    TickParser(Rules rules) {
+        this.rules = rules;
     }
 
     @Override
     public void open(DeserializationSchema.InitializationContext context) {
         json = new ConfinedJsonFactory();
-        symbolPattern = Pattern.compile(symbolRegex);
+        json.enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+        symbolPattern = Pattern.compile(rules.symbolPattern);
+        isoInstant = Pattern.compile(rules.isoInstantPattern);
+        otherTypes = new HashSet<>(Arrays.asList(rules.otherTypes.split(",")));
         values = new Value[Name.values().length];
         for (int i = 0; i < values.length; i++) {
             values[i] = new Value();
@@ -85,15 +105,21 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
 
     /** An event time that may move the watermark: not before minEventMs, not beyond now + maxFutureMs. */
     private boolean plausible(long eventMs) {
-        return eventMs >= minEventMs && eventMs <= System.currentTimeMillis() + maxFutureMs;
+        return eventMs >= rules.minEventMs && eventMs <= System.currentTimeMillis() + rules.maxFutureMs;
     }
 
     private GenericRowData parse(byte[] payload) {
         if (payload == null || payload.length == 0) {
             return rejected("empty_message");
         }
-        if (payload.length > maxBytes) {
+        if (payload.length > rules.maxBytes) {
             return rejected("message_too_large");
+        }
+        if (!Utf8.valid(payload)) {
+            return rejected("invalid_utf8");
+        }
+        if (Utf8.startsWithByteOrderMark(payload)) {
+            return rejected("malformed_json");
         }
         try {
             if (!read(payload)) {
@@ -103,41 +129,120 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
             return rejected("malformed_json");
         }
         try {
-            String type = get(Name.TYPE).optionalText("type");
-            if (type != null && !type.equals("tick")) {
-                // Quotes and bars share the raw topic but are no trade prices: not this job's input.
-                return rejected(SKIPPED_PREFIX + type);
+            Value typeValue = get(Name.TYPE);
+            if (typeValue.kind != Kind.ABSENT) {
+                if (typeValue.kind != Kind.STRING) {
+                    return rejected("wrong_type:type");
+                }
+                if (otherTypes.contains(typeValue.text)) {
+                    // Quotes and bars share the raw topic but are no trade prices: not this job's input.
+                    return rejected(SKIPPED_PREFIX + typeValue.text);
+                }
+                if (!typeValue.text.equals("tick")) {
+                    return rejected("unknown_type");
+                }
             }
-            String symbol = get(Name.SYMBOL).requiredText("symbol").trim().toUpperCase(Locale.ROOT);
-            if (!symbolPattern.matcher(symbol).matches()) {
+            String symbol = symbol(get(Name.SYMBOL).requiredText("symbol"));
+            if (symbol == null || !symbolPattern.matcher(symbol).matches()) {
                 return rejected("invalid_symbol");
             }
-            long eventMs = get(Name.TIMESTAMP).timestamp();
+            long eventMs = get(Name.TIMESTAMP).timestamp(isoInstant);
             if (!plausible(eventMs)) {
                 return rejected("timestamp_out_of_range");
             }
             double price = get(Name.PRICE).requiredNumber("price");
-            if (!(price > 0) || price >= maxPrice) {
+            if (!priceInRange(price)) {
                 return rejected("price_out_of_range");
             }
             long volume = get(Name.VOLUME).requiredInteger("volume");
             if (volume < 0) {
                 return rejected("negative_volume");
             }
-            Double bid = get(Name.BID).optionalNumber("bid");
-            Double ask = get(Name.ASK).optionalNumber("ask");
-            if ((bid != null && bid < 0) || (ask != null && ask < 0)) {
-                return rejected("negative_quote");
+            if (volume >= rules.maxSize) {
+                return rejected("out_of_range:volume");
             }
-            Long bidSize = get(Name.BID_SIZE).optionalInteger("bid_size");
-            Long askSize = get(Name.ASK_SIZE).optionalInteger("ask_size");
+            Double bid = optionalPrice(Name.BID, "bid");
+            Double ask = optionalPrice(Name.ASK, "ask");
+            Long bidSize = optionalSize(Name.BID_SIZE, "bid_size");
+            Long askSize = optionalSize(Name.ASK_SIZE, "ask_size");
             Long sequence = get(Name.SEQUENCE).optionalInteger("sequence");
+            String tradeId = get(Name.TRADE_ID).tradeId();
+            if (tradeId != null && !lengthWithin(tradeId, 1, rules.maxTradeIdLength)) {
+                return rejected("out_of_range:trade_id");
+            }
+            String source = stripWhiteSpace(get(Name.SOURCE).requiredText("source"));
+            if (!lengthWithin(source, 1, rules.maxSourceLength)) {
+                return rejected("out_of_range:source");
+            }
             return GenericRowData.of(StringData.fromString(symbol), eventMs, price, volume, bid, ask, bidSize,
-                    askSize, sequence, StringData.fromString(get(Name.TRADE_ID).tradeId()),
-                    StringData.fromString(get(Name.SOURCE).optionalText("source")), null, null);
+                    askSize, sequence, StringData.fromString(tradeId), StringData.fromString(source), null, null);
         } catch (Invalid e) {
             return rejected(e.getMessage());
         }
+    }
+
+    private boolean priceInRange(double price) {
+        return price > 0 && price < rules.maxPrice;
+    }
+
+    private Double optionalPrice(Name name, String field) throws Invalid {
+        Double price = get(name).optionalNumber(field);
+        if (price != null && !priceInRange(price)) {
+            throw new Invalid("out_of_range:" + field);
+        }
+        return price;
+    }
+
+    private Long optionalSize(Name name, String field) throws Invalid {
+        Long size = get(name).optionalInteger(field);
+        if (size != null && (size < 0 || size >= rules.maxSize)) {
+            throw new Invalid("out_of_range:" + field);
+        }
+        return size;
+    }
+
+    /** app.schemas' Symbol normalisation: JSON whitespace trimmed, ASCII upper-cased; null if not ASCII. */
+    private static String symbol(String text) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && " \t\r\n".indexOf(text.charAt(start)) >= 0) {
+            start++;
+        }
+        while (end > start && " \t\r\n".indexOf(text.charAt(end - 1)) >= 0) {
+            end--;
+        }
+        for (int i = start; i < end; i++) {
+            if (text.charAt(i) > 0x7f) {
+                return null;
+            }
+        }
+        return text.substring(start, end).toUpperCase(Locale.ROOT);
+    }
+
+    /** Without leading and trailing Unicode White_Space, as pydantic strips app.schemas' ShortText. */
+    private static String stripWhiteSpace(String text) {
+        int start = 0;
+        int end = text.length();
+        while (start < end && whiteSpace(text.charAt(start))) {
+            start++;
+        }
+        while (end > start && whiteSpace(text.charAt(end - 1))) {
+            end--;
+        }
+        return text.substring(start, end);
+    }
+
+    /** Unicode's White_Space property (all in the BMP); Java's isWhitespace differs (no U+00A0, U+001C..F). */
+    private static boolean whiteSpace(char c) {
+        return (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0x85 || c == 0xa0 || c == 0x1680
+                || (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f
+                || c == 0x3000;
+    }
+
+    /** Length in code points, as Python counts a string. */
+    private static boolean lengthWithin(String text, int min, int max) {
+        int length = text.codePointCount(0, text.length());
+        return length >= min && length <= max;
     }
 
     /** Reads the payload's fields into {@link #values}; false if it is not a JSON object. */
@@ -153,17 +258,43 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
             while ((field = parser.nextFieldName()) != null) {
                 JsonToken token = parser.nextToken();
                 Name name = name(field);
-                if (name == null) {
-                    parser.skipChildren();
-                } else {
+                if (name == null || !token.isScalarValue()) {
+                    skip(parser, token);
+                }
+                if (name != null) {
                     values[name.ordinal()].read(parser, token);
                 }
             }
             if (parser.currentToken() != JsonToken.END_OBJECT) {
                 throw new IOException("unterminated object");
             }
+            if (parser.nextToken() != null) {
+                throw new IOException("content after the JSON document");
+            }
         }
         return true;
+    }
+
+    /** Skips a field's value (the parser is at its first token), failing if it nests deeper than maxDepth. */
+    private void skip(JsonParser parser, JsonToken first) throws IOException {
+        if (!first.isStructStart()) {
+            return;
+        }
+        int depth = 2;  // the record's object is 1
+        if (depth > rules.maxDepth) {
+            throw new IOException("nested deeper than " + rules.maxDepth);
+        }
+        while (depth > 1) {
+            JsonToken token = parser.nextToken();
+            if (token == null) {
+                throw new IOException("unterminated value");
+            }
+            if (token.isStructStart() && ++depth > rules.maxDepth) {
+                throw new IOException("nested deeper than " + rules.maxDepth);
+            } else if (token.isStructEnd()) {
+                depth--;
+            }
+        }
     }
 
     private static Name name(String field) {
@@ -194,10 +325,6 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
         return row;
     }
 
-    /** An ISO-8601 instant with a zone ("Z" or an offset) in epoch ms; a zoneless time is ambiguous. */
-    private static long isoInstant(String text) {
-        return OffsetDateTime.parse(text.trim()).toInstant().toEpochMilli();
-    }
 
     /** A validation failure; its message is the dead-letter reason. */
     private static final class Invalid extends Exception {
@@ -215,6 +342,7 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
         long integer;
         double number;
 
+        /** Reads a scalar; a structure (already skipped by the caller) is of kind OTHER. */
         void read(JsonParser parser, JsonToken token) throws IOException {
             text = null;
             switch (token) {
@@ -241,7 +369,6 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
                     break;
                 default:
                     kind = Kind.OTHER;
-                    parser.skipChildren();
             }
         }
 
@@ -261,10 +388,6 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
                 throw new Invalid("wrong_type:" + field);
             }
             return text;
-        }
-
-        String optionalText(String field) throws Invalid {
-            return missing() ? null : requiredText(field);
         }
 
         double requiredNumber(String field) throws Invalid {
@@ -287,14 +410,8 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
             if (kind == Kind.INTEGER) {
                 return integer;
             }
-            // 100.0 is an integer written by a float-minded producer; 100.5 is not.
-            if (kind == Kind.FLOAT) {
-                double value = requiredNumber(field);
-                if (value == Math.rint(value) && Math.abs(value) < 9.0e15) {
-                    return (long) value;
-                }
-            }
-            throw new Invalid("wrong_type:" + field);
+            // Strict, as app.schemas: 100.0 is a float; an integer beyond 64 bits fits no column.
+            throw new Invalid((kind == Kind.BIG_INTEGER ? "out_of_range:" : "wrong_type:") + field);
         }
 
         Long optionalInteger(String field) throws Invalid {
@@ -317,8 +434,8 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
             }
         }
 
-        /** Epoch milliseconds (integer) or an ISO-8601 instant with zone ("Z" or an offset). */
-        long timestamp() throws Invalid {
+        /** Epoch milliseconds (integer) or an ISO-8601 instant with its zone (app.schemas' pattern). */
+        long timestamp(Pattern isoInstant) throws Invalid {
             require("timestamp");
             switch (kind) {
                 case INTEGER:
@@ -326,9 +443,12 @@ final class TickParser implements KafkaRecordDeserializationSchema<RowData> {
                 case BIG_INTEGER:
                     throw new Invalid("timestamp_out_of_range");
                 case STRING:
+                    if (!isoInstant.matcher(text).matches()) {
+                        throw new Invalid("bad_timestamp");
+                    }
                     try {
-                        return isoInstant(text);
-                    } catch (DateTimeParseException e) {
+                        return OffsetDateTime.parse(text).toInstant().toEpochMilli();
+                    } catch (DateTimeException e) {
                         throw new Invalid("bad_timestamp");
                     }
                 default:

@@ -23,8 +23,9 @@ final class TickSource {
     static final String[] KEYS = {
         "bootstrap_servers", "topic", "group_id", "max_partition_fetch_bytes", "partition_discovery_ms",
         "out_of_orderness_ms", "idle_timeout_ms", "alignment_group", "alignment_max_drift_ms",
-        "alignment_update_interval_ms", "symbol_pattern", "max_bytes", "min_event_ms", "max_future_ms",
-        "max_price",
+        "alignment_update_interval_ms", "symbol_pattern", "iso_instant_pattern", "other_types", "max_bytes",
+        "max_depth", "min_event_ms", "max_future_ms", "max_price", "max_size", "max_trade_id_length",
+        "max_source_length",
     };
 
     private final Map<String, String> options;
@@ -49,8 +50,7 @@ final class TickSource {
                 .setProperty("partition.discovery.interval.ms", options.get("partition_discovery_ms"))
                 // A reader takes one partition's fetched records at a time: this bounds how long the others wait.
                 .setProperty("max.partition.fetch.bytes", options.get("max_partition_fetch_bytes"))
-                .setDeserializer(new TickParser(options.get("symbol_pattern"), integer("max_bytes"),
-                        number("min_event_ms"), number("max_future_ms"), Double.parseDouble(options.get("max_price"))))
+                .setDeserializer(new TickParser(rules()))
                 .build();
         WatermarkStrategy<RowData> watermarks = WatermarkStrategy
                 .<RowData>forBoundedOutOfOrderness(millis("out_of_orderness_ms"))
@@ -60,6 +60,22 @@ final class TickSource {
                 .withWatermarkAlignment(options.get("alignment_group"), millis("alignment_max_drift_ms"),
                         millis("alignment_update_interval_ms"));
         return env.fromSource(source, watermarks, "parse " + options.get("topic")).uid(uid);
+    }
+
+    private TickParser.Rules rules() {
+        TickParser.Rules rules = new TickParser.Rules();
+        rules.symbolPattern = options.get("symbol_pattern");
+        rules.isoInstantPattern = options.get("iso_instant_pattern");
+        rules.otherTypes = options.get("other_types");
+        rules.maxBytes = integer("max_bytes");
+        rules.maxDepth = integer("max_depth");
+        rules.minEventMs = number("min_event_ms");
+        rules.maxFutureMs = number("max_future_ms");
+        rules.maxPrice = Double.parseDouble(options.get("max_price"));
+        rules.maxSize = number("max_size");
+        rules.maxTradeIdLength = integer("max_trade_id_length");
+        rules.maxSourceLength = integer("max_source_length");
+        return rules;
     }
 
     private long number(String key) {
