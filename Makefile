@@ -12,8 +12,8 @@ help: ## list targets
 bootstrap: ## install and cache what the main job needs (venv, Java/PostgreSQL, jars, OpenTofu + the AWS provider)
 	$(PY) -m infra.bootstrap base deploy-toolchain
 
-bootstrap-all: ## everything the tests need too (helm, kubeconform, checkov)
-	$(PY) -m infra.bootstrap base toolchain checkov
+bootstrap-all: ## everything the tests need too (helm, kubeconform, checkov, the cdktf CLI)
+	$(PY) -m infra.bootstrap base toolchain checkov cdktf-cli
 
 run: bootstrap ## the main job: synth every environment, deploy `local` on the AWS emulator, run the pipeline into it
 	$(WH) synth --all --outdir $(CURDIR)/cdktf.out

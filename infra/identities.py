@@ -1,4 +1,4 @@
-"""Kubernetes identities of the pipeline's workloads: the namespace and service accounts IRSA roles trust.
+"""Identities: the Kubernetes namespace and service accounts IRSA roles trust, and GitHub Actions' CI roles.
 
 The IRSA stack writes trust policies for these names and the platform chart creates the service accounts.
 """
@@ -7,3 +7,17 @@ DATA_NAMESPACE = "data-processing"
 FLINK_SERVICE_ACCOUNT = "flink-service-account"  # as docs/requirements.md#infrastructure names it
 SPARK_SERVICE_ACCOUNT = "spark-service-account"  # as docs/requirements.md#infrastructure names it
 CONNECTORS_SERVICE_ACCOUNT = "connectors-service-account"
+
+# GitHub Actions: the repository whose workflows may assume an environment's CI roles, and the roles' names.
+GITHUB_REPOSITORY = "waardhaven/data-platform"
+CI_PURPOSES = ("plan", "deploy")  # plan: read-only (plan review, drift); deploy: apply
+
+
+def ci_role_name(env: str, purpose: str) -> str:
+    if purpose not in CI_PURPOSES:
+        raise ValueError(f"CI role purpose {purpose!r} is not one of {', '.join(CI_PURPOSES)}")
+    return f"waardhaven-{env}-ci-{purpose}"
+
+
+def ci_role_arn(account_id: str, env: str, purpose: str) -> str:
+    return f"arn:aws:iam::{account_id}:role/{ci_role_name(env, purpose)}"

@@ -32,6 +32,7 @@ apply runs with `init -backend=false` (local state) and is then moved in with `i
 Local AWS emulator: only in `local`, the AWS provider uses access/secret key "test", skips credential,
 account and metadata checks, path-style S3, and points every service it calls (providers.EMULATED_SERVICES)
 at `var.aws_endpoint` (default http://127.0.0.1:5000): pass TF_VAR_aws_endpoint=http://127.0.0.1:<port>.
-Provider versions: infra.bootstrap.provider_versions.PROVIDER_VERSIONS (those of the bindings); the workflows
-pin the synthesized stacks to the providers actually built (infra.tofu.toolchain.pin_to_mirror).
+Provider versions: every stack requires the providers built into the OpenTofu mirror
+(infra.bootstrap.provider_versions.BUILT_VERSIONS, set by stacks.app.require_built_providers), not the
+versions the bindings were generated for, so `wh deploy` and `cdktf deploy` run the same providers.
 """

@@ -7,6 +7,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from infra.bootstrap.provider_versions import BUILT_VERSIONS
 from infra.config import EnvironmentConfig, load_environment
 
 # layer -> layers it depends on (besides `state`, which every other layer depends on). The stacks create
@@ -81,7 +82,29 @@ def build_environment(app, cfg: EnvironmentConfig) -> dict:
     for layer, stack in stacks.items():
         if layer != "state":
             stack.add_dependency(state)  # its backend lives in the state stack
+        require_built_providers(stack)
     return stacks
+
+
+def require_built_providers(stack) -> None:
+    """Require the provider versions built into the mirror, not those cdktf's bindings were generated for.
+
+    With this in the synthesized JSON, `wh deploy` and `cdktf deploy` both install exactly the built ones.
+    """
+    from cdktf import TerraformProvider
+
+    for provider in stack.node.find_all():
+        if not isinstance(provider, TerraformProvider):
+            continue
+        source = provider.terraform_provider_source or provider.terraform_resource_type
+        source = source if "/" in source else f"hashicorp/{source}"  # the registry's default namespace
+        if source not in BUILT_VERSIONS:
+            raise SynthError(
+                f"{stack.node.id} uses provider {source}, which the toolchain does not build "
+                f"(built: {', '.join(BUILT_VERSIONS)}; infra/bootstrap/provider_versions.py)"
+            )
+        name = provider.terraform_resource_type
+        stack.add_override(f"terraform.required_providers.{name}.version", BUILT_VERSIONS[source])
 
 
 def synth(env_names: list[str], outdir: Path | str) -> dict:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests import REPO
+
 ROOMS = ("app", "infra", "stacks", "policies", "tests")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
@@ -46,7 +47,8 @@ def test_the_tree_keeps_every_contract():
         ("app/sinks/probe.py", "infra.bootstrap.jars", "Cluster code imports no laptop"),
         ("app/connectors/probe.py", "tests.conftest", "Cluster code imports no laptop"),
         ("stacks/probe.py", "infra.tofu.runner", "Rooms import only rooms below them"),
-        ("infra/probe.py", "stacks.app", "Rooms import only rooms below them"),
+        ("infra/config/probe.py", "stacks.app", "Rooms import only rooms below them"),
+        ("app/schemas/probe.py", "app.catalog", "Rooms import only rooms below them"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(tree_copy, module, imported, contract):

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests import REPO
+
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("app", "infra", "stacks", "policies")
 
 

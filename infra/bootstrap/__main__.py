@@ -1,11 +1,18 @@
 """python3 -m infra.bootstrap [STEP ...]: install and cache what the project needs.
 
-Steps: venv-path (print the venv's path), python, debs (Java, Maven, PostgreSQL 15), jars (Kafka, Flink
-connector), base (what `make run` and `make test` need),
-tofu, providers, helm, kubeconform (Go-built, cached; full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1),
-deploy-toolchain (OpenTofu and the providers `wh deploy local` uses), toolchain (all Go-built tools),
-flink-udfs (the Flink jobs' JVM functions),
-checkov (the policy scanner, in a venv of its own).
+Steps:
+  venv-path         print the venv's path
+  python            the project venv (base dependencies and every extra)
+  debs              Java, Maven, PostgreSQL 15
+  jars              Kafka, the Flink Kafka connector
+  flink-udfs        the Flink jobs' JVM functions
+  base              what `make run` and `make test` both need (the four above)
+  tofu, providers, helm, kubeconform, actionlint
+                    Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1
+  deploy-toolchain  OpenTofu and the providers `wh deploy local` uses
+  toolchain         every Go-built tool
+  checkov           the policy scanner, in a venv of its own
+  cdktf-cli         the cdktf CLI pinned by package-lock.json, via npm, cached (bin/cdktf runs it)
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import debs, flink_udfs, gotools, jars, venv
+from . import debs, flink_udfs, gotools, jars, node, venv
 from .common import BootstrapError
 
 
@@ -35,8 +42,10 @@ STEPS = {
     "providers": gotools.providers,
     "helm": gotools.helm,
     "kubeconform": gotools.kubeconform,
+    "actionlint": gotools.actionlint,
     "deploy-toolchain": gotools.deploy_toolchain,
     "toolchain": gotools.toolchain,
+    "cdktf-cli": node.ensure,
 }
 
 

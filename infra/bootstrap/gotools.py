@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.bootstrap.provider_versions import PROVIDER_VERSIONS
+from infra.bootstrap.provider_versions import BUILT_VERSIONS, PROVIDER_VERSIONS
 
 from .common import BootstrapError, cache_root, discard_partial, is_complete, mark_complete, run, say, step
 
@@ -48,16 +48,23 @@ class Provider:
     `bindings` is the version the cdktf bindings in the venv were generated for. The Go module proxy
     reachable here serves one commit of each provider repository (a pseudo-version on its main branch,
     newer than `bindings`), so `version` is the release that commit follows, which is what the mirror
-    advertises and what synthesized stacks are pinned to (infra/tofu/providers.py).
+    advertises and what synthesized stacks require (both in infra/bootstrap/provider_versions.py).
     """
 
     type: str
     tool: GoTool
-    version: str
+
+    @property
+    def source(self) -> str:
+        return f"{MIRROR_NAMESPACE}/{self.type}"
+
+    @property
+    def version(self) -> str:
+        return BUILT_VERSIONS[self.source]
 
     @property
     def bindings(self) -> str:
-        return PROVIDER_VERSIONS[f"hashicorp/{self.type}"]
+        return PROVIDER_VERSIONS[self.source]
 
 
 # OpenTofu 1.12.6: the newest release the proxy serves; it builds with the machine's Go 1.26 and speaks the
@@ -74,6 +81,14 @@ HELM = GoTool(
     "helm", "helm.sh/helm/v3", "v3.22.0", "./cmd/helm", "-X helm.sh/helm/v3/internal/version.version=v3.22.0"
 )
 KUBECONFORM = GoTool("kubeconform", "github.com/yannh/kubeconform", "v0.8.0", "./cmd/kubeconform")
+# Lints .github/workflows (tests/test_github_workflows.py).
+ACTIONLINT = GoTool(
+    "actionlint",
+    "github.com/rhysd/actionlint",
+    "v1.7.12",
+    "./cmd/actionlint",
+    "-X github.com/rhysd/actionlint.version=v1.7.12",
+)
 
 PROVIDERS = {
     p.type: p
@@ -86,7 +101,6 @@ PROVIDERS = {
                 "v1.60.1-0.20260602190131-5f2286d6d836",
                 first_build="30-75 minutes on a busy 2-core machine",
             ),
-            version="6.47.1",
         ),
         Provider(
             "kubernetes",
@@ -95,7 +109,6 @@ PROVIDERS = {
                 "github.com/hashicorp/terraform-provider-kubernetes",
                 "v1.13.4-0.20260821094251-3a33fb6cc605",
             ),
-            version="3.2.1",
         ),
         Provider(
             "helm",
@@ -104,7 +117,6 @@ PROVIDERS = {
                 "github.com/hashicorp/terraform-provider-helm",
                 "v1.3.3-0.20260629194918-a4f1c1d8b008",
             ),
-            version="3.2.0",
         ),
     )
 }
@@ -230,6 +242,14 @@ def _group_rss_bytes(pgid: int) -> int:
     return total
 
 
+def _package_count(tool: GoTool, src: Path) -> str:
+    """How many packages the build takes in (some may come from the build cache and not be compiled)."""
+    listed = subprocess.run(
+        ["go", "list", "-deps", tool.package], cwd=src, env=_go_env(), capture_output=True, text=True
+    )
+    return str(len(listed.stdout.split())) if listed.returncode == 0 else "?"
+
+
 def _build(tool: GoTool, src: Path, out: Path) -> None:
     """`go build -v`: its package lines feed a heartbeat (elapsed, packages compiled, the latest one)."""
     ldflags = f"-s -w {tool.ldflags}".strip()
@@ -239,6 +259,7 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
     started = time.monotonic()
     lines: list[str] = []
     peak = 0
+    total = _package_count(tool, src)
     with subprocess.Popen(
         cmd,
         cwd=src,
@@ -258,8 +279,9 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
                 if time.monotonic() - last_said >= HEARTBEAT_SECONDS:
                     last_said = time.monotonic()
                     latest = lines[-1] if lines else "resolving packages"
+                    elapsed = time.monotonic() - started
                     say(
-                        f"{tool.name}: {time.monotonic() - started:.0f}s, {len(lines)} packages compiled, "
+                        f"{tool.name}: {elapsed:.0f}s, {len(lines)} of {total} packages compiled, "
                         f"at {latest}, {peak / 2**30:.1f} GiB peak"
                     )
 
@@ -326,6 +348,10 @@ def kubeconform() -> Path:
     return ensure_tool(KUBECONFORM)
 
 
+def actionlint() -> Path:
+    return ensure_tool(ACTIONLINT)
+
+
 def providers(names: tuple[str, ...] = tuple(PROVIDERS)) -> None:
     _prefetch([PROVIDERS[name].tool for name in names])
     for name in names:
@@ -341,8 +367,9 @@ def deploy_toolchain() -> None:
 
 def toolchain() -> None:
     """In the order the main job needs them: OpenTofu and the AWS provider first, so a deploy can start."""
-    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), HELM, KUBECONFORM])
+    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), HELM, KUBECONFORM, ACTIONLINT])
     tofu()
     providers()
     helm()
     kubeconform()
+    actionlint()

@@ -119,6 +119,9 @@ class Features(Section):
     deletion_protection: bool
     # EKS managed add-ons (EBS CSI driver). The local AWS emulator has no add-on API.
     eks_addons: bool
+    # GitHub Actions' OIDC roles (state stack) and their EKS access entries; the emulator has no
+    # access-entry API.
+    ci_access: bool
 
 
 class Chart(Section):

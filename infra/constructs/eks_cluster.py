@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from cdktf import TerraformResourceLifecycle, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.eks_access_entry import EksAccessEntry
+from cdktf_cdktf_provider_aws.eks_access_policy_association import EksAccessPolicyAssociation
 from cdktf_cdktf_provider_aws.eks_addon import EksAddon
 from cdktf_cdktf_provider_aws.eks_cluster import EksCluster
 from cdktf_cdktf_provider_aws.eks_node_group import EksNodeGroup, EksNodeGroupTaint
@@ -19,15 +21,15 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from constructs import Construct
 
 from infra.config import EnvironmentConfig
+from infra.identities import ci_role_arn
 
-from .iam import policy_document, service_trust
+from .iam import AWS_POLICY, policy_document, service_trust
 from .irsa_role import IrsaRole
 
 CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
 # Node label and taint key the Spark and Flink pods select on (docs/requirements.md#infrastructure).
 WORKLOAD_LABEL = "workload-type"
-AWS_POLICY = "arn:aws:iam::aws:policy/"
 NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
 
 
@@ -104,6 +106,8 @@ class Cluster(Construct):
         self.node_groups = self._node_groups(cfg, subnet_ids)
         if cfg.features.eks_addons:
             self._ebs_csi_driver(cfg)
+        if cfg.features.ci_access:
+            self._ci_access(cfg)
 
     def _node_groups(self, cfg: EnvironmentConfig, subnet_ids: list[str]) -> list[EksNodeGroup]:
         node_role = IamRole(
@@ -181,6 +185,25 @@ class Cluster(Construct):
                 for kind in ("instance", "volume", "network-interface")
             ],
         )
+
+    def _ci_access(self, cfg: EnvironmentConfig) -> None:
+        """The CI roles (infra/constructs/ci_access.py) on the Kubernetes API: the plan role reads (secrets
+        included, where Helm keeps its releases), so operators/platform plans work; the deploy role
+        administers."""
+        policies = {"plan": "AmazonEKSAdminViewPolicy", "deploy": "AmazonEKSClusterAdminPolicy"}
+        for purpose, policy in policies.items():
+            principal = ci_role_arn(cfg.account_id, cfg.name, purpose)
+            cluster = self.cluster.name
+            entry = EksAccessEntry(self, f"ci_{purpose}", cluster_name=cluster, principal_arn=principal)
+            EksAccessPolicyAssociation(
+                self,
+                f"ci_{purpose}_policy",
+                cluster_name=cluster,
+                principal_arn=principal,
+                policy_arn=f"arn:aws:eks::aws:cluster-access-policy/{policy}",
+                access_scope={"type": "cluster"},
+                depends_on=[entry],
+            )
 
     def _ebs_csi_driver(self, cfg: EnvironmentConfig) -> None:
         role = IrsaRole(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+AWS_POLICY = "arn:aws:iam::aws:policy/"  # prefix of AWS-managed policy ARNs
+
 
 def policy_document(*statements: dict) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)}, sort_keys=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cdktf import TerraformResourceLifecycle
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 from constructs import Construct
@@ -54,6 +55,7 @@ class PurposeKey(Construct):
         service_statements: tuple[dict, ...] = (),
     ) -> None:
         super().__init__(scope, id)
+        protect = cfg.features.deletion_protection  # required in production (infra.config.policy)
         account_root = {"AWS": f"arn:aws:iam::{cfg.account_id}:root"}
         use_condition = {
             "StringEquals": {
@@ -98,8 +100,9 @@ class PurposeKey(Construct):
             "key",
             description=description,
             enable_key_rotation=True,
-            deletion_window_in_days=30 if cfg.features.deletion_protection else 7,
+            deletion_window_in_days=30 if protect else 7,
             policy=policy_document(*statements),
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
         )
         self.alias = KmsAlias(self, "alias", name=key_alias(cfg, purpose), target_key_id=self.key.key_id)
         self.arn = self.key.arn

@@ -1,8 +1,10 @@
 """A thin runner for one OpenTofu working directory: init, plan to a file, apply that file, show -json.
 
 Failures raise TofuError with the stack, the command, the tail of OpenTofu's output and, when the cause is
-a known one (emulator down, stale dependency lock, missing provider), what to do about it. An interrupt
-(SIGINT/SIGTERM to us) is passed to OpenTofu as SIGINT, which makes it stop cleanly and save its state.
+a known one (emulator down, stale dependency lock, missing provider), what to do about it. A state lock
+held by another run is reported with its id, holder and age, and how to release it if that run is dead
+(`TofuError.lock`). An interrupt (SIGINT/SIGTERM to us) is passed to OpenTofu as SIGINT, which makes it stop
+cleanly and save its state; a SIGKILL cannot be, and leaves the lock of an S3 backend held.
 """
 
 from __future__ import annotations
@@ -25,11 +27,56 @@ DEFAULT_TIMEOUT = 1800.0
 
 
 class TofuError(RuntimeError):
-    """An OpenTofu command failed; str() is the whole explanation, `output` all OpenTofu printed."""
+    """An OpenTofu command failed; str() is the whole explanation, `output` all OpenTofu printed, `lock`
+    the state lock another run holds when that is why."""
 
-    def __init__(self, message: str, output: str = "") -> None:
+    def __init__(self, message: str, output: str = "", lock: LockInfo | None = None) -> None:
         super().__init__(message)
         self.output = output
+        self.lock = lock
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """The holder of a state lock, as OpenTofu prints it in "Error acquiring the state lock"."""
+
+    id: str
+    who: str
+    operation: str
+    created: str
+
+    @classmethod
+    def parse(cls, output: str) -> LockInfo | None:
+        if "Error acquiring the state lock" not in output:
+            return None
+        fields = dict(_LOCK_FIELD.findall(output))
+        if "ID" not in fields:
+            return None
+        unknown = "(not printed)"
+        return cls(
+            fields["ID"],
+            fields.get("Who", unknown),
+            fields.get("Operation", unknown),
+            fields.get("Created", unknown),
+        )
+
+
+# "  ID:        6a0b...", possibly inside the diagnostic's box ("│   ID: ...").
+_LOCK_FIELD = re.compile(r"^[│\s]*(ID|Who|Operation|Created):[ \t]*(\S.*?)[ \t]*$", re.M)
+
+
+def lock_report(name: str, workdir: Path, lock: LockInfo) -> str:
+    """What to do about a lock: wait for a live holder; release a dead one's, and only then."""
+    return (
+        f"{name}: the state is locked by another run: lock {lock.id}, held by {lock.who} "
+        f"({lock.operation}) since {lock.created}.\n"
+        "If that run is still going, wait for it to end and run again. If it was killed (SIGKILL, a lost CI "
+        "runner), nothing will ever release its lock: once you are sure no other plan or apply of "
+        f"{name} runs, release it in {workdir} with\n"
+        f"    cd {workdir} && {tofu_binary()} force-unlock {lock.id}\n"
+        "and run again. This is safe only when no other run holds the lock: unlocking under a live apply "
+        "lets two runs write the state at once, and the state loses the resources one of them created."
+    )
 
 
 # (pattern in OpenTofu's output, what the user should do). First match wins.
@@ -46,8 +93,16 @@ _KNOWN_CAUSES = (
         re.compile(r"Failed to query available provider packages|could not find (a )?provider", re.I),
         f"a provider is missing from the filesystem mirror: run `{BUILD_COMMAND}`",
     ),
-    (re.compile(r"Error acquiring the state lock"), "another run holds the state lock: wait for it to end"),
 )
+
+
+def killed(returncode: int) -> str | None:
+    if returncode >= 0:
+        return None
+    return (
+        f"OpenTofu was killed (signal {-returncode}): a state lock it held in an S3 backend stays held; "
+        "the next run names the lock and how to release it"
+    )
 
 
 def explain(output: str) -> str:
@@ -74,7 +129,7 @@ class Tofu:
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
 
-    def _environment(self) -> dict[str, str]:
+    def environment(self) -> dict[str, str]:
         return {
             **os.environ,
             "TF_CLI_CONFIG_FILE": str(cli_config()),
@@ -90,7 +145,7 @@ class Tofu:
         proc = subprocess.Popen(
             cmd,
             cwd=self.workdir,
-            env=self._environment(),
+            env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -122,17 +177,20 @@ class Tofu:
         if proc.returncode != 0 and "Interrupt received" in result.output:
             raise KeyboardInterrupt(f"{self.name}: `tofu {args[0]}` interrupted; OpenTofu saved its state")
         if proc.returncode not in ok:
+            lock = LockInfo.parse(result.output)
+            if lock is not None:
+                raise TofuError(lock_report(self.name, self.workdir, lock), result.output, lock)
             tail = "\n".join(result.output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
             raise TofuError(
                 f"{self.name}: `tofu {' '.join(args)}` failed (exit {proc.returncode}) in {self.workdir}:\n"
-                f"{tail}\n-> {explain(result.output)}",
+                f"{tail}\n-> {killed(proc.returncode) or explain(result.output)}",
                 result.output,
             )
         return result
 
-    def init(self, *, upgrade: bool = False) -> Result:
-        args = ["init", "-input=false", "-no-color"]
-        return self.run(*args, "-upgrade") if upgrade else self.run(*args)
+    def init(self, *extra: str, upgrade: bool = False) -> Result:
+        """`extra`: e.g. "-reconfigure", or "-migrate-state", "-force-copy" to move the state on."""
+        return self.run("init", "-input=false", "-no-color", *extra, *(["-upgrade"] if upgrade else []))
 
     def plan(self, plan_file: Path, *extra: str) -> bool:
         """Write a saved plan; True when it would change anything (resources or outputs)."""

@@ -1,4 +1,5 @@
-"""Where the Go-built OpenTofu and providers are, and the CLI config that serves providers from the mirror.
+"""Where the Go-built OpenTofu and providers are, the CLI config that serves providers from the mirror,
+and the environment the pinned cdktf CLI runs them with.
 
 Nothing here builds: a missing part raises ToolchainMissing naming the bootstrap command that builds it.
 """
@@ -55,20 +56,31 @@ def cli_config() -> Path:
     return path
 
 
-def pin_to_mirror(config: Path) -> set[str]:
-    """Point a synthesized stack's required_providers at the versions the mirror serves; returns their types.
+def providers_required_by(config: Path) -> set[str]:
+    """The provider types a synthesized stack requires; each must require the version the mirror serves.
 
-    cdktf writes the versions its bindings were generated for; the Go module proxy here serves newer
-    commits of the same providers (see gotools.Provider), so the stack is pinned to what was built.
+    The stacks are synthesized with the built versions (stacks.app.require_built_providers): another
+    version here means the directory was synthesized by an older checkout, so it is refused, not rewritten.
     """
-    data = json.loads(config.read_text(encoding="utf-8"))
-    required = data.get("terraform", {}).get("required_providers", {})
+    terraform = json.loads(config.read_text(encoding="utf-8")).get("terraform", {})
+    required = terraform.get("required_providers", {})
     types = set()
     for local_name, spec in required.items():
         name = spec.get("source", local_name).split("/")[-1]
-        types.add(name)
         provider = gotools.PROVIDERS.get(name)
-        if provider is not None:
-            spec["version"] = provider.version
-    config.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        if provider is not None and spec.get("version") != provider.version:
+            raise ToolchainMissing(
+                f"{config} requires {name} {spec.get('version')}, the mirror serves {provider.version}: "
+                "synthesize it again (wh synth)"
+            )
+        types.add(name)
     return types
+
+
+def cdktf_environment() -> dict[str, str]:
+    """What the pinned cdktf CLI needs to run the built OpenTofu on the mirror's providers (bin/cdktf)."""
+    return {
+        "TERRAFORM_BINARY_NAME": str(tofu_binary()),
+        "TF_CLI_CONFIG_FILE": str(cli_config()),
+        "CHECKPOINT_DISABLE": "1",  # no version check calls home (cdktf and OpenTofu both read it)
+    }

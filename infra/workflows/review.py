@@ -1,7 +1,7 @@
 """Plan review: what a saved plan (tofu show -json) would do, rendered as one Markdown pull-request comment.
 
-Destroys and replacements of stateful resources get their own loud section; in a protected environment
-they fail the check unless the pull request carries APPROVAL_LABEL.
+Destroys and replacements of stateful resources get their own loud section; in an environment of a gated
+tier (its config file's `tier`) they fail the check unless the pull request carries APPROVAL_LABEL.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 # Found by the workflow to update its one comment in place.
 MARKER = "<!-- waardhaven:plan-review -->"
 APPROVAL_LABEL = "approve-stateful-destroy"
-GATED_ENVIRONMENTS = frozenset({"prod"})
+GATED_TIERS = frozenset({"production"})
 # Resources whose loss loses data or identity that cannot be recreated as it was.
 STATEFUL_TYPES = frozenset(
     {
@@ -58,6 +58,7 @@ class StackPlan:
     changes: list[Change] = field(default_factory=list)
     skipped: str | None = None
     error: str | None = None
+    pending: bool = False  # the plan changes something (resources or outputs)
 
     def count(self, kind: str) -> int:
         # As OpenTofu counts: a replacement is one add and one destroy.
@@ -85,14 +86,15 @@ def changes(plan: dict[str, Any]) -> list[Change]:
     return found
 
 
-def blocked(env: str, plans: list[StackPlan], labels: set[str]) -> list[Change]:
-    """The stateful losses that fail the check: in a gated environment, without the approval label."""
-    if env not in GATED_ENVIRONMENTS or APPROVAL_LABEL in labels:
+def blocked(tier: str, plans: list[StackPlan], labels: set[str]) -> list[Change]:
+    """The stateful losses that fail the check: in a gated tier, without the approval label."""
+    if tier not in GATED_TIERS or APPROVAL_LABEL in labels:
         return []
     return [c for p in plans for c in p.stateful_losses()]
 
 
-def render(plans_by_env: dict[str, list[StackPlan]], labels: set[str]) -> str:
+def render(plans_by_env: dict[str, list[StackPlan]], labels: set[str], tiers: dict[str, str]) -> str:
+    """The review comment; `tiers` maps each environment to its config's tier."""
     lines = [MARKER, "## OpenTofu plan review", ""]
     losses = [
         (env, p.stack, c) for env, plans in plans_by_env.items() for p in plans for c in p.stateful_losses()
@@ -107,7 +109,7 @@ def render(plans_by_env: dict[str, list[StackPlan]], labels: set[str]) -> str:
         lines += [f"| {env} | {stack} | `{c.address}` | **{c.kind.upper()}** |" for env, stack, c in losses]
         lines.append("")
         for env, plans in plans_by_env.items():
-            if blocked(env, plans, labels):
+            if blocked(tiers[env], plans, labels):
                 lines.append(
                     f"**{env}: this check fails** until the pull request has the `{APPROVAL_LABEL}` label."
                 )

@@ -1,4 +1,4 @@
-"""An environment's stacks made ready for OpenTofu: synthesized, ordered, pinned to the mirror, with its AWS.
+"""An environment's stacks made ready for OpenTofu: synthesized, ordered, checked against the mirror, its AWS.
 
 The workflows (deploy, plan review, drift, destroy/recreate) all start here.
 """
@@ -6,7 +6,9 @@ The workflows (deploy, plan review, drift, destroy/recreate) all start here.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,10 +20,15 @@ from infra.config import EnvironmentConfig, load_environment
 from infra.config.arguments import add_env, add_outdir
 from infra.emulator.aws import CREDENTIALS, AwsEmulator, ServiceError, require_answering
 from infra.tofu.runner import Tofu, TofuError
-from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, require_providers, tofu_binary
+from infra.tofu.toolchain import ToolchainMissing, providers_required_by, require_providers, tofu_binary
+
+
+class Refused(RuntimeError):
+    """A guard said no (protected tier, unreviewed stateful loss, reviewed plan no longer valid)."""
+
 
 # What a workflow command reports as one clear line (exit 1) instead of a traceback.
-EXPECTED_ERRORS = (ConfigError, ServiceError, ToolchainMissing, TofuError)
+EXPECTED_ERRORS = (ConfigError, ServiceError, ToolchainMissing, TofuError, Refused)
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,11 @@ class Stack:
     workdir: Path
     needs_kubernetes: bool
     providers: frozenset[str] = frozenset({"aws"})
+    config_file: str = "cdk.tf.json"  # as cdktf names it in each stack directory
+
+    @property
+    def config(self) -> Path:
+        return self.workdir / self.config_file
 
 
 @dataclass
@@ -69,7 +81,7 @@ def say(message: str) -> None:
 
 
 def synthesize(env: str, outdir: Path) -> list[Stack]:
-    """Synthesize `env` into `outdir`: its stacks in dependency order, pinned to the mirror's providers."""
+    """Synthesize `env` into `outdir`: its stacks in dependency order, with the providers each requires."""
     from stacks.app import stack_plan, synth
 
     load_environment(env)  # an unknown or invalid environment fails here, naming the file
@@ -80,7 +92,7 @@ def synthesize(env: str, outdir: Path) -> list[Stack]:
     stacks = []
     for info in stack_plan(env):
         config = outdir / manifest["stacks"][info.name]["synthesizedStackPath"]
-        providers = frozenset(pin_to_mirror(config))
+        providers = frozenset(providers_required_by(config))
         stacks.append(Stack(info.name, info.layer, config.parent, info.needs_kubernetes, providers))
     return stacks
 
@@ -103,9 +115,26 @@ def aws_target(env: str, endpoint: str | None = None) -> Iterator[AwsTarget]:
             cfg, endpoint, {"TF_VAR_aws_endpoint": endpoint, "AWS_REGION": cfg.region, **CREDENTIALS}
         )
         return
-    with AwsEmulator() as emulator:
+    with _sigterm_interrupts(), AwsEmulator() as emulator:
         say(f"started an AWS emulator for this run at {emulator.endpoint} (pid {emulator.pid})")
         yield AwsTarget(cfg, emulator.endpoint, emulator.tofu_env())
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM ends the command as Ctrl-C does (KeyboardInterrupt: the emulator is stopped, exit 130)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("terminated")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def add_common_arguments(parser: Any, *, many: bool = False) -> None:

@@ -1,9 +1,12 @@
 """Ordered teardown of an ephemeral environment, cleaning what is known to block destroying or recreating it.
 
 Stacks go in reverse dependency order: workloads (platform), operators, cluster (irsa, eks), data (data-lake,
-kms), network, state. Around OpenTofu's destroy:
-  before: versioned buckets are emptied (every version and delete marker), or the bucket delete fails;
+kms), network, state. Around OpenTofu's destroy of a stack:
+  before: the whole destroy is planned (a prevent_destroy or a plan error stops here, nothing changed);
           load-balancer ENIs left by Kubernetes services are deleted, or the subnets and VPC cannot go;
+  during: everything but the buckets (and what hangs off them) is destroyed first; only once that
+          succeeded are the buckets emptied (every version and delete marker, or the bucket delete fails)
+          and destroyed, so a failed destroy loses no data;
   after:  the log group EKS creates itself (/aws/eks/<cluster>/cluster) is deleted, or the next create of
           the cluster's log group fails; KMS aliases still naming the destroyed keys are deleted.
 """
@@ -15,39 +18,46 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from infra.config import EnvironmentConfig, load_environment
 from infra.config.model import control_plane_log_group
 
-from .stackset import EXPECTED_ERRORS, AwsTarget, Stack, aws_target, report_errors, say, synthesize
+from .stackset import (
+    EXPECTED_ERRORS,
+    AwsTarget,
+    Refused,
+    Stack,
+    aws_target,
+    report_errors,
+    say,
+    synthesize,
+)
 
-PROTECTED_ENVIRONMENTS = frozenset({"prod", "staging"})
+# Environments of these tiers (their config file's `tier`) are never torn down by this tool.
+PROTECTED_TIERS = frozenset({"production", "staging"})
 PLAN_FILE = "destroy.tfplan"
 
 
-class RefusedEnvironment(RuntimeError):
-    pass
-
-
-def refuse_protected(env: str) -> None:
-    if env in PROTECTED_ENVIRONMENTS:
-        raise RefusedEnvironment(
-            f"refusing to tear down {env!r}: {', '.join(sorted(PROTECTED_ENVIRONMENTS))} are never destroyed "
-            "by this tool, whatever the flags"
+def refuse_protected(cfg: EnvironmentConfig) -> None:
+    if cfg.tier in PROTECTED_TIERS:
+        raise Refused(
+            f"refusing to tear down {cfg.name!r}: it is of tier {cfg.tier!r}, and environments of tiers "
+            f"{', '.join(sorted(PROTECTED_TIERS))} are never destroyed by this tool, whatever the flags"
         )
 
 
-def _resources(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
-    """Resources of one type in a `tofu show -json` state, across child modules."""
+def _managed(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    """Managed resources of one type in a `tofu show -json` state (address, values, ...), across modules."""
     found = []
     modules = [state.get("values", {}).get("root_module", {})]
     while modules:
         module = modules.pop()
-        found += [
-            r["values"]
-            for r in module.get("resources", [])
-            if r.get("type") == type_ and r["mode"] == "managed"
-        ]
+        found += [r for r in module.get("resources", []) if r.get("type") == type_ and r["mode"] == "managed"]
         modules += module.get("child_modules", [])
     return found
+
+
+def _resources(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    return [r["values"] for r in _managed(state, type_)]
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
@@ -114,17 +124,20 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
     if not state.get("values"):
         say(f"{stack.name}: nothing deployed")
         return
-    buckets = [b["bucket"] for b in _resources(state, "aws_s3_bucket")]
-    if buckets:
-        s3 = target.client("s3")
-        emptied = sum(empty_bucket(s3, bucket) for bucket in buckets)
-        say(f"{stack.name}: emptied {len(buckets)} bucket(s), {emptied} object versions and delete markers")
-    vpcs = [v["id"] for v in _resources(state, "aws_vpc")]
-    if vpcs and (count := delete_load_balancer_enis(target.client("ec2"), vpcs)):
-        say(f"{stack.name}: deleted {count} load-balancer network interface(s)")
     plan_file = stack.workdir / PLAN_FILE
     try:
-        tofu.plan(plan_file, "-destroy")
+        tofu.plan(plan_file, "-destroy")  # all of it can go: checked before anything changes
+        vpcs = [v["id"] for v in _resources(state, "aws_vpc")]
+        if vpcs and (count := delete_load_balancer_enis(target.client("ec2"), vpcs)):
+            say(f"{stack.name}: deleted {count} load-balancer network interface(s)")
+        buckets = _managed(state, "aws_s3_bucket")
+        if buckets:
+            tofu.plan(plan_file, "-destroy", *(f"-exclude={b['address']}" for b in buckets))
+            tofu.apply(plan_file)
+            s3 = target.client("s3")
+            emptied = sum(empty_bucket(s3, b["values"]["bucket"]) for b in buckets)
+            say(f"{stack.name}: emptied {len(buckets)} bucket(s): {emptied} object versions, delete markers")
+            tofu.plan(plan_file, "-destroy")
         tofu.apply(plan_file)
     finally:
         plan_file.unlink(missing_ok=True)
@@ -137,26 +150,31 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
     say(f"{stack.name}: destroyed")
 
 
-def teardown(env: str, stacks: list[Stack], target: AwsTarget) -> None:
-    refuse_protected(env)
+def teardown(stacks: list[Stack], target: AwsTarget) -> None:
+    refuse_protected(target.cfg)
     for stack in reversed(stacks):
         destroy_stack(stack, target)
 
 
 def run_teardown(
-    command: str, args: argparse.Namespace, then: Callable[[list[Stack], AwsTarget], object] | None = None
+    command: str,
+    args: argparse.Namespace,
+    then: Callable[[list[Stack], AwsTarget], object] | None = None,
+    confirm: Callable[[], None] | None = None,
 ) -> int:
-    """The body of `wh destroy` and `wh recreate`: refuse, synthesize, tear down, then `then` if given."""
+    """The body of `wh destroy` and `wh recreate`: refuse, confirm, synthesize, tear down, then `then`."""
     started = time.monotonic()
     try:
-        refuse_protected(args.env)  # before anything is synthesized or started
+        refuse_protected(load_environment(args.env))  # before anything is synthesized or started
+        if confirm is not None:
+            confirm()
         with aws_target(args.env, args.aws_endpoint) as target:
             stacks = synthesize(args.env, args.outdir)
-            teardown(args.env, stacks, target)
+            teardown(stacks, target)
             if then is not None:
                 say(f"{command} {args.env}: torn down in {time.monotonic() - started:.1f}s")
                 then(stacks, target)
-    except (RefusedEnvironment, *EXPECTED_ERRORS) as exc:
+    except EXPECTED_ERRORS as exc:
         return report_errors(command, exc)
     say(f"{command} {args.env}: done in {time.monotonic() - started:.1f}s")
     return 0

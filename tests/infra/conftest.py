@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infra.bootstrap.gotools import PROVIDERS
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
 from infra.tofu.runner import Tofu
@@ -53,9 +54,9 @@ def _provider_block(services: tuple[str, ...] = ("s3", "kms", "sts")) -> dict[st
 
 
 def _bucket_config(buckets: dict[str, dict[str, Any]], **extra: dict[str, Any]) -> dict[str, Any]:
-    """Terraform JSON with one aws_s3_bucket per entry, pinned as cdktf pins it (the bindings' version)."""
+    """Terraform JSON with one aws_s3_bucket per entry, requiring the built AWS provider as the stacks do."""
     config: dict[str, Any] = {
-        "terraform": {"required_providers": {"aws": {"source": "aws", "version": "6.25.0"}}},
+        "terraform": {"required_providers": {"aws": {"source": "aws", "version": PROVIDERS["aws"].version}}},
         "variable": {"aws_endpoint": {"type": "string"}},
         "provider": {"aws": [_provider_block()]},
         "resource": {"aws_s3_bucket": {key: {"bucket": key, **attrs} for key, attrs in buckets.items()}},

@@ -60,6 +60,8 @@ def test_kms_keys_per_purpose_rotate_and_grant_use_only_through_their_services(s
     assert aliases == [f"alias/waardhaven-{env}-{p}" for p in purposes]
     for key in resources(stack, "aws_kms_key").values():
         assert key["enable_key_rotation"] is True
+        # deletion_protection is required of production (infra.config.policy): no plan can destroy its keys
+        assert (key.get("lifecycle") == {"prevent_destroy": True}) is cfg.features.deletion_protection
         statements = json.loads(key["policy"])["Statement"]
         assert not any(s["Action"] in ("kms:*", ["kms:*"]) for s in statements)
         if key["description"].startswith("CloudWatch log groups"):

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from infra.tofu.runner import Tofu
-from infra.tofu.toolchain import ToolchainMissing, pin_to_mirror, require_providers, tofu_binary
+from infra.tofu.toolchain import ToolchainMissing, require_providers, tofu_binary
 from stacks.app import stack_plan
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,6 @@ def test_every_stack_validates_against_the_real_providers(synthesized, toolchain
     for info in stack_plan(env):
         workdir = tmp_path / info.name
         shutil.copytree(synthesized.outdir / "stacks" / info.name, workdir)  # keep the shared output intact
-        pin_to_mirror(workdir / "cdk.tf.json")
         tofu = Tofu(workdir, info.name, timeout=300)
         tofu.run("init", "-backend=false", "-input=false", "-no-color")
         result = tofu.run("validate", "-no-color")

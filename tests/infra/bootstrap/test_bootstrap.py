@@ -16,9 +16,9 @@ from app.local.postgres import Postgres
 from infra.bootstrap import jars
 from infra.bootstrap.common import BootstrapError, cache_root
 from infra.process import ServiceError
+from tests import REPO
 
 pytestmark = pytest.mark.integration
-REPO = Path(__file__).resolve().parents[3]
 # The interpreter behind `python3` (a version-manager shim may be a shell script needing PATH).
 SYSTEM_PYTHON = subprocess.check_output(
     ["python3", "-c", "import sys; print(sys.executable)"], text=True
@@ -37,7 +37,7 @@ def private_cache(tmp_path, monkeypatch) -> Path:
 
 def _bootstrap(*steps: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [SYSTEM_PYTHON, "-m", "bootstrap", *steps],
+        [SYSTEM_PYTHON, "-m", "infra.bootstrap", *steps],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -14,7 +14,7 @@ import pytest
 
 from infra.bootstrap.gotools import PROVIDERS, mirror_root
 from infra.tofu.runner import TofuError
-from infra.tofu.toolchain import cli_config, pin_to_mirror
+from infra.tofu.toolchain import cli_config, providers_required_by
 from infra.workflows import review
 
 AWS = PROVIDERS["aws"]
@@ -31,7 +31,7 @@ def test_init_locks_against_the_mirror_and_the_saved_plan_is_applied(
     tofu_in, write_config, bucket_config, emulator
 ):
     config = write_config(bucket_config({"wh-runner-a": {"tags": {"team": "data"}}}))
-    assert pin_to_mirror(config) == {"aws"}
+    assert providers_required_by(config) == {"aws"}
 
     tofu_in.init()
     lock = (config.parent / ".terraform.lock.hcl").read_text()
@@ -51,7 +51,6 @@ def test_init_locks_against_the_mirror_and_the_saved_plan_is_applied(
 
 def test_stale_lock_is_named_with_its_fix_and_state_is_kept(tofu_in, write_config, bucket_config):
     config = write_config(bucket_config({"wh-runner-lock": {}}))
-    pin_to_mirror(config)
     tofu_in.init()
     plan = config.parent / "deploy.tfplan"
     tofu_in.plan(plan)
@@ -95,7 +94,6 @@ def test_interrupted_apply_saves_state_and_the_next_deploy_converges(
 
     names = [f"wh-interrupt-{i:02d}" for i in range(60)]
     config = write_config(bucket_config({name: {} for name in names}))
-    pin_to_mirror(config)
     s3 = emulator.client("s3")
 
     def ours() -> set[str]:

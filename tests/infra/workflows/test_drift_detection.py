@@ -7,7 +7,6 @@ import uuid
 import pytest
 
 from infra.config import load_environment
-from infra.tofu.toolchain import pin_to_mirror
 from infra.workflows import drift
 from infra.workflows.stackset import AwsTarget, Stack
 
@@ -20,7 +19,6 @@ def bucket() -> str:
 @pytest.fixture
 def deployed(tofu_in, write_config, bucket_config, emulator, bucket):
     config = write_config(bucket_config({"probe": {"bucket": bucket, "tags": {"team": "data"}}}))
-    pin_to_mirror(config)
     tofu_in.init()
     plan = config.parent / "deploy.tfplan"
     tofu_in.plan(plan)
@@ -40,7 +38,7 @@ def test_refresh_only_exit_code_says_changes_where_nothing_drifted(
     stack, target, _ = deployed
     config = bucket_config({"probe": {"bucket": bucket, "tags": {"team": "data"}}})
     config["output"] = {"bucket_arn": {"value": "${aws_s3_bucket.probe.arn}"}}
-    pin_to_mirror(write_config(config))
+    write_config(config)
     raw = tofu_in.run("plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color", ok=(0, 2))
     assert raw.returncode == 2, "OpenTofu reports the new output as a change"
     assert drift.detect(stack, target) == [], "but no resource drifted"
@@ -73,7 +71,7 @@ def test_code_not_yet_deployed_is_noted_but_is_not_drift(
     deployed, write_config, bucket_config, bucket, capsys
 ):
     stack, target, _ = deployed
-    pin_to_mirror(write_config(bucket_config({"probe": {"bucket": bucket, "tags": {"team": "platform"}}})))
+    write_config(bucket_config({"probe": {"bucket": bucket, "tags": {"team": "platform"}}}))
     assert drift.detect(stack, target) == []
     assert "code not deployed yet: the plan also changes aws_s3_bucket.probe" in capsys.readouterr().err
 

@@ -150,7 +150,7 @@ def test_destroy_leaves_nothing_and_deploying_again_gives_the_same_plan(local, e
     s3.delete_object(Bucket=bucket, Key="year=2026/part-0.parquet")
 
     started = time.monotonic()
-    teardown("local", local.stacks, local.target)
+    teardown(local.stacks, local.target)
     destroyed = time.monotonic()
     assert inventory(emulator) - local.baseline == set()
 

@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 
-from infra.tofu.toolchain import pin_to_mirror
 from infra.workflows import review
 
 
@@ -17,7 +16,6 @@ def replacement_plan(tofu_in, write_config, bucket_config):
     name = f"wh-review-{uuid.uuid4().hex[:8]}"
     key = {"aws_kms_key": {"lake": {"description": "lake key", "enable_key_rotation": True}}}
     config = write_config(bucket_config({"lake": {"bucket": f"{name}-v1"}}, resource=key))
-    pin_to_mirror(config)
     tofu_in.init()
     plan = config.parent / "review.tfplan"
     tofu_in.plan(plan)
@@ -25,7 +23,6 @@ def replacement_plan(tofu_in, write_config, bucket_config):
 
     key["aws_kms_key"]["lake"]["description"] = "lake key (renamed)"
     config = write_config(bucket_config({"lake": {"bucket": f"{name}-v2"}}, resource=key))
-    pin_to_mirror(config)
     assert tofu_in.plan(plan) is True
     return review.changes(tofu_in.show_json(plan))
 
@@ -43,7 +40,7 @@ def test_markdown_counts_per_stack_and_shouts_about_stateful_replacements(replac
         ],
         "dev": [review.StackPlan("dev-data-lake", "data-lake", [])],
     }
-    text = review.render(plans, labels=set())
+    text = review.render(plans, labels=set(), tiers={"prod": "production", "dev": "development"})
     assert text.startswith(review.MARKER)
     assert "STATEFUL RESOURCES WOULD BE DESTROYED OR REPLACED" in text
     assert "| prod | prod-data-lake | `aws_s3_bucket.lake` | **REPLACE** |" in text
@@ -56,13 +53,22 @@ def test_markdown_counts_per_stack_and_shouts_about_stateful_replacements(replac
     assert f"**prod: this check fails** until the pull request has the `{label}` label" in text
 
 
+def test_gate_follows_the_tier_not_the_name(replacement_plan):
+    plans = [review.StackPlan("eu-data-lake", "data-lake", replacement_plan)]
+    text = review.render({"eu": plans}, labels=set(), tiers={"eu": "production"})
+    assert "**eu: this check fails** until the pull request has the" in text
+    renamed = review.render({"prod": plans}, labels=set(), tiers={"prod": "development"})
+    assert "this check fails" not in renamed
+
+
 def test_prod_gate_needs_the_approval_label(replacement_plan):
     plans = [review.StackPlan("prod-data-lake", "data-lake", replacement_plan)]
-    blocked = review.blocked("prod", plans, labels={"enhancement"})
+    blocked = review.blocked("production", plans, labels={"enhancement"})
     assert [c.address for c in blocked] == ["aws_s3_bucket.lake"]
-    assert review.blocked("prod", plans, labels={review.APPROVAL_LABEL}) == []
-    assert review.blocked("dev", plans, labels=set()) == [], "only prod is gated"
-    approved = review.render({"prod": plans}, labels={review.APPROVAL_LABEL})
+    assert review.blocked("production", plans, labels={review.APPROVAL_LABEL}) == []
+    for tier in ("staging", "development", "ephemeral", "local"):
+        assert review.blocked(tier, plans, labels=set()) == [], "only the production tier is gated"
+    approved = review.render({"prod": plans}, labels={review.APPROVAL_LABEL}, tiers={"prod": "production"})
     assert "STATEFUL RESOURCES" in approved and "this check fails" not in approved
 
 
