@@ -38,11 +38,10 @@ class Stack:
     workdir: Path
     needs_kubernetes: bool
     providers: frozenset[str] = frozenset({"aws"})
-    config_file: str = "cdk.tf.json"  # as cdktf names it in each stack directory
 
     @property
     def config(self) -> Path:
-        return self.workdir / self.config_file
+        return self.workdir / "cdk.tf.json"  # as cdktf names it in each stack directory
 
 
 @dataclass

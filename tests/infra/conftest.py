@@ -70,7 +70,7 @@ def _bucket_config(buckets: dict[str, dict[str, Any]], **extra: dict[str, Any]) 
 @pytest.fixture
 def write_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     def write(config: dict[str, Any]) -> Path:
-        path = tmp_path / "stack" / "main.tf.json"
+        path = tmp_path / "stack" / "cdk.tf.json"  # the name cdktf gives it, which the workflows read
         path.parent.mkdir(exist_ok=True)
         path.write_text(json.dumps(config, indent=2))
         return path

@@ -23,7 +23,7 @@ def setup(tofu_in, write_config, bucket_config, emulator, tmp_path):
         write_config(bucket_config({"lake": {"bucket": f"{name}-{version}"}}))
 
     configure("v1")
-    stack = Stack("test-stack", "data-lake", tofu_in.workdir, False, config_file="main.tf.json")
+    stack = Stack("test-stack", "data-lake", tofu_in.workdir, False)
     target = AwsTarget(load_environment("local"), emulator.endpoint, emulator.tofu_env())
     return stack, target, configure, name, tmp_path / "plans"
 

@@ -74,7 +74,7 @@ def test_a_failed_destroy_leaves_the_bucket_and_its_data(stack_with_data, emulat
 
 def test_a_destroy_that_cannot_be_planned_changes_nothing(stack_with_data, emulator, write_config, tofu_in):
     stack, target, name = stack_with_data
-    config = json.loads((tofu_in.workdir / "main.tf.json").read_text())
+    config = json.loads((tofu_in.workdir / "cdk.tf.json").read_text())
     config["resource"]["aws_iam_role"]["reader"]["lifecycle"] = {"prevent_destroy": True}
     write_config(config)
     with pytest.raises(TofuError, match="prevent_destroy"):
