@@ -59,12 +59,10 @@ def client(endpoint: str, service: str, region: str = REGION) -> Any:
 
 
 class AwsEmulator:
-    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started. `account_id`: the
-    account every request acts in (moto's default is 123456789012), e.g. a non-local environment's."""
+    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started."""
 
-    def __init__(self, port: int | None = None, account_id: str | None = None) -> None:
+    def __init__(self, port: int | None = None) -> None:
         self.port = port
-        self.account_id = account_id
         self.process: ManagedProcess | None = None
         self._log_dir: tempfile.TemporaryDirectory | None = None
 
@@ -89,11 +87,7 @@ class AwsEmulator:
             Path(self._log_dir.name) / "moto.log",
             cwd=REPO,
             # The EKS stack attaches AWS managed policies; moto loads them only when asked to.
-            env={
-                **os.environ,
-                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
-                **({"MOTO_ACCOUNT_ID": self.account_id} if self.account_id else {}),
-            },
+            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
             grace=5.0,
         ).start()
         self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
