@@ -4,9 +4,7 @@ Stacks go in reverse dependency order: workloads (platform), operators, cluster 
 kms), network, state. Around OpenTofu's destroy of a stack:
   before: the whole destroy is planned (a prevent_destroy or a plan error stops here, nothing changed);
           load-balancer ENIs left by Kubernetes services are deleted, or the subnets and VPC cannot go;
-  during: everything but the buckets (and what hangs off them) is destroyed first; only once that
-          succeeded are the buckets emptied (every version and delete marker, or the bucket delete fails)
-          and destroyed, so a failed destroy loses no data;
+          versioned buckets are emptied (every version and delete marker), or the bucket delete fails;
   after:  the log group EKS creates itself (/aws/eks/<cluster>/cluster) is deleted, or the next create of
           the cluster's log group fails; KMS aliases still naming the destroyed keys are deleted.
 """
@@ -45,19 +43,19 @@ def refuse_protected(cfg: EnvironmentConfig) -> None:
         )
 
 
-def _managed(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
-    """Managed resources of one type in a `tofu show -json` state (address, values, ...), across modules."""
+def _resources(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
+    """Resources of one type in a `tofu show -json` state, across child modules."""
     found = []
     modules = [state.get("values", {}).get("root_module", {})]
     while modules:
         module = modules.pop()
-        found += [r for r in module.get("resources", []) if r.get("type") == type_ and r["mode"] == "managed"]
+        found += [
+            r["values"]
+            for r in module.get("resources", [])
+            if r.get("type") == type_ and r["mode"] == "managed"
+        ]
         modules += module.get("child_modules", [])
     return found
-
-
-def _resources(state: dict[str, Any], type_: str) -> list[dict[str, Any]]:
-    return [r["values"] for r in _managed(state, type_)]
 
 
 def empty_bucket(s3: Any, bucket: str) -> int:
@@ -130,14 +128,11 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
         vpcs = [v["id"] for v in _resources(state, "aws_vpc")]
         if vpcs and (count := delete_load_balancer_enis(target.client("ec2"), vpcs)):
             say(f"{stack.name}: deleted {count} load-balancer network interface(s)")
-        buckets = _managed(state, "aws_s3_bucket")
+        buckets = [b["bucket"] for b in _resources(state, "aws_s3_bucket")]
         if buckets:
-            tofu.plan(plan_file, "-destroy", *(f"-exclude={b['address']}" for b in buckets))
-            tofu.apply(plan_file)
             s3 = target.client("s3")
-            emptied = sum(empty_bucket(s3, b["values"]["bucket"]) for b in buckets)
+            emptied = sum(empty_bucket(s3, bucket) for bucket in buckets)
             say(f"{stack.name}: emptied {len(buckets)} bucket(s): {emptied} object versions, delete markers")
-            tofu.plan(plan_file, "-destroy")
         tofu.apply(plan_file)
     finally:
         plan_file.unlink(missing_ok=True)
