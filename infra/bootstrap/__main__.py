@@ -8,7 +8,8 @@ Steps:
   flink-udfs        the Flink jobs' JVM functions
   base              what `make run` and `make test` both need (the four above)
   tofu, providers, helm, kubeconform, actionlint
-                    Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1
+                    Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1;
+                    asked for with other steps, they build beside them (one thread) from the start
   deploy-toolchain  OpenTofu and the providers `wh deploy local` uses
   toolchain         every Go-built tool
   checkov           the policy scanner, in a venv of its own
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
 from . import debs, flink_udfs, gotools, jars, node, venv
 from .common import BootstrapError
@@ -49,20 +51,42 @@ STEPS = {
 }
 
 
+# Compile-bound (Go builds); the other steps mostly wait on downloads, so the two kinds run side by side.
+GO_BUILDS = frozenset(
+    {"tofu", "providers", "helm", "kubeconform", "actionlint", "deploy-toolchain", "toolchain"}
+)
+
+
+def _run_in_order(names: list[str], errors: list[BootstrapError]) -> None:
+    try:
+        for name in names:
+            STEPS[name]()
+    except BootstrapError as exc:
+        errors.append(exc)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m infra.bootstrap", description=__doc__)
     parser.add_argument("steps", nargs="*", default=["base"], choices=[*STEPS, "venv-path"], metavar="STEP")
     args = parser.parse_args(argv)
+    if "venv-path" in args.steps:
+        print(venv.venv_path())
+    steps = [name for name in args.steps if name != "venv-path"]
+    builds = [name for name in steps if name in GO_BUILDS]
+    errors: list[BootstrapError] = []
+    # The Go builds (the longest part of a cold set-up) start at once, beside the venv and the downloads.
+    builder = threading.Thread(target=_run_in_order, args=(builds, errors), name="go-builds", daemon=True)
+    builder.start()
     try:
-        for name in args.steps:
-            if name == "venv-path":
-                print(venv.venv_path())
-            else:
-                STEPS[name]()
-    except BootstrapError as exc:
+        _run_in_order([name for name in steps if name not in GO_BUILDS], errors)
+        builder.join()
+    except KeyboardInterrupt:
+        gotools.stop_builds()
+        print("bootstrap: interrupted; a half-done step is rebuilt on the next run", file=sys.stderr)
+        return 130
+    for exc in errors:
         print(f"bootstrap: {exc}", file=sys.stderr)
-        return 1
-    return 0
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":

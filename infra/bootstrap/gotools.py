@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -269,6 +270,7 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
         text=True,
         start_new_session=True,
     ) as proc:
+        _BUILDING.add(proc.pid)
         done = threading.Event()
 
         def watch() -> None:
@@ -289,12 +291,25 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
         for line in proc.stdout or ():
             lines.append(line.strip())
         proc.wait()
+        _BUILDING.discard(proc.pid)
         done.set()
     if proc.returncode != 0:
         tail = " | ".join(lines[-5:])
         raise BootstrapError(f"go build of {tool.module}@{tool.version} failed: {tail} -- fix it and rerun")
     seconds = time.monotonic() - started
     say(f"{tool.name}: {len(lines)} packages in {seconds:.0f}s, peak memory {peak / 2**30:.1f} GiB")
+
+
+# Process groups of the running `go build`s: they run in sessions of their own, out of a terminal's Ctrl-C.
+_BUILDING: set[int] = set()
+
+
+def stop_builds() -> None:
+    for pgid in list(_BUILDING):
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def ensure_tool(tool: GoTool) -> Path:

@@ -14,8 +14,10 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +130,7 @@ class Tofu:
     name: str
     env: dict[str, str] = field(default_factory=dict)
     timeout: float = DEFAULT_TIMEOUT
+    echo: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
 
     def environment(self) -> dict[str, str]:
         return {
@@ -139,7 +142,10 @@ class Tofu:
             **self.env,
         }
 
-    def run(self, *args: str, ok: tuple[int, ...] = (0,)) -> Result:
+    def run(
+        self, *args: str, ok: tuple[int, ...] = (0,), live: Callable[[str], bool] | None = None
+    ) -> Result:
+        """`live` picks the output lines passed to `echo` as they come (plan, apply); all are collected."""
         cmd = [str(tofu_binary()), *args]
         started = time.monotonic()
         proc = subprocess.Popen(
@@ -161,19 +167,23 @@ class Tofu:
         if in_main_thread:
             for sig in previous:
                 signal.signal(sig, forward)
+        lines: list[str] = []
+        reader = threading.Thread(target=self._collect, args=(proc, lines, live), daemon=True)
+        reader.start()
         try:
-            output, _ = proc.communicate(timeout=self.timeout)
+            proc.wait(timeout=self.timeout)
         except subprocess.TimeoutExpired:
             proc.send_signal(signal.SIGINT)
-            proc.communicate(timeout=60)
+            proc.wait(timeout=60)
             raise TofuError(
                 f"{self.name}: `tofu {args[0]}` took longer than {self.timeout:.0f}s and was stopped"
             ) from None
         finally:
+            reader.join()
             if in_main_thread:
                 for sig, handler in previous.items():
                     signal.signal(sig, handler)
-        result = Result(proc.returncode, output or "", time.monotonic() - started)
+        result = Result(proc.returncode, "".join(lines), time.monotonic() - started)
         if proc.returncode != 0 and "Interrupt received" in result.output:
             raise KeyboardInterrupt(f"{self.name}: `tofu {args[0]}` interrupted; OpenTofu saved its state")
         if proc.returncode not in ok:
@@ -188,6 +198,12 @@ class Tofu:
             )
         return result
 
+    def _collect(self, proc: subprocess.Popen, lines: list[str], live: Callable[[str], bool] | None) -> None:
+        for line in proc.stdout:
+            lines.append(line)
+            if live is not None and live(line):
+                self.echo(f"{self.name}: {line.rstrip()}")
+
     def init(self, *extra: str, upgrade: bool = False) -> Result:
         """`extra`: e.g. "-reconfigure", or "-migrate-state", "-force-copy" to move the state on."""
         return self.run("init", "-input=false", "-no-color", *extra, *(["-upgrade"] if upgrade else []))
@@ -195,11 +211,11 @@ class Tofu:
     def plan(self, plan_file: Path, *extra: str) -> bool:
         """Write a saved plan; True when it would change anything (resources or outputs)."""
         args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}", *extra]
-        result = self.run(*args, ok=(0, 2))
+        result = self.run(*args, ok=(0, 2), live=_plan_progress)
         return result.returncode == 2
 
     def apply(self, plan_file: Path) -> Result:
-        return self.run("apply", "-input=false", "-no-color", "-auto-approve", str(plan_file))
+        return self.run("apply", "-input=false", "-no-color", "-auto-approve", str(plan_file), live=_any_line)
 
     def show_json(self, plan_file: Path | None = None) -> dict[str, Any]:
         """The saved plan as JSON, or the current state when no plan file is given."""
@@ -208,6 +224,21 @@ class Tofu:
 
     def state_resources(self) -> list[str]:
         return self.run("state", "list", "-no-color", ok=(0, 1)).output.split()
+
+
+def _any_line(line: str) -> bool:
+    return bool(line.strip())
+
+
+# What a plan prints while it works (per-resource refresh/read lines) and its one-line summary; the
+# resource diffs themselves stay in the saved plan (`wh plan` renders them for review).
+_PLAN_PROGRESS = re.compile(
+    r": (Refreshing state|Reading|Read complete)|^(Plan:|No changes\.|Changes to Outputs)"
+)
+
+
+def _plan_progress(line: str) -> bool:
+    return bool(_PLAN_PROGRESS.search(line))
 
 
 def _in_main_thread() -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -140,3 +141,23 @@ def test_services_die_with_their_parent_even_on_kill_9():
         assert not Path(workdir).exists()
     finally:
         parent.kill()
+
+
+def test_go_builds_run_beside_the_other_steps_and_every_failure_is_reported(monkeypatch, capsys):
+    """`python` waits for `tofu` to have started: run one after the other, this would time out."""
+    from infra.bootstrap import __main__ as bootstrap
+
+    tofu_started = threading.Event()
+
+    def python() -> None:
+        if not tofu_started.wait(timeout=10):
+            raise BootstrapError("tofu had not started while the venv was being made")
+
+    def tofu() -> None:
+        tofu_started.set()
+        raise BootstrapError("go build of tofu failed")
+
+    monkeypatch.setitem(bootstrap.STEPS, "python", python)
+    monkeypatch.setitem(bootstrap.STEPS, "tofu", tofu)
+    assert bootstrap.main(["python", "tofu"]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["bootstrap: go build of tofu failed"]

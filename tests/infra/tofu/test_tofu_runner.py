@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from infra.bootstrap.gotools import PROVIDERS, mirror_root
-from infra.tofu.runner import TofuError
+from infra.tofu.runner import Tofu, TofuError
 from infra.tofu.toolchain import cli_config, providers_required_by
 from infra.workflows import review
 
@@ -122,3 +122,37 @@ def test_interrupted_apply_saves_state_and_the_next_deploy_converges(
     assert ours() == set(names)
     assert not deploy_stack(stack, target).applied, "after converging, a deploy must plan nothing"
     assert Path(config.parent / "terraform.tfstate").is_file()
+
+
+def test_apply_output_reaches_the_user_while_the_apply_runs(tofu_toolchain, write_config, tmp_path):
+    """The provisioner waits for a file that only the echo of its own first line creates: buffered output
+    (printed once OpenTofu exits) would leave it waiting until the runner's timeout."""
+    seen = tmp_path / "seen"
+    script = f"echo started; while [ ! -e {seen} ]; do sleep 0.05; done; echo released"
+    config = write_config(
+        {
+            "resource": {
+                "terraform_data": {
+                    "live": {
+                        "provisioner": [{"local-exec": {"command": script, "interpreter": ["sh", "-c"]}}]
+                    }
+                }
+            }
+        }
+    )
+    echoed: list[str] = []
+
+    def echo(line: str) -> None:
+        echoed.append(line)
+        if line.endswith("(local-exec): started"):
+            seen.touch()
+
+    tofu = Tofu(config.parent, "live-stack", timeout=60, echo=echo)
+    tofu.init()
+    plan = config.parent / "deploy.tfplan"
+    assert tofu.plan(plan) is True
+    result = tofu.apply(plan)
+    assert result.returncode == 0
+    assert any("released" in line for line in echoed), echoed
+    assert all(line.startswith("live-stack: ") for line in echoed)
+    assert "Apply complete!" in result.output, "the collected output is still whole"
