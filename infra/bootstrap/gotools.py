@@ -271,6 +271,8 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
         start_new_session=True,
     ) as proc:
         _BUILDING.add(proc.pid)
+        if low_priority():
+            yield_cpu(proc.pid)
         done = threading.Event()
 
         def watch() -> None:
@@ -298,6 +300,16 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
         raise BootstrapError(f"go build of {tool.module}@{tool.version} failed: {tail} -- fix it and rerun")
     seconds = time.monotonic() - started
     say(f"{tool.name}: {len(lines)} packages in {seconds:.0f}s, peak memory {peak / 2**30:.1f} GiB")
+
+
+def yield_cpu(session_leader: int) -> None:
+    """Lowest CPU weight for a build in a session of its own. With autogroup scheduling (Linux's default on
+    desktops and these machines) CPU is shared between sessions first, so `nice` alone only orders the
+    build's own processes; the session's autogroup weight is what yields to the rest of the machine."""
+    try:
+        Path(f"/proc/{session_leader}/autogroup").write_text("19")
+    except OSError:
+        pass  # no autogroup scheduling here: nice alone is the priority
 
 
 # Process groups of the running `go build`s: they run in sessions of their own, out of a terminal's Ctrl-C.
