@@ -1,8 +1,11 @@
 """The four pipeline metrics (docs/requirements.md#batch-quality-and-monitoring), shared by every pipeline
-(connectors, Flink jobs, sinks, batch).
+(connectors, Flink jobs, sinks, batch), the targets they are held to, and the one gauge the connector quota
+alert needs.
 
-Names and labels are the requirements'; define nothing else here. A component builds one `PipelineMetrics`
-for its pipeline name and records through it, so the `pipeline` label is set in one place.
+Names and labels are the requirements'. A component builds one `PipelineMetrics` for its pipeline name and
+records through it, so the `pipeline` label is set in one place; a quality check that only reports a score
+calls `data_quality(pipeline, dataset, score)`. The Flink jobs export the same names through recording
+rules over their Flink metrics (app/monitoring/flink.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from contextlib import contextmanager
 
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+# docs/requirements.md#targets: what the alert rules, the dashboards and the local run's summary check.
+QUALITY_TARGET = 0.99  # data quality score > 99 %
+LATENCY_TARGET_SECONDS = 5.0  # processing latency p95 < 5 s (event time -> stored row)
+UPTIME_TARGET = 0.999  # pipeline uptime > 99.9 %
 
 # `status` values of pipeline_messages_processed_total; a bounded set keeps the series count bounded.
 SUCCESS = "success"
@@ -39,6 +47,11 @@ PROCESSING_LATENCY = Histogram(
 )
 QUEUE_DEPTH = Gauge("pipeline_queue_depth", "Messages waiting in a queue", ["pipeline", "queue"])
 DATA_QUALITY_SCORE = Gauge("pipeline_data_quality_score", "Data quality score (0-1)", ["pipeline", "dataset"])
+CONNECTOR_QUOTA_REMAINING = Gauge(
+    "pipeline_connector_quota_remaining",
+    "Requests left in a vendor's daily or monthly quota window",
+    ["pipeline", "source"],
+)
 
 
 class PipelineMetrics:
@@ -100,6 +113,15 @@ class PipelineMetrics:
         if not (0.0 <= score <= 1.0) or math.isnan(score):
             raise ValueError(f"data quality score must be within [0, 1], got {score!r}")
         self._child(DATA_QUALITY_SCORE, dataset).set(score)
+
+    def quota_remaining(self, source: str, remaining: int) -> None:
+        self._child(CONNECTOR_QUOTA_REMAINING, source).set(max(remaining, 0))
+
+
+def data_quality(pipeline: str, dataset: str, score: float) -> None:
+    """Set pipeline_data_quality_score{pipeline, dataset} to `score` (0-1), e.g. a validation run's share of
+    passing records; ValueError outside [0, 1]. Served wherever the process serves /metrics (`serve`)."""
+    PipelineMetrics(pipeline).quality(dataset, score)
 
 
 def serve(port: int, host: str = "127.0.0.1", registry: CollectorRegistry = REGISTRY):

@@ -22,8 +22,6 @@ from pathlib import Path
 
 PIPELINE = "market-data"
 ENV = "local"
-QUALITY_TARGET = 0.99  # docs/requirements.md: data quality score > 99%
-LATENCY_TARGET = 5.0  # docs/requirements.md: processing latency p95 < 5 s
 # What a broken producer might send; each must be dead-lettered with a reason, never loaded or dropped.
 _TICK = b'"type": "tick", "symbol": "ACME", "volume": 1, "source": "demo"'
 MALFORMED = (

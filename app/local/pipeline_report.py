@@ -3,7 +3,9 @@ quality and latency figures against their targets."""
 
 from __future__ import annotations
 
-from app.local.pipeline import LATENCY_TARGET, QUALITY_TARGET, Outcome
+from app.local.pipeline import Outcome
+from app.metrics import LATENCY_TARGET_SECONDS as LATENCY_TARGET
+from app.metrics import QUALITY_TARGET
 
 
 def print_summary(outcome: Outcome, bucket: str, elapsed: float) -> None:
