@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from app.flink import config
 from app.local.toolchain import toolchain
 from infra.bootstrap import debs, jars
 from infra.process import ServiceError, pid_alive
@@ -35,6 +36,25 @@ LOCAL_DEFAULTS = {
     "python.executable": sys.executable,
     "python.client.executable": sys.executable,
 }
+
+
+# The scrape job (job label) of the mini-cluster's metrics, pushed to a Pushgateway (app/local/prometheus.py)
+FLINK_SCRAPE_JOB = "flink"
+PUSH_REPORTER = "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory"
+
+
+def pushgateway_reporter(url: str) -> dict[str, str]:
+    """Flink keys that push the mini-cluster's metrics, named as the cluster's pull reporter names them, to
+    the Pushgateway at `url` every second; the last push stays there after the job ends."""
+    reporter = f"metrics.reporter.{config.METRIC_REPORTER}"
+    return {
+        f"{reporter}.factory.class": PUSH_REPORTER,
+        f"{reporter}.hostUrl": url,
+        f"{reporter}.jobName": FLINK_SCRAPE_JOB,
+        f"{reporter}.randomJobNameSuffix": "false",
+        f"{reporter}.deleteOnShutdown": "false",
+        f"{reporter}.interval": "1 SECONDS",
+    }
 
 
 def connector_jars() -> list[Path]:
