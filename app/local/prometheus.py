@@ -59,6 +59,9 @@ class _HttpDaemon(LocalService):
     part = ""
     workdir_prefix = ""
 
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
@@ -164,15 +167,12 @@ class Prometheus(_HttpDaemon):
             raise PromQLError(f"{params.get('query', path)}: {answer.get('error', 'no answer')}")
         return answer["data"]
 
-    def query(self, promql: str, at: float | None = None) -> list[dict]:
-        """An instant query: the result vector's samples ({"metric": labels, "value": [time, "text"]})."""
-        params = {"query": promql} | ({"time": f"{at:.3f}"} if at is not None else {})
-        data = self._api("query", params)
-        return (
-            data["result"]
-            if data["resultType"] in ("vector", "matrix")
-            else [{"metric": {}, "value": data["result"]}]
-        )
+    def query(self, promql: str) -> list[dict]:
+        """An instant query: the result's samples ({"metric": labels, "value": [time, "text"]})."""
+        data = self._api("query", {"query": promql})
+        if data["resultType"] == "scalar":  # e.g. time(): one sample without labels
+            return [{"metric": {}, "value": data["result"]}]
+        return data["result"]
 
     def query_range(self, promql: str, start: float, end: float, step: float = 1.0) -> list[dict]:
         """A range query, as Grafana runs a panel's: series with their values at each step."""

@@ -123,8 +123,8 @@ def alert_rules() -> list[dict]:
             "5m",
             "ticket",
             "{{ $labels.pipeline }}: {{ $labels.queue }} backlog growing",
-            "{{ $value }} records wait in {{ $labels.queue }} and the backlog has grown all of the last 15 minutes: "
-            "the consumer does not keep up.",
+            "{{ $value }} records wait in {{ $labels.queue }} and the backlog has grown all of the last "
+            "15 minutes: the consumer does not keep up.",
         ),
         _alert(
             "FlinkJobNotRunning",

@@ -89,8 +89,8 @@ def report(env: str, ingest: dict[str, float], lifecycles: dict[str, list], year
         f"S3 storage cost of the {env} lake: {prices.region} prices of {prices.as_of} (storage only; "
         "requests, transitions and retrievals not included)",
         "ingest GiB/day: " + ", ".join(f"{bucket} {gib:g}" for bucket, gib in ingest.items()),
-        "USD/month is the year's average month; STANDARD's volume discount is shared by the buckets pro rata,",
-        "so a bucket without tiers pays a little more per GB once the others move out of STANDARD",
+        "USD/month is the year's average month; STANDARD's volume discount is shared by the buckets pro",
+        "rata, so a bucket without tiers pays a little more per GB once the others move out of STANDARD",
     ]
     tiered = {bucket: (ingest[bucket], lifecycles[bucket]) for bucket in ingest}
     standard = {bucket: (gib, storage_cost.all_standard(tiers)) for bucket, (gib, tiers) in tiered.items()}

@@ -126,7 +126,8 @@ REJECTIONS = [
     (
         "dev",
         _set("data_lake", "ingest_gib_per_day", "raw-data", -1),
-        "data_lake.ingest_gib_per_day: Value error, raw-data: GiB per day must be between 0 and 1000000, got -1",
+        "data_lake.ingest_gib_per_day: Value error, raw-data: GiB per day must be between 0 and 1000000, "
+        "got -1",
     ),
     (
         "prod",
