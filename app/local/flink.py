@@ -53,7 +53,7 @@ def pushgateway_reporter(url: str) -> dict[str, str]:
         f"{reporter}.jobName": FLINK_SCRAPE_JOB,
         f"{reporter}.randomJobNameSuffix": "false",
         f"{reporter}.deleteOnShutdown": "false",
-        f"{reporter}.interval": "1 SECONDS",
+        f"{reporter}.interval": "1 s",
     }
 
 
