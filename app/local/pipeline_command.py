@@ -19,7 +19,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.local.pipeline import lake_bucket, run_pipeline, say
-from app.local.pipeline_report import print_summary
 
 DEFAULT_CHART = "wh-pipeline-chart.png"
 
@@ -76,6 +75,7 @@ def _sigterm_as_interrupt(signum, frame):
 def run(args: argparse.Namespace) -> int:
     from app.local import pipeline_queries, price_chart
     from app.local.monitoring import local_monitoring
+    from app.local.pipeline_report import print_summary
     from app.local.prometheus import PromQLError
     from app.local.services import local_services
     from app.migrations import MigrationError
