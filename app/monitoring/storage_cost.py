@@ -22,6 +22,9 @@ from app.sinks import lake_layout
 from app.yamlconfig import ConfigError, read_yaml, validate
 
 PRICES_FILE = Path(__file__).with_name("s3_prices.yaml")
+# Buckets whose objects are deleted soon after they are written (Flink discards superseded checkpoints):
+# they cost what their noncurrent-version rule keeps, not what their transitions say.
+DELETED_AFTER_WRITE = (lake_layout.FLINK_STATE.suffix,)
 STANDARD = "STANDARD"
 DAYS_PER_YEAR = 365
 DAYS_PER_MONTH = DAYS_PER_YEAR / 12  # a GB-month: a GB kept for a month, prorated by the hour
@@ -154,10 +157,13 @@ def layout_tiers(bucket: lake_layout.LakeBucket) -> list[Tier]:
 
 def year_one_cost_per_daily_gib(price_list: Prices | None = None) -> dict[str, dict[str, float]]:
     """USD of a lake bucket's first year per GiB/day of ingest, tiered and all STANDARD, at the first
-    STANDARD price tier (linear in ingest: the dashboard scales it by the measured rate)."""
+    STANDARD price tier (linear in ingest: the dashboard scales it by the measured rate). Not for the
+    DELETED_AFTER_WRITE buckets, whose cost is the environment's noncurrent expiry (`wh cost`)."""
     price_list = price_list or prices()
     result = {}
     for bucket in lake_layout.BUCKETS:
+        if bucket.suffix in DELETED_AFTER_WRITE:
+            continue
         plans = {"tiered": layout_tiers(bucket), "standard": all_standard(layout_tiers(bucket))}
         result[bucket.suffix] = {
             plan: sum(

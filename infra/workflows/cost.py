@@ -18,14 +18,10 @@ import sys
 from pathlib import Path
 
 from app.monitoring import storage_cost
-from app.sinks import lake_layout
 from infra.config import ConfigError, load_environment
 from infra.config.arguments import add_env, add_outdir
 
 SAVING_TARGET = 0.20
-# Buckets whose objects are deleted soon after they are written (Flink discards superseded checkpoints):
-# what they cost is how long the noncurrent-version rule keeps them.
-DELETED_AFTER_WRITE = (lake_layout.FLINK_STATE.suffix,)
 _BUCKET_REF = re.compile(r"^\$\{aws_s3_bucket\.([^.}]+)\.id\}$")
 
 
@@ -47,7 +43,7 @@ def stack_file(outdir: Path, env: str) -> Path:
 
 def synthesized_lifecycles(stack: dict, env: str) -> dict[str, list[storage_cost.Tier]]:
     """Each lake bucket's tiers, by its layout suffix, from the lifecycle rules of a synthesized data-lake
-    stack; for a DELETED_AFTER_WRITE bucket, its noncurrent-version expiry."""
+    stack; for a storage_cost.DELETED_AFTER_WRITE bucket, its noncurrent-version expiry."""
     resources = stack.get("resource", {})
     names = {key: value["bucket"] for key, value in resources.get("aws_s3_bucket", {}).items()}
     result = {}
@@ -60,7 +56,7 @@ def synthesized_lifecycles(stack: dict, env: str) -> dict[str, list[storage_cost
         if len(enabled) != 1 or enabled[0].get("filter", [{}])[0].get("prefix", "") != "":
             raise CostError(f"{names[match[1]]}: the model takes one enabled rule over the whole bucket")
         rule = enabled[0]
-        if suffix in DELETED_AFTER_WRITE:
+        if suffix in storage_cost.DELETED_AFTER_WRITE:
             kept = rule["noncurrent_version_expiration"][0]["noncurrent_days"]
             result[suffix] = [storage_cost.Tier(storage_cost.STANDARD, 0, kept)]
             continue

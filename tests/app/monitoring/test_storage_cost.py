@@ -81,7 +81,7 @@ def test_lifecycle_rules_as_synthesized_are_the_lakes_layout(env):
     lifecycles = cost.synthesized_lifecycles(stack, env)
 
     for bucket in lake_layout.BUCKETS:
-        if bucket.suffix in cost.DELETED_AFTER_WRITE:
+        if bucket.suffix in storage_cost.DELETED_AFTER_WRITE:
             kept = load_environment(env).data_lake.noncurrent_version_expiration_days
             assert lifecycles[bucket.suffix] == [Tier(STANDARD, 0, kept)]
         else:
