@@ -33,32 +33,36 @@ def draw(dsn: str, path: Path, symbol: str | None = None) -> tuple[Path, str]:
             " WHERE symbol = %s ORDER BY time, trade_key",
             (symbol,),
         ).fetchall()
-    time, price, sma20, sma50, upper, lower, rsi = (
-        [None if v is None else (v if i == 0 else float(v)) for v in column]
-        for i, column in enumerate(zip(*rows, strict=True))
+    times = [row[0] for row in rows]
+    price, sma20, sma50, upper, lower, rsi = (
+        [None if v is None else float(v) for v in column] for column in list(zip(*rows, strict=True))[1:]
     )
+    # By tick, not by clock: a feed's ticks come in bursts, which a time axis squeezes into vertical strokes.
+    ticks = range(len(rows))
     figure, (top, bottom) = plt.subplots(
         2, 1, sharex=True, figsize=(11, 6.5), gridspec_kw={"height_ratios": [3, 1]}, layout="constrained"
     )
-    bands = [(t, lo, hi) for t, lo, hi in zip(time, lower, upper, strict=True) if lo is not None]
+    bands = [(n, lo, hi) for n, lo, hi in zip(ticks, lower, upper, strict=True) if lo is not None]
     if bands:
-        band_time, band_lower, band_upper = zip(*bands, strict=True)
+        band_ticks, band_lower, band_upper = zip(*bands, strict=True)
         top.fill_between(
-            band_time, band_lower, band_upper, color="tab:blue", alpha=0.12, label="Bollinger (20, 2σ)"
+            band_ticks, band_lower, band_upper, color="tab:blue", alpha=0.15, label="Bollinger (20, 2σ)"
         )
-    top.plot(time, price, color="black", linewidth=0.9, label="price")
-    top.plot(time, sma20, color="tab:orange", linewidth=1.2, label="SMA 20")
-    top.plot(time, sma50, color="tab:purple", linewidth=1.2, label="SMA 50")
+    top.plot(ticks, price, color="black", linewidth=1.0, label="price")
+    top.plot(ticks, sma20, color="tab:orange", linewidth=1.4, label="SMA 20")
+    top.plot(ticks, sma50, color="tab:purple", linewidth=1.4, label="SMA 50")
+    top.ticklabel_format(axis="y", useOffset=False)
     top.set_ylabel("price")
-    top.set_title(f"{symbol}: {len(rows)} ticks from market_data_ts")
+    span = f"{times[0]:%Y-%m-%d %H:%M:%S} to {times[-1]:%H:%M:%S} UTC"
+    top.set_title(f"{symbol}: {len(rows)} ticks from market_data_ts, {span}")
     top.legend(loc="upper left", fontsize="small")
     top.grid(alpha=0.3)
-    bottom.plot(time, rsi, color="tab:green", linewidth=1.0, label="RSI 14")
+    bottom.plot(ticks, rsi, color="tab:green", linewidth=1.1, label="RSI 14")
     for bound in RSI_BOUNDS:
         bottom.axhline(bound, color="grey", linestyle="--", linewidth=0.8)
     bottom.set_ylim(0, 100)
     bottom.set_ylabel("RSI 14")
-    bottom.set_xlabel("event time (UTC)")
+    bottom.set_xlabel("tick, in event-time order")
     bottom.grid(alpha=0.3)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=110)
