@@ -18,6 +18,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "drift": ("infra.workflows.drift", "report resources changed outside OpenTofu (exit 2 on drift)"),
     "destroy": ("infra.workflows.destroy", "tear down an ephemeral environment in order (not prod/staging)"),
     "recreate": ("infra.workflows.recreate", "tear down and deploy again a load-test environment"),
+    "cost": (
+        "infra.workflows.cost",
+        "monthly and yearly S3 storage cost of an environment's lake, and the saving",
+    ),
     "ci-role": ("infra.workflows.ci_role", "the ARN of the role GitHub Actions plans or deploys ENV with"),
     "policy": ("policies.command", "check synthesized stacks and the topic catalog against the policies"),
     "bench": ("app.bench_command", "list or run the benchmarks (each against a same-run baseline)"),

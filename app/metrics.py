@@ -1,8 +1,11 @@
 """The four pipeline metrics (docs/requirements.md#batch-quality-and-monitoring), shared by every pipeline
-(connectors, Flink jobs, sinks, batch).
+(connectors, Flink jobs, sinks, batch), the targets they are held to, and two more the alerts and the
+storage-cost dashboard need: the connectors' quota left and the bytes written to the lake.
 
-Names and labels are the requirements'; define nothing else here. A component builds one `PipelineMetrics`
-for its pipeline name and records through it, so the `pipeline` label is set in one place.
+Names and labels are the requirements'. A component builds one `PipelineMetrics` for its pipeline name and
+records through it, so the `pipeline` label is set in one place; a quality check that only reports a score
+calls `data_quality(pipeline, dataset, score)`. The Flink jobs export the same names through recording
+rules over their Flink metrics (app/monitoring/flink.py).
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from contextlib import contextmanager
 
 import numpy as np
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.utils import floatToGoString
+
+# docs/requirements.md#targets: what the alert rules, the dashboards and the local run's summary check.
+QUALITY_TARGET = 0.99  # data quality score > 99 %
+LATENCY_TARGET_SECONDS = 5.0  # processing latency p95 < 5 s (event time -> stored row)
+UPTIME_TARGET = 0.999  # pipeline uptime > 99.9 %
 
 # `status` values of pipeline_messages_processed_total; a bounded set keeps the series count bounded.
 SUCCESS = "success"
@@ -26,19 +35,43 @@ STATUSES = (SUCCESS, DEAD_LETTER, ERROR, DUPLICATE)
 # (docs/requirements.md#targets).
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
+
+def bucket_labels(buckets: Sequence[float] = LATENCY_BUCKETS) -> list[str]:
+    """Each bound's `le` label as prometheus_client writes it, for the exporters that must match (Flink)."""
+    return [floatToGoString(bound) for bound in buckets]
+
+
+# The names, as Prometheus stores them (the rules and dashboards of app/monitoring use these).
+MESSAGES_PROCESSED_TOTAL = "pipeline_messages_processed_total"
+PROCESSING_LATENCY_SECONDS = "pipeline_processing_latency_seconds"
+QUEUE_DEPTH_NAME = "pipeline_queue_depth"
+DATA_QUALITY_SCORE_NAME = "pipeline_data_quality_score"
+QUOTA_REMAINING_NAME = "pipeline_connector_quota_remaining"
+LAKE_BYTES_WRITTEN_TOTAL = "pipeline_lake_bytes_written_total"
+
 MESSAGES_PROCESSED = Counter(
-    "pipeline_messages_processed_total",
+    MESSAGES_PROCESSED_TOTAL,
     "Messages processed, by outcome",
     ["pipeline", "topic", "status"],
 )
 PROCESSING_LATENCY = Histogram(
-    "pipeline_processing_latency_seconds",
+    PROCESSING_LATENCY_SECONDS,
     "Time spent in a processing stage",
     ["pipeline", "stage"],
     buckets=LATENCY_BUCKETS,
 )
-QUEUE_DEPTH = Gauge("pipeline_queue_depth", "Messages waiting in a queue", ["pipeline", "queue"])
-DATA_QUALITY_SCORE = Gauge("pipeline_data_quality_score", "Data quality score (0-1)", ["pipeline", "dataset"])
+LAKE_BYTES_WRITTEN = Counter(
+    LAKE_BYTES_WRITTEN_TOTAL,
+    "Bytes of objects written to the data lake, by bucket (app/sinks/lake_layout.py suffix) and dataset",
+    ["bucket", "dataset"],
+)
+QUEUE_DEPTH = Gauge(QUEUE_DEPTH_NAME, "Messages waiting in a queue", ["pipeline", "queue"])
+DATA_QUALITY_SCORE = Gauge(DATA_QUALITY_SCORE_NAME, "Data quality score (0-1)", ["pipeline", "dataset"])
+CONNECTOR_QUOTA_REMAINING = Gauge(
+    QUOTA_REMAINING_NAME,
+    "Requests left in a vendor's daily or monthly quota window",
+    ["pipeline", "source"],
+)
 
 
 class PipelineMetrics:
@@ -100,6 +133,20 @@ class PipelineMetrics:
         if not (0.0 <= score <= 1.0) or math.isnan(score):
             raise ValueError(f"data quality score must be within [0, 1], got {score!r}")
         self._child(DATA_QUALITY_SCORE, dataset).set(score)
+
+    def quota_remaining(self, source: str, remaining: int) -> None:
+        self._child(CONNECTOR_QUOTA_REMAINING, source).set(max(remaining, 0))
+
+
+def lake_written(bucket: str, dataset: str, size: int) -> None:
+    """Count `size` bytes written into the lake's `bucket` (its layout suffix, e.g. processed-data)."""
+    LAKE_BYTES_WRITTEN.labels(bucket, dataset).inc(size)
+
+
+def data_quality(pipeline: str, dataset: str, score: float) -> None:
+    """Set pipeline_data_quality_score{pipeline, dataset} to `score` (0-1), e.g. a validation run's share of
+    passing records; ValueError outside [0, 1]. Served wherever the process serves /metrics (`serve`)."""
+    PipelineMetrics(pipeline).quality(dataset, score)
 
 
 def serve(port: int, host: str = "127.0.0.1", registry: CollectorRegistry = REGISTRY):

@@ -20,6 +20,7 @@ from .operators import OperatorsStack
 CHARTS_DIR = Path(__file__).resolve().parents[1] / "charts"
 PIPELINE_CHART = "waardhaven-pipeline"
 FLINK_JOBS_CHART = "flink-jobs"
+MONITORING_CHART = "waardhaven-monitoring"
 
 
 def environment_values_file(chart: str, env: str) -> Path:
@@ -63,6 +64,38 @@ class PlatformStack(EnvironmentStack):
         self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
         # Its pods run as the service account the pipeline chart creates.
         self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline])
+        self._monitoring_release(cfg)
+
+    def _monitoring_release(self, cfg: EnvironmentConfig) -> Release:
+        """charts/waardhaven-monitoring (rules, dashboards, the Flink PodMonitor) in kube-prometheus-stack's
+        namespace, where its Grafana sidecar looks for dashboards, labelled for its selectors."""
+        stack = cfg.operators.kube_prometheus_stack
+        flink_jobs = yaml.safe_load(
+            (CHARTS_DIR / FLINK_JOBS_CHART / "values.yaml").read_text(encoding="utf-8")
+        )
+        values = {
+            "prometheusRelease": stack.chart,  # the operators stack names the release after its chart
+            "pipelineNamespace": identities.DATA_NAMESPACE,
+            "flinkJobs": sorted(flink_jobs["jobs"]),
+            "flinkMetricsPort": flink_jobs["metricsPort"],
+        }
+        asset = TerraformAsset(
+            self,
+            f"{MONITORING_CHART}_chart",
+            path=str(CHARTS_DIR / MONITORING_CHART),
+            type=AssetType.DIRECTORY,
+        )
+        return Release(
+            self,
+            MONITORING_CHART,
+            name=MONITORING_CHART,
+            chart=asset.path,
+            namespace=stack.namespace,
+            atomic=True,
+            wait=True,
+            timeout=600,
+            values=[yaml.safe_dump(values, sort_keys=True)],
+        )
 
     def _chart_release(self, cfg: EnvironmentConfig, chart: str, generated: dict, depends_on) -> Release:
         """charts/<chart> (copied into the stack's output, so no absolute path) with values-<env>.yaml and

@@ -23,10 +23,11 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from app.catalog import duration_ms
+from app.catalog import catalog, duration_ms
 from app.connectors.config import SourceConfig
 from app.connectors.cursor import replace_atomically
 from app.connectors.ratelimit import parse_rate
+from app.metrics import PipelineMetrics
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +111,19 @@ class QuotaStore:
 class Quota:
     """One source's draw on its key's budget: `acquire()` before every request to the vendor."""
 
-    def __init__(self, source: str, key: str, window: Window, max_wait: str, store: QuotaStore) -> None:
+    def __init__(
+        self,
+        source: str,
+        key: str,
+        window: Window,
+        max_wait: str,
+        store: QuotaStore,
+        pipeline: str,
+    ) -> None:
+        """`pipeline`: the label of the gauge pipeline_connector_quota_remaining it keeps up to date."""
         self.source, self.key, self.window, self.store = source, key, window, store
         self.max_wait, self._max_wait_s = max_wait, duration_ms(max_wait) / 1000
+        self.metrics = PipelineMetrics(pipeline)
 
     @classmethod
     def for_source(cls, config: SourceConfig, store: QuotaStore) -> Quota | None:
@@ -122,7 +133,8 @@ class Quota:
         rate, settings = declared
         limit, period = parse_rate(rate)
         key = config.auth.env if config.auth else config.name
-        return cls(config.name, key, Window(limit, period, ZoneInfo(settings.tz)), settings.max_wait, store)
+        window = Window(limit, period, ZoneInfo(settings.tz))
+        return cls(config.name, key, window, settings.max_wait, store, catalog()[config.topic].pipeline)
 
     def describe(self) -> str:
         _, reset = self.window.bounds(self.store.clock())
@@ -135,6 +147,7 @@ class Quota:
 
     async def acquire(self) -> None:
         while (reset := self.store.take(self.key, self.window)) is not None:
+            self.metrics.quota_remaining(self.source, 0)
             wait = (reset - self.store.clock()).total_seconds()
             if wait > self._max_wait_s:
                 raise QuotaExhausted(
@@ -151,3 +164,4 @@ class Quota:
                 wait,
             )
             await asyncio.sleep(max(wait, 0.0))
+        self.metrics.quota_remaining(self.source, self.window.limit - self.store.used(self.key, self.window))

@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     tables = StreamTableEnvironment.create(StreamExecutionEnvironment.get_execution_environment())
     for key, value in module.table_configuration(settings).items():
         tables.get_config().set(key, value)
+    tables.get_config().set("pipeline.name", jobs.job_name(args.job))
     module.build(tables, settings, args.bootstrap_servers, UDF_JAR).execute().wait()
     return 0
 

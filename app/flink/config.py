@@ -29,6 +29,8 @@ def _duration_ms(value: object) -> int:
 DurationMs = Annotated[int, BeforeValidator(_duration_ms), Field(gt=0)]
 # How often sources emit watermarks (Flink's default `pipeline.auto-watermark-interval`, set explicitly).
 WATERMARK_INTERVAL_MS = 200
+# The name of the Prometheus metric reporter in the Flink configuration (charts/flink-jobs sets its factory).
+METRIC_REPORTER = "prom"
 # Kafka's default transaction.max.timeout.ms, which the brokers keep: a longer producer timeout is refused.
 KAFKA_MAX_TRANSACTION_TIMEOUT_MS = 900_000
 
@@ -182,6 +184,10 @@ class JobSettings(_Model):
             # The jobs' operators never mutate their input and keep only rows they own (SymbolIndicators
             # keeps rows fresh from the network, copies others): chained operators need not copy records.
             "pipeline.object-reuse": "true",
+            # The Prometheus reporter (`prom`: set up by the FlinkDeployment, locally by app/local/flink.py)
+            # would rewrite label values to [a-zA-Z0-9:_]: job_name="waardhaven-market-data" and le="0.5"
+            # must reach the recording rules of app/monitoring/flink.py as they are.
+            f"metrics.reporter.{METRIC_REPORTER}.filterLabelValueCharacters": "false",
         }
 
 

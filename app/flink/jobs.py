@@ -5,3 +5,8 @@
 from app.flink import market_data, news
 
 JOBS = {"market-data": market_data, "news": news}
+
+
+def job_name(job: str) -> str:
+    """The Flink job's name (`pipeline.name`): its metrics' `job_name` label, locally and in the cluster."""
+    return f"waardhaven-{job}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 from app.catalog import catalog
 from app.flink.config import JobSettings
 from app.flink.scripts import statements
+from app.metrics import bucket_labels
 from app.schemas import (
     FUTURE_TOLERANCE_MS,
     ISO_INSTANT_PATTERN,
@@ -137,7 +138,14 @@ def _register_streams(tables, udf_jar_uri: str, settings: JobSettings, source: d
     streams_class = jvm.java.lang.Class.forName(STREAMS_CLASS, True, loader)
     streams = streams_class.getDeclaredConstructor(gateway.new_array(jvm.java.lang.Class, 0))
     streams.newInstance(gateway.new_array(jvm.java.lang.Object, 0)).register(
-        tables._j_tenv, source, "processed", "rejected", SOURCE_UID, INDICATORS_UID, settings.pipeline_version
+        tables._j_tenv,
+        source,
+        "processed",
+        "rejected",
+        SOURCE_UID,
+        INDICATORS_UID,
+        settings.pipeline_version,
+        ",".join(bucket_labels()),
     )
 
 

@@ -33,8 +33,18 @@ END_MARKER_SYMBOL = "WH:END-OF-INPUT"
 
 
 class BoundedJob:
-    def __init__(self, bootstrap_servers: str, workdir: Path, *, topic_suffix: str = "", env: str = "local"):
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        workdir: Path,
+        *,
+        topic_suffix: str = "",
+        env: str = "local",
+        overrides: dict[str, str] | None = None,
+    ):
+        """`overrides`: more Flink keys for the job's mini-cluster (e.g. its metric reporter)."""
         self.bootstrap_servers, self.topic_suffix = bootstrap_servers, topic_suffix
+        self.overrides = overrides or {}
         self.settings = config.settings(env)
         self.checkpoints, self.savepoints = workdir / "checkpoints", workdir / "savepoints"
         self.topics = market_data.topics(topic_suffix)
@@ -51,6 +61,7 @@ class BoundedJob:
             checkpoint_dir=self.checkpoints,
             topic_suffix=self.topic_suffix,
             restore=False,
+            overrides=self.overrides,
         )
         self.pid = local_flink.gateway_pid()
         # A completed checkpoint means every source is assigned and reading: input produced from now on

@@ -11,13 +11,17 @@ from __future__ import annotations
 
 import atexit
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+from app.flink import config
 from app.local.toolchain import toolchain
 from infra.bootstrap import debs, jars
+from infra.bootstrap.common import cache_root, fingerprint, is_complete, mark_complete
 from infra.process import ServiceError, pid_alive
 
 # A Python UDF in loopback mode runs gRPC threads in this process; with gRPC's fork handlers on, the
@@ -37,6 +41,25 @@ LOCAL_DEFAULTS = {
 }
 
 
+# The scrape job (job label) of the mini-cluster's metrics, pushed to a Pushgateway (app/local/prometheus.py)
+FLINK_SCRAPE_JOB = "flink"
+PUSH_REPORTER = "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory"
+
+
+def pushgateway_reporter(url: str) -> dict[str, str]:
+    """Flink keys that push the mini-cluster's metrics, named as the cluster's pull reporter names them, to
+    the Pushgateway at `url` every second; the last push stays there after the job ends."""
+    reporter = f"metrics.reporter.{config.METRIC_REPORTER}"
+    return {
+        f"{reporter}.factory.class": PUSH_REPORTER,
+        f"{reporter}.hostUrl": url,
+        f"{reporter}.jobName": FLINK_SCRAPE_JOB,
+        f"{reporter}.randomJobNameSuffix": "false",
+        f"{reporter}.deleteOnShutdown": "false",
+        f"{reporter}.interval": "1 s",
+    }
+
+
 def connector_jars() -> list[Path]:
     return toolchain(lambda: jars.classpath(jars.FLINK_KAFKA_CONNECTOR))
 
@@ -51,9 +74,41 @@ def local_configuration(parallelism: int = 1, extra: dict[str, str] | None = Non
     }
 
 
+def _pyflink_home() -> Path:
+    import pyflink
+
+    return Path(pyflink.__file__).resolve().parent
+
+
+def gateway_lib() -> Path:
+    """PyFlink's lib/ jars and its Prometheus reporter linked into one directory, the gateway JVM's
+    FLINK_LIB_DIR: a mini-cluster has no plugin manager and finds metric reporters on its classpath only
+    (the FlinkDeployments' images load the same jar from plugins/)."""
+    home = _pyflink_home()
+    jars = [
+        *sorted((home / "lib").glob("*.jar")),
+        *sorted((home / "plugins" / "metrics-prometheus").glob("*.jar")),
+    ]
+    lib = cache_root() / "flink-gateway-lib" / fingerprint(*map(str, jars))
+    if not is_complete(lib):
+        lib.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=lib.name + ".partial-", dir=lib.parent))
+        for jar in jars:
+            (staging / jar.name).symlink_to(jar)
+        mark_complete(staging)
+        try:
+            staging.rename(lib)
+        except OSError:  # another process made it first
+            shutil.rmtree(staging, ignore_errors=True)
+    return lib
+
+
 def _prepare_gateway() -> None:
     java = toolchain(debs.java_binary)
     os.environ.setdefault("JAVA_HOME", str(java.resolve().parents[1]))
+    # PyFlink's own choice of FLINK_HOME (the package); set here, it keeps our FLINK_LIB_DIR.
+    os.environ.setdefault("FLINK_HOME", str(_pyflink_home()))
+    os.environ.setdefault("FLINK_LIB_DIR", str(gateway_lib()))
     os.environ.setdefault("JVM_ARGS", GATEWAY_JVM_ARGS)
     atexit.unregister(shutdown)
     atexit.register(shutdown)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from app.flink.config import JobSettings
-from app.flink.jobs import JOBS
+from app.flink.jobs import JOBS, job_name
 from app.local import flink as local_flink
 from app.local.toolchain import toolchain
 from infra.bootstrap import flink_udfs
@@ -106,5 +106,5 @@ def submit(
         overrides={**module.table_configuration(settings), **(overrides or {})},
     )
     tables = table_environment(settings, configuration)
-    tables.get_config().set("pipeline.name", f"waardhaven-{job}")
+    tables.get_config().set("pipeline.name", job_name(job))
     return module.build(tables, settings, bootstrap_servers, udf_jar().as_uri(), topic_suffix).execute()

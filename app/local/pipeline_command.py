@@ -1,24 +1,26 @@
 """`wh pipeline`: the market-data pipeline locally, end to end on real services, then a summary.
 
-Starts Kafka, PostgreSQL and (unless --aws-endpoint names a running one) the AWS emulator, runs
-pipeline.py on them and prints pipeline_report.py. Everything it starts is stopped by its pid when it
-ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
+Starts Kafka, PostgreSQL, a Prometheus that scrapes the run (with a Pushgateway for the Flink job's
+metrics) and, unless --aws-endpoint names a running one, the AWS emulator; runs pipeline.py on them and
+prints pipeline_report.py: counts, the quality score and p95 latency as Prometheus has them, and the path
+of a PNG of one symbol's price and indicators. Everything it starts is stopped by its pid when it ends, also
+on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from app.local.pipeline import lake_bucket, run_pipeline, say
-from app.local.pipeline_report import print_summary
+
+DEFAULT_CHART = "wh-pipeline-chart.png"
 
 
 def _at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
@@ -50,7 +52,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=180,
         help="seconds allowed for each stage (default 180)",
     )
-    parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics here (0 = off)")
+    parser.add_argument(
+        "--metrics-port", type=int, default=0, help="serve /metrics here (default 0: a free port)"
+    )
+    parser.add_argument(
+        "--chart",
+        type=Path,
+        default=Path(DEFAULT_CHART),
+        help=f"where to write the PNG of one symbol's price and indicators (default ./{DEFAULT_CHART})",
+    )
     parser.add_argument(
         "--aws-endpoint",
         default=os.environ.get("TF_VAR_aws_endpoint"),
@@ -58,28 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-@contextlib.contextmanager
-def _metrics_served(port: int) -> Iterator[None]:
-    """/metrics on 127.0.0.1:`port` for the length of the run (0: not served)."""
-    from app import metrics
-
-    if not port:
-        yield
-        return
-    server, _ = metrics.serve(port)
-    say(f"metrics on http://127.0.0.1:{port}/metrics")
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _sigterm_as_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.local import pipeline_queries, price_chart
+    from app.local.monitoring import local_monitoring
+    from app.local.pipeline_report import print_summary
+    from app.local.prometheus import PromQLError
     from app.local.services import local_services
     from app.migrations import MigrationError
     from app.yamlconfig import ConfigError
@@ -89,8 +86,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         with (
-            _metrics_served(args.metrics_port),
             local_services(say) as services,
+            local_monitoring(args.metrics_port, say) as monitoring,
             lake_bucket(args.aws_endpoint) as (s3, bucket),
             tempfile.TemporaryDirectory(prefix="wh-pipeline-") as workdir,
         ):
@@ -103,13 +100,17 @@ def run(args: argparse.Namespace) -> int:
                 ticks=args.ticks,
                 rate=args.rate,
                 timeout=args.timeout,
+                flink_overrides=monitoring.flink_reporter,
             )
-            print_summary(outcome, bucket, time.monotonic() - started)
+            say("reading the run's figures back from Prometheus ...")
+            figures = pipeline_queries.read(monitoring.prometheus, time.time(), outcome.processed)
+            chart, symbol = price_chart.draw(services.postgres.dsn, args.chart.resolve())
+            print_summary(outcome, figures, bucket, (chart, symbol), time.monotonic() - started)
             problems = outcome.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
             return 1 if problems else 0
-    except (ServiceError, ConfigError, MigrationError, TimeoutError, OSError) as exc:
+    except (ServiceError, ConfigError, MigrationError, PromQLError, TimeoutError, OSError) as exc:
         print(f"wh pipeline: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyarrow_hotfix  # noqa: F401  CVE-2023-47248: refuses the arrow.py_extension_type a crafted file names
 
+from app import metrics
 from app.schemas.processed import TICK_ROW
 from app.sinks.lake_layout import PROCESSED_MARKET_DATA, Dataset
 
@@ -96,4 +97,5 @@ class LakeWriter:
             )
             self.keys.append(key)
             self.rows_written += len(held)
+            metrics.lake_written(self.dataset.bucket.suffix, self.dataset.name, len(data))
         self._buffer.clear()

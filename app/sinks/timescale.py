@@ -6,7 +6,8 @@ each batch's rows with their (partition, offset) to `on_rows` (the Parquet sink)
 committed after `on_flush` (the lake write): a crash replays the batches since, which the database skips
 and the lake writes again under the same object names. A record the loader cannot read goes to the
 dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
-observed as pipeline_processing_latency_seconds{stage="end_to_end"}.
+observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read as
+pipeline_queue_depth{queue=<topic>}.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ class TickLoader:
                     if messages:
                         with self.metrics.timed("load"):
                             unflushed += self._load(conn, dead_letters, messages)
+                        self.metrics.queue_depth(self.topic.name, self._lag(consumer))
                         progress(self.stats)
                     if unflushed >= self.flush_every:
                         unflushed = self._commit(consumer, dead_letters, unflushed)
@@ -131,6 +133,16 @@ class TickLoader:
         finally:
             consumer.close()
         return self.stats
+
+    @staticmethod
+    def _lag(consumer) -> int:
+        """Records of the topic not read yet, by the high watermarks of the last fetches (no request)."""
+        lag = 0
+        for tp in consumer.position(consumer.assignment()):
+            _, high = consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                lag += max(high - tp.offset, 0)
+        return lag
 
     @staticmethod
     def _positions(consumer) -> dict[int, int]:

@@ -1,4 +1,5 @@
-"""Debian packages the local services run on: a Java 17 runtime, Maven, PostgreSQL 15.
+"""Debian packages the local services run on: a Java 17 runtime, Maven, PostgreSQL 15, Prometheus (server and
+promtool) and the Prometheus Pushgateway.
 
 Each is checked by what the project actually calls (a binary), so a machine that has them some other
 way passes; only missing ones are installed, with one `apt-get update` first.
@@ -18,6 +19,8 @@ JAVA_MIN = 17
 JAVA_PACKAGE = "openjdk-17-jre-headless"
 PG_PACKAGE = "postgresql-15"
 PG_BINDIR = Path("/usr/lib/postgresql/15/bin")
+PROMETHEUS_PACKAGE = "prometheus"  # the server and promtool
+PUSHGATEWAY_PACKAGE = "prometheus-pushgateway"
 BOOTSTRAP_DEBS = "`python3 -m infra.bootstrap debs`"
 _JAVA_FIX = f"install {JAVA_PACKAGE} ({BOOTSTRAP_DEBS}) or point JAVA_HOME at a Java {JAVA_MIN}+"
 
@@ -63,8 +66,33 @@ def pg_bindir() -> Path:
     return PG_BINDIR
 
 
+def _debian_binary(name: str, package: str) -> Path:
+    found = shutil.which(name) or (f"/usr/bin/{name}" if os.access(f"/usr/bin/{name}", os.X_OK) else None)
+    if found is None:
+        raise BootstrapError(f"{name} not found on PATH: run {BOOTSTRAP_DEBS} (package {package})")
+    return Path(found)
+
+
+def prometheus_binary() -> Path:
+    return _debian_binary("prometheus", PROMETHEUS_PACKAGE)
+
+
+def promtool_binary() -> Path:
+    return _debian_binary("promtool", PROMETHEUS_PACKAGE)
+
+
+def pushgateway_binary() -> Path:
+    return _debian_binary("prometheus-pushgateway", PUSHGATEWAY_PACKAGE)
+
+
 def _missing() -> list[str]:
-    checks = {JAVA_PACKAGE: java_binary, "maven": mvn_binary, PG_PACKAGE: pg_bindir}
+    checks = {
+        JAVA_PACKAGE: java_binary,
+        "maven": mvn_binary,
+        PG_PACKAGE: pg_bindir,
+        PROMETHEUS_PACKAGE: lambda: (prometheus_binary(), promtool_binary()),
+        PUSHGATEWAY_PACKAGE: pushgateway_binary,
+    }
     missing = []
     for package, check in checks.items():
         try:
@@ -77,7 +105,10 @@ def _missing() -> list[str]:
 def ensure() -> None:
     missing = _missing()
     if not missing:
-        say(f"debian packages present: {JAVA_PACKAGE} (or JAVA_HOME), maven, {PG_PACKAGE}")
+        say(
+            f"debian packages present: {JAVA_PACKAGE} (or JAVA_HOME), maven, {PG_PACKAGE}, "
+            f"{PROMETHEUS_PACKAGE}, {PUSHGATEWAY_PACKAGE}"
+        )
         return
     apt = shutil.which("apt-get")
     if apt is None:

@@ -10,6 +10,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from app.sinks import lake_layout
+
 # CloudWatch Logs accepts only these retention periods.
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922)
 KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33")
@@ -108,11 +110,29 @@ class Eks(Section):
     node_groups: Annotated[dict[Name, NodeGroup], Field(min_length=1)]
 
 
+def _lake_ingest(value: dict[str, float]) -> dict[str, float]:
+    buckets = [bucket.suffix for bucket in lake_layout.BUCKETS]
+    unknown = sorted(set(value) - set(buckets))
+    if unknown:
+        raise ValueError(f"unknown bucket {unknown[0]!r}; the lake's buckets are {', '.join(buckets)}")
+    missing = [name for name in buckets if name not in value]
+    if missing:
+        raise ValueError(
+            f"give every lake bucket its GiB per day (0 for none); missing: {', '.join(missing)}"
+        )
+    for name, gib in value.items():
+        if not 0 <= gib <= 1_000_000:
+            raise ValueError(f"{name}: GiB per day must be between 0 and 1000000, got {gib}")
+    return value
+
+
 class DataLake(Section):
     noncurrent_version_expiration_days: Annotated[int, _between(1, 3650)]
     # S3 server access logs of the lake and state buckets (kept in the state stack's access-log bucket).
     access_log_retention_days: Annotated[int, _between(1, 3650)]
     force_destroy: bool
+    # What each lake bucket takes in a day, in GiB as stored (compressed Parquet/JSON): `wh cost ENV`.
+    ingest_gib_per_day: Annotated[dict[str, float], AfterValidator(_lake_ingest)]
 
 
 class Features(Section):

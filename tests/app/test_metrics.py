@@ -4,7 +4,7 @@ import urllib.request
 
 import pytest
 
-from app.metrics import PipelineMetrics, sample, serve
+from app.metrics import PipelineMetrics, data_quality, sample, serve
 
 
 def test_metrics_are_exposed_with_the_briefs_names_and_labels():
@@ -40,6 +40,16 @@ def test_bad_status_and_quality_are_refused():
         metrics.processed("t", "ok")
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         metrics.quality("d", 1.5)
+
+
+def test_data_quality_sets_the_gauge_of_its_pipeline_and_dataset():
+    data_quality("test-quality", "daily_summary", 0.995)
+    labels = {"pipeline": "test-quality", "dataset": "daily_summary"}
+    assert sample("pipeline_data_quality_score", labels) == 0.995
+    data_quality("test-quality", "daily_summary", 0.5)  # a later run replaces the score
+    assert sample("pipeline_data_quality_score", labels) == 0.5
+    with pytest.raises(ValueError, match=r"\[0, 1\], got nan"):
+        data_quality("test-quality", "daily_summary", float("nan"))
 
 
 def test_bulk_latencies_equal_one_observe_each():

@@ -112,6 +112,24 @@ REJECTIONS = [
     ),
     ("dev", _delete("region"), "region: Field required"),
     (
+        "dev",
+        _set("data_lake", "ingest_gib_per_day", "logs", 5),
+        "data_lake.ingest_gib_per_day: Value error, unknown bucket 'logs'; the lake's buckets are raw-data, "
+        "processed-data, ml-models, flink-state",
+    ),
+    (
+        "dev",
+        _delete("data_lake", "ingest_gib_per_day", "ml-models"),
+        "data_lake.ingest_gib_per_day: Value error, give every lake bucket its GiB per day (0 for none); "
+        "missing: ml-models",
+    ),
+    (
+        "dev",
+        _set("data_lake", "ingest_gib_per_day", "raw-data", -1),
+        "data_lake.ingest_gib_per_day: Value error, raw-data: GiB per day must be between 0 and 1000000, "
+        "got -1",
+    ),
+    (
         "prod",
         _set("network", "az_count", 1),
         "network.az_count: production must be multi-AZ: at least 2 (got 1)",

@@ -93,3 +93,22 @@ def test_flink_jobs_keep_state_under_their_prefixes_of_the_flink_state_bucket(sy
     }
     assert generated["serviceAccount"] == "flink-service-account"
     assert release["depends_on"] == ["helm_release.waardhaven-pipeline"]  # which creates that account
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_platform_installs_the_monitoring_chart_beside_kube_prometheus_stack(synthesized, env):
+    stack = synthesized.stack(f"{env}-platform")
+    release = resource(stack, "helm_release", name="waardhaven-monitoring")
+    prometheus = load_environment(env).operators.kube_prometheus_stack
+    assert release["namespace"] == prometheus.namespace
+    assert (
+        synthesized.outdir / "stacks" / f"{env}-platform" / release["chart"] / "files" / "rules.yaml"
+    ).is_file()
+    (values,) = (yaml.safe_load(v) for v in release["values"])
+    flink_jobs = yaml.safe_load(open("charts/flink-jobs/values.yaml"))
+    assert values == {
+        "prometheusRelease": prometheus.chart,
+        "pipelineNamespace": "data-processing",
+        "flinkJobs": sorted(flink_jobs["jobs"]),
+        "flinkMetricsPort": flink_jobs["metricsPort"],
+    }

@@ -20,6 +20,7 @@ from app.connectors.config import SourceConfig, load_sources
 from app.connectors.cursor import CursorStore
 from app.connectors.quota import QuotaExhausted, QuotaStore, Window
 from app.connectors.runtime import Connector
+from app.metrics import sample
 from app.yamlconfig import ConfigError
 from tests.app.connectors.kafka_helpers import isolated_topics, read_all
 from tests.fakes.newsapi import API_KEY, FakeNewsApi
@@ -104,6 +105,7 @@ def test_a_restart_does_not_reset_the_spent_quota(kafka, tmp_path, caplog):
 
     spent, calls = asyncio.run(scenario())
     assert spent == calls == 3  # the restarted connector did not call a vendor whose quota it had spent
+    assert sample("pipeline_connector_quota_remaining", {"pipeline": "news", "source": "newsapi"}) == 0
     assert len(_delivered(kafka)) == ARTICLES
     files = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
     assert orjson.loads(files["NEWSAPI_KEY.quota.json"])["used"] == 3

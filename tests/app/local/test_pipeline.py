@@ -5,7 +5,6 @@ the dead-letter topic with its reason, and every process it started stopped by i
 from __future__ import annotations
 
 import collections
-import io
 import math
 import os
 import re
@@ -16,19 +15,17 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import orjson
 import pandas as pd
-import psycopg
-import pyarrow.parquet as pq
 import pytest
 
 from app import migrations
-from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
-from app.local import pipeline, pipeline_command
-from app.local.bounded_job import END_MARKER_SYMBOL
-from app.metrics import PipelineMetrics, sample
+from app.local import pipeline
+from app.local.monitoring import PIPELINE_SCRAPE_JOB, local_monitoring
+from app.metrics import LATENCY_BUCKETS, PipelineMetrics, sample
 from app.schemas.processed import TICK_COLUMNS
 from app.sinks.lake_layout import PROCESSED_MARKET_DATA
 from app.sinks.offsets import read_to_end
@@ -36,12 +33,13 @@ from app.sinks.timescale import LOADER_NAME, TickLoader
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
 from tests import REPO
+from tests.app.conftest import PIPELINE_TICKS, market_data_topics
 from tests.app.flink import reference
 from tests.conftest import unique_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(420)]
 WH = [sys.executable, "-m", "app.cli", "pipeline"]
-TICKS = 3000
+TICKS = PIPELINE_TICKS
 TOLERANCE = 1e-9
 COLUMN_SMA_20 = TICK_COLUMNS.index("sma_20")
 LAKE_KEY = re.compile(r"market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-p\d{4}-\d{19}\.parquet")
@@ -61,59 +59,10 @@ def _pids(text: str) -> list[int]:
     return [int(pid) for pid in re.findall(r"\(pid (\d+)\)", text)]
 
 
-def _market_data_topics(suffix: str) -> Catalog:
-    names = ("market-data-raw", "market-data-processed", "market-data-dead-letter")
-    return Catalog([catalog()[name] for name in names]).with_suffix(suffix)
-
-
-def _rows(dsn: str) -> pd.DataFrame:
-    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
-        cur.execute("SELECT * FROM market_data_ts")
-        columns = [c.name for c in cur.description]
-        return pd.DataFrame(cur.fetchall(), columns=columns)
-
-
 @pytest.fixture(scope="module")
-def run(kafka_broker, postgres, tmp_path_factory):
-    """One bounded pipeline run on the session's broker and database and an emulator of its own."""
-    suffix = "." + unique_name("pipe")
-    topics = _market_data_topics(suffix)
-    ensure_topics(kafka_broker.bootstrap_servers, topics)
-    dsn = postgres.create_database(unique_name("pipe"))
-    migrations.apply(dsn)
-    logged: list[str] = []
-    with AwsEmulator() as aws:
-        pids = [aws.pid]
-        s3 = aws.client("s3")
-        s3.create_bucket(Bucket="processed")
-        outcome = pipeline.run_pipeline(
-            kafka_broker.bootstrap_servers,
-            dsn,
-            s3,
-            "processed",
-            tmp_path_factory.mktemp("pipeline"),
-            ticks=TICKS,
-            rate=1000,  # the job keeps up on a busy 2-core machine: no tick is late
-            timeout=180,
-            topic_suffix=suffix,
-            log=logged.append,
-        )
-        objects = {}
-        for item in s3.list_objects_v2(Bucket="processed").get("Contents", []):
-            body = s3.get_object(Bucket="processed", Key=item["Key"])["Body"].read()
-            objects[item["Key"]] = pq.read_table(io.BytesIO(body)).to_pandas()
-    pids += _pids("\n".join(logged))
-    raw = read_to_end(kafka_broker.bootstrap_servers, topics["market-data-raw" + suffix].name)
-    ticks = [orjson.loads(m.value()) for m in raw if m.value() not in pipeline.MALFORMED]
-    return {
-        "outcome": outcome,
-        "ticks": pd.DataFrame([t for t in ticks if t["symbol"] != END_MARKER_SYMBOL]),
-        "raw": raw,
-        "dead": read_to_end(kafka_broker.bootstrap_servers, topics.dead_letter("market-data").name),
-        "table": _rows(dsn),
-        "objects": objects,
-        "pids": pids,
-    }
+def run(pipeline_run):
+    """The session's pipeline run (tests/app/conftest.py)."""
+    return pipeline_run
 
 
 def test_every_valid_tick_lands_once_in_postgresql(run):
@@ -194,7 +143,7 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
     dsn = postgres.create_database(unique_name("loader"))
     migrations.apply(dsn)
     suffix = "." + unique_name("t")
-    topics = _market_data_topics(suffix)
+    topics = market_data_topics(suffix)
     ensure_topics(kafka_broker.bootstrap_servers, topics)
     processed, dead = topics["market-data-processed" + suffix], topics.dead_letter("market-data")
     now = int(time.time() * 1000)
@@ -227,19 +176,37 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
     assert all(letter["source"] == LOADER_NAME for letter in letters)
 
 
-def test_wh_pipeline_prints_the_summary_and_stops_every_service():
-    proc = subprocess.run([*WH, "--ticks", "2000"], cwd=REPO, capture_output=True, text=True, timeout=400)
+def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
+    chart = ["--chart", str(tmp_path / "chart.png")]
+    proc = subprocess.run(
+        [*WH, "--ticks", "2000", *chart], cwd=REPO, capture_output=True, text=True, timeout=400
+    )
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = dict(re.findall(r"^(\w[\w ,()/-]*?)\s{2,}([\d.]+)", proc.stdout, re.MULTILINE))
     assert table["produced (synthetic connector)"] == "2000"
     assert table["processed (Flink, committed)"] == table["rows in market_data_ts"] == "2000"
     assert table["dead letters"] == str(len(pipeline.MALFORMED))
-    assert float(table["data quality (valid / total)"]) == pytest.approx(2000 / 2005, abs=1e-5)
+    # Read back from Prometheus: the loader's gauge exactly, the Flink job's counts through its rules.
+    assert float(table["data quality (PromQL)"]) == pytest.approx(2000 / 2005, abs=1e-5)
+    assert f"(counted: {2000 / 2005:.5f})" in proc.stdout
     assert "target > 0.99: PASS" in proc.stdout
+    assert table["Flink ticks emitted (PromQL)"] == "2000"
+    assert table["Flink dead letters (PromQL)"] == str(len(pipeline.MALFORMED))
+    p95, counted = re.search(
+        r"^p95 end-to-end latency \(PromQL\)\s+([\d.]+) .*\(counted: ([\d.]+) s\)", proc.stdout, re.M
+    ).groups()
+    # histogram_quantile interpolates inside the bucket holding the 95th percentile.
+    bounds = [0.0, *LATENCY_BUCKETS, float("inf")]
+    bucket = next(i for i, bound in enumerate(bounds) if float(counted) <= bound)
+    assert bounds[bucket - 1] <= float(p95) <= bounds[bucket]
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
+    chart = Path(re.search(r"^chart \(price, SMA, Bollinger, RSI\)\s+\S+\s+(\S+)$", proc.stdout, re.M)[1])
+    assert chart == tmp_path / "chart.png" and chart.read_bytes().startswith(b"\x89PNG")
     pids = _pids(proc.stderr)
-    assert len(pids) == 4  # Kafka, PostgreSQL, the AWS emulator, the Flink gateway JVM
+    assert (
+        len(pids) == 6
+    )  # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, the Flink gateway JVM
     assert not any(pid_alive(pid) for pid in pids)
 
 
@@ -266,7 +233,7 @@ def test_ctrl_c_mid_run_stops_every_service():
     assert proc.returncode == 130, stderr[-2000:]
     assert "wh: interrupted" in stderr
     pids = _pids(stderr)
-    assert len(pids) == 4
+    assert len(pids) == 6
     assert not any(pid_alive(pid) for pid in pids)
 
 
@@ -280,19 +247,24 @@ def test_pipeline_without_its_jars_names_the_command_that_builds_them(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_metrics_are_served_on_loopback_for_the_run_only():
+def test_metrics_are_served_on_loopback_and_scraped_for_the_run_only():
     import urllib.request
 
     from infra.process import free_port
 
     port = free_port()
-    with pipeline_command._metrics_served(port):
+    with local_monitoring(port) as monitoring:
         PipelineMetrics("market-data").quality("served-check", 0.5)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
             body = response.read().decode()
+        monitoring.prometheus.wait_for_scrape(PIPELINE_SCRAPE_JOB, time.time())
+        scraped = monitoring.prometheus.value('pipeline_data_quality_score{dataset="served-check"}')
+        listeners = [monitoring.prometheus.port, monitoring.pushgateway.port]
     assert 'pipeline_data_quality_score{dataset="served-check",pipeline="market-data"} 0.5' in body
-    with pytest.raises(ConnectionRefusedError):  # nothing listens once the run ends
-        socket.create_connection(("127.0.0.1", port), timeout=5)
+    assert scraped == 0.5
+    for listener in (port, *listeners):  # nothing listens once the run ends
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection(("127.0.0.1", listener), timeout=5)
 
 
 @pytest.mark.parametrize(

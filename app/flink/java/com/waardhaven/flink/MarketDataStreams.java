@@ -70,10 +70,12 @@ public final class MarketDataStreams {
     /**
      * Registers the views {@code processedView} (symbol and JSON record of each tick with its indicators)
      * and {@code rejectedView} (reason and raw bytes of each rejected record). {@code source} holds the
-     * options of {@link TickSource}.
+     * options of {@link TickSource}; {@code latencyBuckets} the bounds of the indicators' latency histogram
+     * ({@link LatencyHistogram}).
      */
     public void register(StreamTableEnvironment tables, Map<String, String> source, String processedView,
-            String rejectedView, String sourceUid, String indicatorsUid, String pipelineVersion) {
+            String rejectedView, String sourceUid, String indicatorsUid, String pipelineVersion,
+            String latencyBuckets) {
         // The table environment's own: the job its INSERTs become includes these operators.
         StreamExecutionEnvironment env = ((AbstractStreamTableEnvironmentImpl) tables).execEnv();
         OutputTag<RowData> rejectedTag = new OutputTag<>("rejected", InternalTypeInfo.of(REJECTED_ROW));
@@ -87,7 +89,8 @@ public final class MarketDataStreams {
         OutputTag<RowData> lateTag = new OutputTag<>("late", InternalTypeInfo.of(REJECTED_ROW));
         SingleOutputStreamOperator<RowData> enriched = ticks
                 .keyBy(new BySymbol(), Types.STRING)
-                .process(new SymbolIndicators(lateTag, pipelineVersion), InternalTypeInfo.of(enrichedRow))
+                .process(new SymbolIndicators(lateTag, pipelineVersion, latencyBuckets),
+                        InternalTypeInfo.of(enrichedRow))
                 .uid(indicatorsUid)
                 .name("indicators per symbol");
         DataStream<RowData> processed = enriched

@@ -5,6 +5,8 @@ import java.io.IOException;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
@@ -31,8 +33,16 @@ import org.apache.flink.util.OutputTag;
  * source's own when it resumes: its ticks behind this watermark can no longer be placed (later ticks of their
  * symbol may be out), so they go to the {@code late} output as {@link MarketDataStreams#REJECTED_ROW}s,
  * with the parsed tick as JSON for the raw bytes, which are not carried this far.
+ *
+ * <p>Metrics (mapped onto the pipeline metrics by the recording rules of app/monitoring/flink.py): ticks
+ * emitted and replays dropped as {@code status.<success|duplicate>.messages_processed}, and the time from a
+ * tick's event time to its emission (which includes the wait for the watermark) as the histogram
+ * {@code stage.indicators.processing_latency_seconds} ({@link LatencyHistogram}).
  */
 public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowData> {
+    static final String STAGE = "indicators";
+    static final String PROCESSED_METRIC = "messages_processed";
+    static final String LATENCY_METRIC = "processing_latency_seconds";
     private static final int EVENT_MS = MarketDataStreams.tickField("timestamp");
     private static final int PRICE = MarketDataStreams.tickField("price");
     private static final int VOLUME = MarketDataStreams.tickField("volume");
@@ -44,13 +54,19 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
     private transient GenericRowData values;
     private transient JoinedRowData output;
     private transient GenericRowData rejection;
+    private transient Counter emitted;
+    private transient Counter duplicates;
+    private transient LatencyHistogram latency;
 
     private final OutputTag<RowData> late;
     private final RowJson lateJson;
+    private final String latencyBuckets;
 
-    public SymbolIndicators(OutputTag<RowData> late, String pipelineVersion) {
+    /** {@code latencyBuckets}: the histogram's bucket bounds, as their label text, comma-separated. */
+    public SymbolIndicators(OutputTag<RowData> late, String pipelineVersion, String latencyBuckets) {
         this.late = late;
         this.lateJson = new RowJson(MarketDataStreams.TICK_ROW, pipelineVersion);
+        this.latencyBuckets = latencyBuckets;
     }
 
     @Override
@@ -61,6 +77,10 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
         output = new JoinedRowData();
         rejection = GenericRowData.of(StringData.fromString("late"), null);
         lateJson.open();
+        MetricGroup metrics = getRuntimeContext().getMetricGroup();
+        emitted = metrics.addGroup("status", "success").counter(PROCESSED_METRIC);
+        duplicates = metrics.addGroup("status", "duplicate").counter(PROCESSED_METRIC);
+        latency = new LatencyHistogram(metrics.addGroup("stage", STAGE), LATENCY_METRIC, latencyBuckets);
     }
 
     @Override
@@ -104,7 +124,9 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
     }
 
     private void emit(Indicators indicators, BinaryRowData tick, Collector<RowData> out) {
-        if (!indicators.add(tick.getDouble(PRICE), tick.getLong(EVENT_MS), tradeKey(tick))) {
+        long eventMs = tick.getLong(EVENT_MS);
+        if (!indicators.add(tick.getDouble(PRICE), eventMs, tradeKey(tick))) {
+            duplicates.inc();
             return;
         }
         double sma20 = indicators.sma20();
@@ -116,6 +138,8 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
         values.setField(3, bands ? sma20 + Indicators.BAND_SIGMAS * sigma : null);
         values.setField(4, bands ? sma20 - Indicators.BAND_SIGMAS * sigma : null);
         out.collect(output.replace(tick, values));
+        emitted.inc();
+        latency.observe((System.currentTimeMillis() - eventMs) / 1000.0);
     }
 
     /** What tells two trades of one timestamp apart: the vendor's trade id, its sequence, or price/volume. */

@@ -1,0 +1,59 @@
+"""The local pipeline's monitoring: this process's /metrics, a Pushgateway for the Flink mini-cluster and a
+Prometheus scraping both with the chart's rules loaded, all on loopback, stopped in reverse order on exit.
+
+    with local_monitoring() as monitoring:
+        run_pipeline(..., flink_overrides=monitoring.flink_reporter)
+        monitoring.prometheus.query(...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+
+from app import metrics
+from app.local.flink import FLINK_SCRAPE_JOB, pushgateway_reporter
+from app.local.prometheus import Prometheus, Pushgateway
+from app.monitoring.chart import RULES_FILE
+from infra.process import free_port, require_free_port
+
+# The scrape job of this process's /metrics (the connector and the loaders run in it).
+PIPELINE_SCRAPE_JOB = "wh-pipeline"
+
+
+@dataclass(frozen=True)
+class LocalMonitoring:
+    prometheus: Prometheus
+    pushgateway: Pushgateway
+    metrics_port: int
+
+    @property
+    def flink_reporter(self) -> dict[str, str]:
+        """The Flink keys that push a job's metrics where this Prometheus scrapes them."""
+        return pushgateway_reporter(self.pushgateway.url)
+
+
+@contextmanager
+def local_monitoring(
+    metrics_port: int | None = None, say: Callable[[str], None] = lambda _: None
+) -> Iterator[LocalMonitoring]:
+    """`metrics_port`: where this process serves /metrics (default: a free port)."""
+    port = require_free_port(metrics_port, "metrics") if metrics_port else free_port()
+    with ExitStack() as stack:
+        server, thread = metrics.serve(port)
+        stack.callback(thread.join, 5)
+        stack.callback(server.server_close)
+        stack.callback(server.shutdown)
+        say(f"metrics on http://127.0.0.1:{port}/metrics")
+        gateway = stack.enter_context(Pushgateway())
+        say(f"Prometheus Pushgateway on {gateway.address} (pid {gateway.pid})")
+        prometheus = stack.enter_context(
+            Prometheus(
+                {PIPELINE_SCRAPE_JOB: [f"127.0.0.1:{port}"], FLINK_SCRAPE_JOB: [gateway.address]},
+                rule_files=[RULES_FILE],
+                pushed=[FLINK_SCRAPE_JOB],
+            )
+        )
+        say(f"Prometheus on {prometheus.url} (pid {prometheus.pid}), rules from {RULES_FILE.name}")
+        yield LocalMonitoring(prometheus, gateway, port)

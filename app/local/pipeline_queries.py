@@ -1,0 +1,79 @@
+"""A local run's figures as the local Prometheus has them: what the summary reports against the targets.
+
+The quality score and the end-to-end p95 come from the loader's series (scrape job wh-pipeline); the
+p95 is histogram_quantile over its buckets, so it is an estimate within a bucket (app/metrics.py
+LATENCY_BUCKETS), as a dashboard shows it. The Flink job's figures come through the recording rules of
+app/monitoring/flink.py from what the job pushed (scrape job flink).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from app import metrics
+from app.local.flink import FLINK_SCRAPE_JOB
+from app.local.monitoring import PIPELINE_SCRAPE_JOB
+from app.local.prometheus import Prometheus
+from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+from app.sinks.timescale import END_TO_END
+
+PIPELINE = "market-data"
+FLINK_STAGE = "indicators"
+
+
+# Each figure is the last value Prometheus holds of its series in this window: the Flink job's leave the
+# Pushgateway with the job (its last push has the cluster's only), and on a loaded machine a scrape of this
+# process can miss its one-second timeout, which marks its series stale until the next one.
+WINDOW = "5m"
+
+
+def _last(selector: str) -> str:
+    return f"last_over_time({selector}[{WINDOW}])"
+
+
+def _p95(job: str, stage: str) -> str:
+    buckets = (
+        f'{metrics.PROCESSING_LATENCY_SECONDS}_bucket{{job="{job}", pipeline="{PIPELINE}", stage="{stage}"}}'
+    )
+    return f"histogram_quantile(0.95, sum by (le) ({_last(buckets)}))"
+
+
+def _flink_count(status: str) -> str:
+    selector = f'job="{FLINK_SCRAPE_JOB}", pipeline="{PIPELINE}", status="{status}"'
+    return f"sum({_last(f'{metrics.MESSAGES_PROCESSED_TOTAL}{{{selector}}}')})"
+
+
+QUALITY = _last(
+    f'{metrics.DATA_QUALITY_SCORE_NAME}{{job="{PIPELINE_SCRAPE_JOB}", pipeline="{PIPELINE}", '
+    f'dataset="{PROCESSED_MARKET_DATA.name}"}}'
+)
+P95_END_TO_END = _p95(PIPELINE_SCRAPE_JOB, END_TO_END)
+P95_FLINK = _p95(FLINK_SCRAPE_JOB, FLINK_STAGE)
+FLINK_EMITTED = _flink_count(metrics.SUCCESS)
+FLINK_DEAD_LETTERS = _flink_count(metrics.DEAD_LETTER)
+
+
+@dataclass(frozen=True)
+class PrometheusFigures:
+    quality: float | None
+    p95_latency: float | None  # event time -> row in PostgreSQL
+    flink_emitted: float | None  # ticks the Flink job emitted with indicators
+    flink_dead_letters: float | None
+    flink_p95: float | None  # event time -> indicators emitted (includes the watermark's wait)
+
+
+def read(prometheus: Prometheus, after: float, emitted: int, timeout: float = 60.0) -> PrometheusFigures:
+    """Wait for a scrape of this process since the Unix time `after` (the run's end) and for the Flink job's
+    last push to show `emitted` ticks (or `timeout`), then query the figures."""
+    prometheus.wait_for_scrape(PIPELINE_SCRAPE_JOB, after, timeout)
+    deadline = time.monotonic() + timeout
+    while (prometheus.value(FLINK_EMITTED) or 0) < emitted and time.monotonic() < deadline:
+        time.sleep(0.5)  # rules are evaluated every second over the latest push
+    return PrometheusFigures(
+        quality=prometheus.value(QUALITY),
+        p95_latency=prometheus.value(P95_END_TO_END),
+        flink_emitted=prometheus.value(FLINK_EMITTED),
+        flink_dead_letters=prometheus.value(FLINK_DEAD_LETTERS),
+        flink_p95=prometheus.value(P95_FLINK),
+    )
