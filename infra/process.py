@@ -145,6 +145,15 @@ class ManagedProcess:
             proc.kill()
             proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL the process and everything in its process group (a crash: nothing is shut down)."""
+        proc, self.proc = self.proc, None
+        _live.discard(self)
+        if proc is None or proc.poll() is not None:
+            return
+        os.killpg(proc.pid, signal.SIGKILL)  # its own group (start_new_session): its children too
+        proc.wait()
+
     def __enter__(self) -> ManagedProcess:
         return self.start() if self.proc is None else self
 
@@ -185,7 +194,8 @@ def service_workdir(prefix: str) -> Path:
 
 
 class LocalService:
-    """A service run as one ManagedProcess with its data in a temp workdir; subclasses define `start()`."""
+    """A service run as one ManagedProcess with its data in a temp workdir; subclasses define `start()`,
+    and `_launch()`, which starts the process on the existing data (used by `restart()` after `kill()`)."""
 
     def __init__(self, port: int | None) -> None:
         self.port = port
@@ -195,6 +205,21 @@ class LocalService:
     @property
     def pid(self) -> int | None:
         return self.process.pid if self.process else None
+
+    def _launch(self) -> ManagedProcess:
+        raise NotImplementedError
+
+    def kill(self) -> None:
+        """SIGKILL the service (a crash), keeping its data and port for `restart()`."""
+        if self.process is not None:
+            self.process.kill()
+            self.process = None
+
+    def restart(self) -> None:
+        """Start the service again on the data and port it had, after `kill()`; returns once it answers."""
+        if self.process is not None or self.workdir is None:
+            raise ServiceError(f"{type(self).__name__}: restart() is for a killed service")
+        self.process = self._launch()
 
     def stop(self) -> None:
         if self.process is not None:

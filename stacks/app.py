@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.bootstrap.provider_versions import BUILT_VERSIONS
-from infra.config import EnvironmentConfig, load_environment
+from infra.config import CONFIG_DIR, EnvironmentConfig, load_environment
 
 # layer -> layers it depends on (besides `state`, which every other layer depends on). The stacks create
 # exactly these dependencies; a test checks this table against the synthesized manifest.
@@ -107,9 +107,10 @@ def require_built_providers(stack) -> None:
         stack.add_override(f"terraform.required_providers.{name}.version", BUILT_VERSIONS[source])
 
 
-def synth(env_names: list[str], outdir: Path | str) -> dict:
-    """Synthesize the environments into one cdktf output directory; returns its manifest."""
-    configs = [load_environment(name) for name in env_names]  # fail on bad config before starting jsii
+def synth(env_names: list[str], outdir: Path | str, config_dir: Path = CONFIG_DIR) -> dict:
+    """Synthesize the environments (files in `config_dir`) into one cdktf output directory; returns its
+    manifest."""
+    configs = [load_environment(name, config_dir) for name in env_names]  # bad config fails before jsii
     if shutil.which("node") is None:
         raise SynthError(
             "cdktf runs its constructs in Node.js, and `node` is not on PATH: `apt-get install nodejs`"

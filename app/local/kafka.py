@@ -100,19 +100,22 @@ class KafkaBroker(LocalService):
         java_command("kafka.Kafka")  # a missing java or jar fails here, before anything is created
         self.workdir = service_workdir("wh-kafka-")
         try:
-            self._format_and_start(controller_port=free_port())
+            self._format(controller_port=free_port())
+            self.process = self._launch()
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _format_and_start(self, controller_port: int) -> None:
+    @property
+    def _logging(self) -> list[str]:
+        return [f"-Dlog4j.configuration=file:{self.workdir / 'log4j.properties'}"]
+
+    def _format(self, controller_port: int) -> None:
         assert self.workdir is not None
         config_file = self.workdir / "server.properties"
         config_file.write_text("".join(f"{k}={v}\n" for k, v in self._config(controller_port).items()))
         (self.workdir / "log4j.properties").write_text(_LOG4J)
-        log = self.workdir / "kafka.log"
-        logging = [f"-Dlog4j.configuration=file:{self.workdir / 'log4j.properties'}"]
         with ManagedProcess(
             "Kafka storage format",
             java_command(
@@ -123,18 +126,24 @@ class KafkaBroker(LocalService):
                 "--cluster-id",
                 cluster_id(),
                 "--ignore-formatted",
-                heap=["-Xmx128m", *logging],
+                heap=["-Xmx128m", *self._logging],
             ),
-            log,
+            self.workdir / "kafka.log",
         ) as fmt:
             if fmt.proc.wait(60) != 0:
                 raise fmt.failure("failed")
-        self.process = ManagedProcess(
+
+    def _launch(self) -> ManagedProcess:
+        """The broker on the formatted storage in the workdir; returns once it answers metadata requests."""
+        assert self.workdir is not None
+        config_file = self.workdir / "server.properties"
+        process = ManagedProcess(
             f"Kafka broker on {self.bootstrap_servers}",
-            java_command("kafka.Kafka", str(config_file), heap=[*HEAP, *logging, "-XX:+UseG1GC"]),
-            log,
+            java_command("kafka.Kafka", str(config_file), heap=[*HEAP, *self._logging, "-XX:+UseG1GC"]),
+            self.workdir / "kafka.log",
         ).start()
-        self.process.wait_ready(self._answers_metadata, READY_TIMEOUT, interval=0.5)
+        process.wait_ready(self._answers_metadata, READY_TIMEOUT, interval=0.5)
+        return process
 
     def _answers_metadata(self) -> bool:
         from confluent_kafka import KafkaException

@@ -70,14 +70,26 @@ def service_user() -> str | None:
 
 
 class Postgres(LocalService):
-    """PostgreSQL on 127.0.0.1:`port` (a free one by default) with database `database`; `dsn` once started."""
+    """PostgreSQL on 127.0.0.1:`port` (a free one by default) with database `database`; `dsn` once started.
+
+    `settings` override SERVER_SETTINGS; e.g. synchronous_commit=on for a server that is killed and must
+    keep every commit it acknowledged (fsync off is safe against a killed process: the OS has the writes).
+    """
 
     def __init__(
-        self, port: int | None = None, *, database: str = "waardhaven", user: str = "waardhaven"
+        self,
+        port: int | None = None,
+        *,
+        database: str = "waardhaven",
+        user: str = "waardhaven",
+        settings: dict[str, str] | None = None,
     ) -> None:
         super().__init__(port)
         self.database = database
         self.user = user
+        self.settings = {**SERVER_SETTINGS, **(settings or {})}
+        self.run_as: str | None = None
+        self.bindir: Path | None = None
 
     def conninfo(self, database: str | None = None) -> str:
         return f"host=127.0.0.1 port={self.port} user={self.user} dbname={database or self.database}"
@@ -89,25 +101,27 @@ class Postgres(LocalService):
     def start(self) -> Postgres:
         if self.process is not None:
             raise ServiceError(f"PostgreSQL is already running on port {self.port}")
-        bindir = toolchain(debs.pg_bindir)
+        self.bindir = toolchain(debs.pg_bindir)
         self.port = require_free_port(self.port, "PostgreSQL") if self.port else free_port()
-        run_as = service_user()
+        self.run_as = service_user()
         self.workdir = service_workdir("wh-pg-")
         try:
-            if run_as:
-                shutil.chown(self.workdir, run_as)
-            self._init_and_start(bindir, run_as)
+            if self.run_as:
+                shutil.chown(self.workdir, self.run_as)
+            self._init()
+            self.process = self._launch()
+            self.create_database(self.database)
         except BaseException:
             self.stop()
             raise
         return self
 
-    def _init_and_start(self, bindir: Path, run_as: str | None) -> None:
+    def _init(self) -> None:
         assert self.workdir is not None
         data, sockets = self.workdir / "data", self.workdir / "sock"
         initdb = subprocess.run(
             [
-                bindir / "initdb",
+                self.bindir / "initdb",
                 "-D",
                 data,
                 "-U",
@@ -120,30 +134,36 @@ class Postgres(LocalService):
             ],
             capture_output=True,
             text=True,
-            user=run_as,
+            user=self.run_as,
             check=False,
         )
         if initdb.returncode != 0:
             tail = "\n".join(initdb.stderr.strip().splitlines()[-20:])
             raise ServiceError(f"PostgreSQL initdb into {data} failed (exit {initdb.returncode}):\n{tail}")
         sockets.mkdir()
-        if run_as:
-            shutil.chown(sockets, run_as)
-        settings = {**SERVER_SETTINGS, "port": str(self.port), "unix_socket_directories": str(sockets)}
-        self.process = ManagedProcess(
+        if self.run_as:
+            shutil.chown(sockets, self.run_as)
+
+    def _launch(self) -> ManagedProcess:
+        """The server on the data directory in the workdir; returns once it accepts connections (after
+        crash recovery, when it was killed)."""
+        assert self.workdir is not None
+        sockets = self.workdir / "sock"
+        settings = {**self.settings, "port": str(self.port), "unix_socket_directories": str(sockets)}
+        process = ManagedProcess(
             f"PostgreSQL on 127.0.0.1:{self.port}",
             [
-                bindir / "postgres",
+                self.bindir / "postgres",
                 "-D",
-                data,
+                self.workdir / "data",
                 *(arg for k, v in settings.items() for arg in ("-c", f"{k}={v}")),
             ],
             self.workdir / "postgres.log",
-            user=run_as,
+            user=self.run_as,
             stop_signal=signal.SIGINT,  # "fast" shutdown: SIGTERM would wait for clients to disconnect
         ).start()
-        self.process.wait_ready(self._accepts_connections, READY_TIMEOUT)
-        self.create_database(self.database)
+        process.wait_ready(self._accepts_connections, READY_TIMEOUT)
+        return process
 
     def _accepts_connections(self) -> bool:
         import psycopg

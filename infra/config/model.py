@@ -163,9 +163,13 @@ class Operators(Section):
 
 
 class Emulator(Section):
-    """Only in `local`: the AWS provider talks to a local emulator (moto server) instead of AWS."""
+    """The AWS provider talks to a local emulator (moto server) instead of AWS: required in `local`, allowed
+    in development and ephemeral tiers (a rehearsal of their deploys), never in staging or production."""
 
     default_endpoint: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):[0-9]{2,5}$")]
+    # local: state files beside the stacks. s3: the environment's S3 backend and DynamoDB lock table,
+    # created on the emulator by its state stack as in a real account (bootstrap, migration, locking).
+    state_backend: Literal["local", "s3"]
 
 
 def control_plane_log_group(cluster_name: str) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from .model import EnvironmentConfig
 
 DATA_PROCESSING_GROUP = "data-processing"
+# Tiers whose stacks must never point their AWS provider at an emulator.
+REAL_ACCOUNT_TIERS = ("production", "staging")
 
 
 def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
@@ -20,8 +22,14 @@ def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
             yield "data_lake.force_destroy", "production buckets must never be force-destroyed: must be false"
         if not cfg.features.deletion_protection:
             yield "features.deletion_protection", "production must protect stateful resources: must be true"
-    if (cfg.emulator is not None) != (cfg.tier == "local"):
-        yield "emulator", "an AWS emulator section is required for tier 'local' and allowed for no other tier"
+    if cfg.emulator is None and cfg.tier == "local":
+        yield "emulator", "an AWS emulator section is required for tier 'local'"
+    if cfg.emulator is not None and cfg.tier in REAL_ACCOUNT_TIERS:
+        yield (
+            "emulator",
+            f"not allowed for tier {cfg.tier!r}: tiers {', '.join(REAL_ACCOUNT_TIERS)} deploy only to their "
+            "real account",
+        )
     if not cfg.features.eks_addons and cfg.emulator is None:
         yield (
             "features.eks_addons",

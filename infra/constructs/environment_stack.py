@@ -19,7 +19,7 @@ class EnvironmentStack(TerraformStack):
     def __init__(self, scope: Construct, cfg: EnvironmentConfig) -> None:
         self.stack_name = f"{cfg.name}-{self.layer}"
         super().__init__(scope, self.stack_name)
-        if cfg.emulator is not None:
+        if cfg.emulator is not None and cfg.emulator.state_backend == "local":
             # Sibling stack directories share the output dir, so `../<stack>/` also resolves from the
             # consumers' directories when they read this state through terraform_remote_state.
             LocalBackend(self, path=f"../{self.stack_name}/terraform.tfstate")

@@ -11,8 +11,11 @@ from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 
 from infra.config import EnvironmentConfig
 
-# Every AWS service the stacks call: in `local` each is pointed at the emulator.
-EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "sts")
+# Every AWS service the stacks call, each pointed at the emulator in an emulated environment. The provider
+# calls S3 Control (bucket tags) only when it knows the account, which it does not ask an emulator for
+# (skip_requesting_account_id); listed so that no call of an emulated environment can reach AWS.
+EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "s3control", "sts")
+_BINDING_NAMES = {"s3control": "s3_control"}  # the cdktf binding's keyword where it differs
 ENDPOINT_VARIABLE = "aws_endpoint"
 
 
@@ -36,7 +39,7 @@ def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
         skip_requesting_account_id=True,
         skip_metadata_api_check="true",
         s3_use_path_style=True,
-        endpoints=[AwsProviderEndpoints(**{service: endpoint for service in EMULATED_SERVICES})],
+        endpoints=[AwsProviderEndpoints(**{_BINDING_NAMES.get(s, s): endpoint for s in EMULATED_SERVICES})],
         **common,
     )
 

@@ -51,6 +51,18 @@ def require_answering(endpoint: str) -> None:
         )
 
 
+def tofu_env(endpoint: str, region: str = REGION) -> dict[str, str]:
+    """What OpenTofu needs to work on the emulator at `endpoint`: the stacks' provider reads
+    var.aws_endpoint; an S3 backend (whose block takes no variables) reads the SDK's endpoint variables."""
+    backend = {f"AWS_ENDPOINT_URL_{service}": endpoint for service in ("S3", "DYNAMODB", "STS", "IAM")}
+    return {"TF_VAR_aws_endpoint": endpoint, "AWS_REGION": region, **CREDENTIALS, **backend}
+
+
+def account_of(endpoint: str) -> str:
+    """The account the emulator at `endpoint` acts as (moto's MOTO_ACCOUNT_ID)."""
+    return client(endpoint, "sts").get_caller_identity()["Account"]
+
+
 def client(endpoint: str, service: str, region: str = REGION) -> Any:
     import boto3
 
@@ -59,10 +71,12 @@ def client(endpoint: str, service: str, region: str = REGION) -> Any:
 
 
 class AwsEmulator:
-    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started."""
+    """moto server on 127.0.0.1:`port` (a free one by default); `endpoint` once started. `account_id`: the
+    account every request acts in (moto's default is 123456789012), e.g. an emulated environment's."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, account_id: str | None = None) -> None:
         self.port = port
+        self.account_id = account_id
         self.process: ManagedProcess | None = None
         self._log_dir: tempfile.TemporaryDirectory | None = None
 
@@ -87,7 +101,11 @@ class AwsEmulator:
             Path(self._log_dir.name) / "moto.log",
             cwd=REPO,
             # The EKS stack attaches AWS managed policies; moto loads them only when asked to.
-            env={**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"},
+            env={
+                **os.environ,
+                "MOTO_IAM_LOAD_MANAGED_POLICIES": "true",
+                **({"MOTO_ACCOUNT_ID": self.account_id} if self.account_id else {}),
+            },
             grace=5.0,
         ).start()
         self.process.wait_ready(lambda: answers(self.endpoint, timeout=0.5), READY_TIMEOUT, interval=0.2)
@@ -97,8 +115,8 @@ class AwsEmulator:
         return client(self.endpoint, service)
 
     def tofu_env(self) -> dict[str, str]:
-        """What OpenTofu needs to talk to this emulator (the stacks read var.aws_endpoint in `local`)."""
-        return {"TF_VAR_aws_endpoint": self.endpoint, "AWS_REGION": REGION, **CREDENTIALS}
+        """What OpenTofu needs to talk to this emulator (see `tofu_env`)."""
+        return tofu_env(self.endpoint)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -16,9 +16,16 @@ from pathlib import Path
 from typing import Any
 
 from app.yamlconfig import ConfigError
-from infra.config import EnvironmentConfig, load_environment
+from infra.config import CONFIG_DIR, EnvironmentConfig, load_environment
 from infra.config.arguments import add_env, add_outdir
-from infra.emulator.aws import CREDENTIALS, AwsEmulator, ServiceError, require_answering
+from infra.emulator.aws import (
+    CREDENTIALS,
+    AwsEmulator,
+    ServiceError,
+    account_of,
+    require_answering,
+    tofu_env,
+)
 from infra.tofu.runner import Tofu, TofuError
 from infra.tofu.toolchain import ToolchainMissing, providers_required_by, require_providers, tofu_binary
 
@@ -79,15 +86,15 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def synthesize(env: str, outdir: Path) -> list[Stack]:
+def synthesize(env: str, outdir: Path, config_dir: Path = CONFIG_DIR) -> list[Stack]:
     """Synthesize `env` into `outdir`: its stacks in dependency order, with the providers each requires."""
     from stacks.app import stack_plan, synth
 
-    load_environment(env)  # an unknown or invalid environment fails here, naming the file
+    load_environment(env, config_dir)  # an unknown or invalid environment fails here, naming the file
     tofu_binary()  # a missing OpenTofu fails before the 30 s synth
     outdir = outdir.resolve()  # OpenTofu runs inside each stack's directory: paths must not be relative
     say(f"synth {env} -> {outdir}")
-    manifest = synth([env], outdir)
+    manifest = synth([env], outdir, config_dir)
     stacks = []
     for info in stack_plan(env):
         config = outdir / manifest["stacks"][info.name]["synthesizedStackPath"]
@@ -97,26 +104,32 @@ def synthesize(env: str, outdir: Path) -> list[Stack]:
 
 
 @contextmanager
-def aws_target(env: str, endpoint: str | None = None) -> Iterator[AwsTarget]:
+def aws_target(env: str, endpoint: str | None = None, config_dir: Path = CONFIG_DIR) -> Iterator[AwsTarget]:
     """The environment's AWS for the length of a command.
 
-    In an emulated environment an endpoint given (argument or TF_VAR_aws_endpoint) must answer; with none,
-    an emulator is started for this command only (its resources go when it stops).
+    In an emulated environment an endpoint given (argument or TF_VAR_aws_endpoint) must answer, as the
+    environment's account; with none, an emulator acting as that account is started for this command only
+    (its resources go when it stops).
     """
-    cfg = load_environment(env)
+    cfg = load_environment(env, config_dir)
     if cfg.emulator is None:
         yield AwsTarget(cfg, None)
         return
     endpoint = endpoint or os.environ.get("TF_VAR_aws_endpoint")
     if endpoint:
         require_answering(endpoint)
-        yield AwsTarget(
-            cfg, endpoint, {"TF_VAR_aws_endpoint": endpoint, "AWS_REGION": cfg.region, **CREDENTIALS}
-        )
+        account = account_of(endpoint)
+        if account != cfg.account_id:
+            raise ServiceError(
+                f"the AWS emulator at {endpoint} acts as account {account}, and {env} is account "
+                f"{cfg.account_id}: start one with MOTO_ACCOUNT_ID={cfg.account_id}, or pass no endpoint "
+                "and one is started for this run"
+            )
+        yield AwsTarget(cfg, endpoint, tofu_env(endpoint, cfg.region))
         return
-    with _sigterm_interrupts(), AwsEmulator() as emulator:
+    with _sigterm_interrupts(), AwsEmulator(account_id=cfg.account_id) as emulator:
         say(f"started an AWS emulator for this run at {emulator.endpoint} (pid {emulator.pid})")
-        yield AwsTarget(cfg, emulator.endpoint, emulator.tofu_env())
+        yield AwsTarget(cfg, emulator.endpoint, tofu_env(emulator.endpoint, cfg.region))
 
 
 @contextmanager

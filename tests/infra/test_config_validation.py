@@ -22,6 +22,14 @@ def test_adding_an_environment_is_adding_one_file(tmp_path: Path):
     assert load_environment("qa", tmp_path).cluster_name == "waardhaven-qa"
 
 
+def test_a_development_environment_may_be_rehearsed_on_the_emulator(tmp_path: Path):
+    data = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+    data["emulator"] = {"default_endpoint": "http://127.0.0.1:5000", "state_backend": "s3"}
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(data))
+    assert load_environment("dev", tmp_path).emulator.state_backend == "s3"
+    assert load_environment("local").emulator.state_backend == "local"
+
+
 def _rejection(tmp_path: Path, base: str, change, filename: str | None = None) -> str:
     data = yaml.safe_load((CONFIG_DIR / f"{base}.yaml").read_text())
     change(data)
@@ -155,14 +163,25 @@ REJECTIONS = [
         "data_lake.force_destroy: contradicts features.deletion_protection: true; set one of them",
     ),
     (
-        "dev",
-        _set("emulator", {"default_endpoint": "http://127.0.0.1:5000"}),
-        "emulator: an AWS emulator section is required for tier 'local' and allowed for no other tier",
+        "prod",
+        _set("emulator", {"default_endpoint": "http://127.0.0.1:5000", "state_backend": "s3"}),
+        "emulator: not allowed for tier 'production': tiers production, staging deploy only to their "
+        "real account",
+    ),
+    (
+        "staging",
+        _set("emulator", {"default_endpoint": "http://127.0.0.1:5000", "state_backend": "s3"}),
+        "emulator: not allowed for tier 'staging'",
     ),
     (
         "local",
         _delete("emulator"),
-        "emulator: an AWS emulator section is required for tier 'local' and allowed for no other tier",
+        "emulator: an AWS emulator section is required for tier 'local'",
+    ),
+    (
+        "local",
+        _set("emulator", "state_backend", "gcs"),
+        "emulator.state_backend: Input should be 'local' or 's3'",
     ),
     (
         "local",

@@ -157,3 +157,22 @@ def test_wh_migrate_without_a_database_or_with_a_dead_one_says_so(capsys, monkey
         port = closed.getsockname()[1]
     assert main(["migrate", "--dsn", f"host=127.0.0.1 port={port} dbname=x connect_timeout=2"]) == 1
     assert "wh migrate: connection failed" in capsys.readouterr().err
+
+
+def test_a_killed_server_restarts_on_its_data_with_every_acknowledged_commit():
+    with Postgres(settings={"synchronous_commit": "on"}) as server:
+        with psycopg.connect(server.dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY)")
+            for i in range(100):  # one acknowledged commit each
+                conn.execute("INSERT INTO kept VALUES (%s)", (i,))
+        killed, port = server.pid, server.port
+        server.kill()
+        assert not pid_alive(killed)
+        with pytest.raises(psycopg.OperationalError):
+            psycopg.connect(server.dsn, connect_timeout=2)
+        server.restart()
+        assert server.port == port and server.pid != killed
+        with psycopg.connect(server.dsn) as conn:
+            assert conn.execute("SELECT count(*) FROM kept").fetchone() == (100,)
+        pid = server.pid
+    assert not pid_alive(pid)
