@@ -20,6 +20,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "flink_operator": ("cert_manager",),
     "spark_operator": (),
     "cluster_autoscaler": (),
+    "keda": (),
+    "external_secrets": (),
+    "cloudnative_pg": (),
 }
 
 
@@ -65,6 +68,9 @@ class OperatorsStack(EnvironmentStack):
                     }
                 },
             },
+            "keda": {},
+            "external_secrets": {"installCRDs": True},
+            "cloudnative_pg": {"crds": {"create": True}},
         }
         extra_needs = {"kube_prometheus_stack": [storage.storage_class]}  # its volumes use the gp3 class
         self.releases: dict[str, ChartRelease] = {}

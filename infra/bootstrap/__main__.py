@@ -9,8 +9,9 @@ Steps:
   base              what `make run` and `make test` both need (the four above)
   tofu, providers, helm, kubeconform, actionlint
                     Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1
+  crds              the operators' CRDs from the registries (and kubeconform schemas of them)
   deploy-toolchain  OpenTofu and the providers `wh deploy local` uses
-  toolchain         every Go-built tool
+  toolchain         every Go-built tool, then the CRDs
   checkov           the policy scanner, in a venv of its own
   cdktf-cli         the cdktf CLI pinned by package-lock.json, via npm, cached (bin/cdktf runs it)
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import debs, flink_udfs, gotools, jars, node, venv
+from . import crds, debs, flink_udfs, gotools, jars, node, venv
 from .common import BootstrapError
 
 
@@ -29,6 +30,11 @@ def _base() -> None:
     debs.ensure()
     jars.ensure_all()
     flink_udfs.ensure()
+
+
+def _toolchain() -> None:
+    gotools.toolchain()
+    crds.ensure_all()
 
 
 STEPS = {
@@ -43,8 +49,9 @@ STEPS = {
     "helm": gotools.helm,
     "kubeconform": gotools.kubeconform,
     "actionlint": gotools.actionlint,
+    "crds": crds.ensure_all,
     "deploy-toolchain": gotools.deploy_toolchain,
-    "toolchain": gotools.toolchain,
+    "toolchain": _toolchain,
     "cdktf-cli": node.ensure,
 }
 

@@ -127,7 +127,7 @@ def low_priority() -> bool:
     return os.environ.get(LOW_PRIORITY_ENV, "") not in ("", "0")
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
     # Default Go parallelism (one compile per core): the AWS provider then peaks at a few GB, well within
     # the machine. GOTOOLCHAIN=local so a module's `go` line never triggers a toolchain download.
     flags = "-buildvcs=false -trimpath" + (" -p=1" if low_priority() else "")
@@ -191,7 +191,7 @@ def _source(tool: GoTool) -> Path:
             ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
             what=f"downloading {tool.module}@{tool.version}",
             fix=fix,
-            env=_go_env(),
+            env=go_env(),
         )
         module_dir = Path(json.loads(out)["Dir"])
         shutil.copytree(module_dir, src, symlinks=True)
@@ -205,7 +205,7 @@ def _source(tool: GoTool) -> Path:
             what=f"downloading the modules {tool.name} imports",
             fix=fix,
             cwd=src,
-            env=_go_env(),
+            env=go_env(),
         )
         mark_complete(src)
     return src
@@ -245,7 +245,7 @@ def _group_rss_bytes(pgid: int) -> int:
 def _package_count(tool: GoTool, src: Path) -> str:
     """How many packages the build takes in (some may come from the build cache and not be compiled)."""
     listed = subprocess.run(
-        ["go", "list", "-deps", tool.package], cwd=src, env=_go_env(), capture_output=True, text=True
+        ["go", "list", "-deps", tool.package], cwd=src, env=go_env(), capture_output=True, text=True
     )
     return str(len(listed.stdout.split())) if listed.returncode == 0 else "?"
 
@@ -263,7 +263,7 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
     with subprocess.Popen(
         cmd,
         cwd=src,
-        env=_go_env(),
+        env=go_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -140,6 +140,9 @@ class Operators(Section):
     flink_operator: Chart
     spark_operator: Chart
     cluster_autoscaler: Chart
+    keda: Chart  # lag-based autoscaling of the sinks
+    external_secrets: Chart  # secrets from AWS Secrets Manager
+    cloudnative_pg: Chart  # the database operator (TimescaleDB on PostgreSQL)
 
 
 class Emulator(Section):
