@@ -5,13 +5,14 @@ from pathlib import Path
 import yaml
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from constructs import Construct
 
 from app.sinks import lake_layout
 from infra import identities
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
-from infra.constructs.providers import eks_connection, helm_provider
+from infra.constructs.providers import eks_connection, helm_provider, kubernetes_provider
 from infra.constructs.storage_class import GP3_STORAGE_CLASS
 
 from .irsa import IrsaStack
@@ -37,7 +38,11 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
-        helm_provider(self, eks_connection(self, cfg))
+        connection = eks_connection(self, cfg)
+        kubernetes_provider(self, connection)
+        helm_provider(self, connection)
+        # Owned here rather than created by a release, so destroying the stack removes it.
+        self.namespace = NamespaceV1(self, "data_namespace", metadata={"name": identities.DATA_NAMESPACE})
         pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
@@ -60,7 +65,7 @@ class PlatformStack(EnvironmentStack):
                 "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
             },
         }
-        self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
+        self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=[self.namespace])
         # Its pods run as the service account the pipeline chart creates.
         self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline])
 
@@ -72,15 +77,16 @@ class PlatformStack(EnvironmentStack):
         overrides = environment_values_file(chart, cfg.name)
         if overrides.is_file():
             values.insert(0, overrides.read_text(encoding="utf-8"))
+        # On the local Kubernetes API no pod ever runs: a release that waited for its workloads never ends.
+        waits = not cfg.local_kubernetes
         return Release(
             self,
             chart,
             name=chart,
             chart=asset.path,
             namespace=identities.DATA_NAMESPACE,
-            create_namespace=True,
-            atomic=True,
-            wait=True,
+            atomic=waits,
+            wait=waits,
             timeout=600,
             values=values,
             depends_on=depends_on,

@@ -7,10 +7,11 @@ Steps:
   jars              Kafka, the Flink Kafka connector
   flink-udfs        the Flink jobs' JVM functions
   base              what `make run` and `make test` both need (the four above)
-  tofu, providers, helm, kubeconform, actionlint
+  tofu, providers, kube, helm, kubeconform, actionlint
                     Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1
+                    (kube: etcd, kube-apiserver, kube-controller-manager for the local Kubernetes API)
   crds              the operators' CRDs from the registries (and kubeconform schemas of them)
-  deploy-toolchain  OpenTofu and the providers `wh deploy local` uses
+  deploy-toolchain  what `wh deploy local` uses: OpenTofu, the providers, the local Kubernetes API, the CRDs
   toolchain         every Go-built tool, then the CRDs
   checkov           the policy scanner, in a venv of its own
   cdktf-cli         the cdktf CLI pinned by package-lock.json, via npm, cached (bin/cdktf runs it)
@@ -32,6 +33,11 @@ def _base() -> None:
     flink_udfs.ensure()
 
 
+def _deploy_toolchain() -> None:
+    gotools.deploy_toolchain()
+    crds.ensure_all()
+
+
 def _toolchain() -> None:
     gotools.toolchain()
     crds.ensure_all()
@@ -46,11 +52,12 @@ STEPS = {
     "base": _base,
     "tofu": gotools.tofu,
     "providers": gotools.providers,
+    "kube": gotools.kube,
     "helm": gotools.helm,
     "kubeconform": gotools.kubeconform,
     "actionlint": gotools.actionlint,
     "crds": crds.ensure_all,
-    "deploy-toolchain": gotools.deploy_toolchain,
+    "deploy-toolchain": _deploy_toolchain,
     "toolchain": _toolchain,
     "cdktf-cli": node.ensure,
 }

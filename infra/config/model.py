@@ -149,6 +149,11 @@ class Emulator(Section):
     """Only in `local`: the AWS provider talks to a local emulator (moto server) instead of AWS."""
 
     default_endpoint: Annotated[str, Field(pattern=r"^http://(127\.0\.0\.1|localhost):[0-9]{2,5}$")]
+    # true: the kubernetes/helm providers talk to the local Kubernetes API (infra.kube, its kubeconfig in
+    # TF_VAR_kubeconfig) instead of the cluster's EKS endpoint, so the operators and platform stacks deploy
+    # too; the operators stack then installs the operators' CRDs, not their charts (no chart repository is
+    # reachable offline), and no release waits for pods (nothing runs them). false: those stacks are skipped.
+    kube_apiserver: bool
 
 
 def control_plane_log_group(cluster_name: str) -> str:
@@ -172,6 +177,11 @@ class EnvironmentConfig(Section):
     @property
     def cluster_name(self) -> str:
         return f"waardhaven-{self.name}"
+
+    @property
+    def local_kubernetes(self) -> bool:
+        """The Kubernetes stacks talk to the local Kubernetes API (see Emulator.kube_apiserver)."""
+        return self.emulator is not None and self.emulator.kube_apiserver
 
     @property
     def control_plane_log_group(self) -> str:

@@ -6,7 +6,7 @@ from cdktf import Fn, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster_auth import DataAwsEksClusterAuth
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
-from cdktf_cdktf_provider_helm.provider import HelmProvider
+from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderExperiments
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 
 from infra.config import EnvironmentConfig
@@ -14,6 +14,7 @@ from infra.config import EnvironmentConfig
 # Every AWS service the stacks call: in `local` each is pointed at the emulator.
 EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "sts")
 ENDPOINT_VARIABLE = "aws_endpoint"
+KUBECONFIG_VARIABLE = "kubeconfig"
 
 
 def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
@@ -42,7 +43,16 @@ def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
 
 
 def eks_connection(stack: TerraformStack, cfg: EnvironmentConfig) -> dict:
-    """Endpoint, CA and token of the environment's EKS cluster (looked up by name), for kubernetes/helm."""
+    """Endpoint, CA and token of the environment's EKS cluster (looked up by name), for kubernetes/helm;
+    in an environment on the local Kubernetes API, the kubeconfig its run writes (var.kubeconfig)."""
+    if cfg.local_kubernetes:
+        kubeconfig = TerraformVariable(
+            stack,
+            KUBECONFIG_VARIABLE,
+            type="string",
+            description="kubeconfig of the local Kubernetes API (TF_VAR_kubeconfig: `wh emulator` prints it)",
+        )
+        return {"config_path": kubeconfig.string_value}
     cluster = DataAwsEksCluster(stack, "cluster", name=cfg.cluster_name)
     auth = DataAwsEksClusterAuth(stack, "cluster_auth", name=cfg.cluster_name)
     return {
@@ -57,4 +67,8 @@ def kubernetes_provider(stack: TerraformStack, connection: dict) -> KubernetesPr
 
 
 def helm_provider(stack: TerraformStack, connection: dict) -> HelmProvider:
-    return HelmProvider(stack, "helm", kubernetes=connection)
+    # The manifest experiment keeps each release's objects in the state as they are live, and plans them
+    # with a server-side dry run: a change made in the cluster to what a release set shows as drift.
+    return HelmProvider(
+        stack, "helm", kubernetes=connection, experiments=HelmProviderExperiments(manifest=True)
+    )
