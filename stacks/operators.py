@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from constructs import Construct
 
+from infra import identities
 from infra.bootstrap import crds
 from infra.bootstrap.common import BootstrapError
 from infra.config import EnvironmentConfig
@@ -47,6 +49,11 @@ class OperatorsStack(EnvironmentStack):
         kubernetes_provider(self, connection)
         helm_provider(self, connection)
         storage = Gp3StorageClass(self, "storage_class", cfg)
+        # The platform's namespace, owned here so that it exists when the platform stack plans its releases
+        # (a dry run of every object) and goes when the environment is destroyed.
+        self.data_namespace = NamespaceV1(
+            self, "data_namespace", metadata={"name": identities.DATA_NAMESPACE}
+        )
         if cfg.local_kubernetes:
             self.crd_releases = self._crd_releases(cfg)
         else:

@@ -5,14 +5,13 @@ from pathlib import Path
 import yaml
 from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
-from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from constructs import Construct
 
 from app.sinks import lake_layout
 from infra import identities
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
-from infra.constructs.providers import eks_connection, helm_provider, kubernetes_provider
+from infra.constructs.providers import eks_connection, helm_provider
 from infra.constructs.storage_class import GP3_STORAGE_CLASS
 
 from .irsa import IrsaStack
@@ -38,11 +37,8 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
-        connection = eks_connection(self, cfg)
-        kubernetes_provider(self, connection)
-        helm_provider(self, connection)
-        # Owned here rather than created by a release, so destroying the stack removes it.
-        self.namespace = NamespaceV1(self, "data_namespace", metadata={"name": identities.DATA_NAMESPACE})
+        # Its namespace comes from the operators stack, so it exists when these releases are planned.
+        helm_provider(self, eks_connection(self, cfg), live_objects=True)
         pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
@@ -65,7 +61,7 @@ class PlatformStack(EnvironmentStack):
                 "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
             },
         }
-        self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=[self.namespace])
+        self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
         # Its pods run as the service account the pipeline chart creates.
         self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline])
 

@@ -232,6 +232,8 @@ def _exclusive(name: str) -> Iterator[None]:
 
 def _use_published_modules(tool: GoTool, src: Path) -> None:
     """Point the local-path `replace` directives the module zip cannot satisfy at published modules."""
+    for workspace in ("go.work", "go.work.sum"):  # a workspace of those same local paths
+        (src / workspace).unlink(missing_ok=True)
     edits = []
     module = json.loads(
         run(["go", "mod", "edit", "-json"], what="reading go.mod", fix="", cwd=src, env=go_env())

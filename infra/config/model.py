@@ -153,7 +153,7 @@ class Emulator(Section):
     # TF_VAR_kubeconfig) instead of the cluster's EKS endpoint, so the operators and platform stacks deploy
     # too; the operators stack then installs the operators' CRDs, not their charts (no chart repository is
     # reachable offline), and no release waits for pods (nothing runs them). false: those stacks are skipped.
-    kube_apiserver: bool
+    kube_apiserver: bool = False
 
 
 def control_plane_log_group(cluster_name: str) -> str:

@@ -66,9 +66,10 @@ def kubernetes_provider(stack: TerraformStack, connection: dict) -> KubernetesPr
     return KubernetesProvider(stack, "kubernetes", **connection)
 
 
-def helm_provider(stack: TerraformStack, connection: dict) -> HelmProvider:
-    # The manifest experiment keeps each release's objects in the state as they are live, and plans them
-    # with a server-side dry run: a change made in the cluster to what a release set shows as drift.
-    return HelmProvider(
-        stack, "helm", kubernetes=connection, experiments=HelmProviderExperiments(manifest=True)
-    )
+def helm_provider(stack: TerraformStack, connection: dict, *, live_objects: bool = False) -> HelmProvider:
+    """With `live_objects`, the provider's manifest experiment: each release's objects are kept in the state
+    as they are live and planned with a server-side dry run, so a change made in the cluster to what a release
+    set is drift that a plan puts back. The dry run needs the objects' namespaces to exist when the stack
+    is planned: a release installing into a namespace created in the same apply would fail it."""
+    experiments = HelmProviderExperiments(manifest=True) if live_objects else None
+    return HelmProvider(stack, "helm", kubernetes=connection, experiments=experiments)

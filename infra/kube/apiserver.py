@@ -34,7 +34,7 @@ READY_TIMEOUT = 180.0  # the API server's post-start hooks take 10-40 s on a bus
 ADMIN = "waardhaven-admin"
 KUBECONFIG_VARIABLE = "TF_VAR_kubeconfig"  # what the stacks' kubernetes/helm providers read in `local`
 SERVICE_CIDR = "10.96.0.0/16"  # Services get cluster IPs from here; nothing routes them
-CONTROLLERS = "namespace,garbagecollector"
+CONTROLLERS = "namespace-controller,garbage-collector-controller"
 BUILD = "`python3 -m infra.bootstrap kube`"
 
 
@@ -132,7 +132,6 @@ class LocalKubernetes:
                 f"--key-file={etcd_tls.key}",
                 "--client-cert-auth",
                 f"--trusted-ca-file={ca.pair.cert}",
-                "--listen-metrics-urls=",
                 "--log-level=warn",
                 # A throwaway store on a shared disk: fsync would only make every write wait.
                 "--unsafe-no-fsync",

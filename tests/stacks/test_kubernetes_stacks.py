@@ -68,7 +68,7 @@ def test_on_the_local_api_the_operators_stack_installs_each_operators_crds_alone
     charts = {name: getattr(cfg.operators, name) for name in crds.OPERATORS}
     assert set(releases) == {f"{chart.chart}-crds" for chart in charts.values()}
     namespaces = {r["metadata"]["name"] for r in resources(stack, "kubernetes_namespace_v1").values()}
-    assert namespaces == {chart.namespace for chart in charts.values()}
+    assert namespaces == {chart.namespace for chart in charts.values()} | {"data-processing"}
     for name, chart in charts.items():
         release = releases[f"{chart.chart}-crds"]
         assert "repository" not in release and release["namespace"] == chart.namespace
@@ -81,29 +81,31 @@ def test_local_providers_use_the_kubeconfig_of_the_local_api_run(synthesized):
     for layer in ("operators", "platform"):
         stack = synthesized.stack(f"local-{layer}")
         assert "aws_eks_cluster" not in stack.get("data", {})
-        assert stack["provider"]["kubernetes"] == [{"config_path": "${var.kubeconfig}"}]
+        if layer == "operators":
+            assert stack["provider"]["kubernetes"] == [{"config_path": "${var.kubeconfig}"}]
         (helm,) = stack["provider"]["helm"]
         assert helm["kubernetes"] == {"config_path": "${var.kubeconfig}"}
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_helm_keeps_each_release_s_live_objects_to_detect_drift_in_them(synthesized, env):
-    for layer in ("operators", "platform"):
-        (helm,) = synthesized.stack(f"{env}-{layer}")["provider"]["helm"]
-        assert helm["experiments"] == {"manifest": True}
+def test_the_platform_s_releases_keep_their_live_objects_to_detect_drift_in_them(synthesized, env):
+    (helm,) = synthesized.stack(f"{env}-platform")["provider"]["helm"]
+    assert helm["experiments"] == {"manifest": True}
+    # ... which needs their namespace before they are planned: the operators stack makes it.
+    operators = synthesized.stack(f"{env}-operators")
+    assert "experiments" not in operators["provider"]["helm"][0]
+    assert "data-processing" in {
+        r["metadata"]["name"] for r in resources(operators, "kubernetes_namespace_v1").values()
+    }
+    assert "kubernetes_namespace_v1" not in synthesized.stack(f"{env}-platform").get("resource", {})
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_platform_owns_its_namespace_and_waits_for_its_workloads_where_pods_run(synthesized, env):
-    stack = synthesized.stack(f"{env}-platform")
-    (namespace_id, namespace), *_ = resources(stack, "kubernetes_namespace_v1").items()
-    assert namespace["metadata"]["name"] == "data-processing"
+def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, env):
     waits = not load_environment(env).local_kubernetes
-    for release in resources(stack, "helm_release").values():
+    for release in resources(synthesized.stack(f"{env}-platform"), "helm_release").values():
         assert (release["wait"], release["atomic"]) == (waits, waits)
-        assert "create_namespace" not in release
-    pipeline = resource(stack, "helm_release", name="waardhaven-pipeline")
-    assert pipeline["depends_on"] == [f"kubernetes_namespace_v1.{namespace_id}"]
+        assert release["namespace"] == "data-processing" and "create_namespace" not in release
 
 
 @pytest.mark.parametrize("env", ENVS)
