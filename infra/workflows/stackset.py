@@ -127,7 +127,8 @@ def aws_target(env: str, endpoint: str | None = None) -> Iterator[AwsTarget]:
         aws = services.aws
         say(f"started an AWS emulator for this run at {aws.endpoint} (pid {aws.pid})")
         if kube is not None:
-            say(f"started a local Kubernetes API for this run at {kube.server} (pids {kube.pids})")
+            pids = " ".join(map(str, kube.pids))
+            say(f"started a local Kubernetes API for this run at {kube.server} (pids {pids})")
         yield AwsTarget(cfg, aws.endpoint, services.tofu_env(), kube.kubeconfig if kube else None)
 
 
