@@ -25,7 +25,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ci-role": ("infra.workflows.ci_role", "the ARN of the role GitHub Actions plans or deploys ENV with"),
     "policy": ("policies.command", "check synthesized stacks and the topic catalog against the policies"),
     "bench": ("app.bench_command", "list or run the benchmarks (each against a same-run baseline)"),
-    "emulator": ("infra.emulator.aws", "run the local AWS emulator (moto) in the foreground"),
+    "emulator": (
+        "infra.emulator.local",
+        "run the local AWS emulator (moto) and Kubernetes API in the foreground",
+    ),
     "flink-job": ("app.local.flink_command", "run a Flink job (market-data, news) on the local mini-cluster"),
     "pipeline": (
         "app.local.pipeline_command",

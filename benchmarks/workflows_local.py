@@ -1,12 +1,14 @@
-"""Workflows on `local` (moto): wall time of `wh deploy`, `wh drift` and `wh recreate` as a user runs them.
+"""Workflows on `local` (moto and the local Kubernetes API): wall time of `wh deploy`, `wh drift` and
+`wh recreate` as a user runs them.
 
-Each command runs as its own process (synth included) against one emulator this script starts and stops.
+Each command runs as its own process (synth included) against one local environment (emulator and
+Kubernetes API) this script starts and stops.
 Baseline, measured in the same run: a second `wh deploy local` that changes nothing, the fixed cost of
 synth + init + plan + show for every stack, so the ratios hold on a loaded machine.
 
     PYTHONPATH=. $VENV/bin/python benchmarks/workflows_local.py
 
-Needs `python3 -m infra.bootstrap tofu providers`; takes 15-25 minutes on the 2-core machine.
+Needs `python3 -m infra.bootstrap deploy-toolchain`; takes 15-30 minutes on the 2-core machine.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import tempfile
 import time
 
 from infra.bootstrap.common import REPO
-from infra.emulator.aws import AwsEmulator
+from infra.emulator.local import local_services
 from infra.workflows.drift import EXIT_DRIFT
 
 # (row, wh arguments); each must exit 0
@@ -32,8 +34,8 @@ STEPS = (
 BASELINE = 1
 
 
-def wh(args: tuple[str, ...], outdir: str, endpoint: str) -> float:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_VAR_aws_endpoint": endpoint}
+def wh(args: tuple[str, ...], outdir: str, services: dict[str, str]) -> float:
+    env = {**os.environ, "PYTHONPATH": str(REPO), **services}
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", *args, "--outdir", outdir],
@@ -55,10 +57,10 @@ def main() -> int:
     argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     ).parse_args()
-    with tempfile.TemporaryDirectory(prefix="wh-workflows-bench-") as outdir, AwsEmulator() as aws:
+    with tempfile.TemporaryDirectory(prefix="wh-workflows-bench-") as outdir, local_services(True) as local:
         rows = []
         for name, args in STEPS:
-            rows.append((name, wh(args, outdir, aws.endpoint)))
+            rows.append((name, wh(args, outdir, local.tofu_env())))
             print(f"{name}: {rows[-1][1]:.1f}s", file=sys.stderr, flush=True)
     baseline = rows[BASELINE][1]
     width = max(len(name) for name, _ in rows)

@@ -38,7 +38,8 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
-        helm_provider(self, eks_connection(self, cfg))
+        # Its namespace comes from the operators stack, so it exists when these releases are planned.
+        helm_provider(self, eks_connection(self, cfg), live_objects=True)
         pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
@@ -105,15 +106,16 @@ class PlatformStack(EnvironmentStack):
         overrides = environment_values_file(chart, cfg.name)
         if overrides.is_file():
             values.insert(0, overrides.read_text(encoding="utf-8"))
+        # On the local Kubernetes API no pod ever runs: a release that waited for its workloads never ends.
+        waits = not cfg.local_kubernetes
         return Release(
             self,
             chart,
             name=chart,
             chart=asset.path,
             namespace=identities.DATA_NAMESPACE,
-            create_namespace=True,
-            atomic=True,
-            wait=True,
+            atomic=waits,
+            wait=waits,
             timeout=600,
             values=values,
             depends_on=depends_on,

@@ -7,11 +7,13 @@ Steps:
   jars              Kafka, the Flink Kafka connector
   flink-udfs        the Flink jobs' JVM functions
   base              what `make run` and `make test` both need (the four above)
-  tofu, providers, helm, kubeconform, actionlint
+  tofu, providers, kube, helm, kubeconform, actionlint
                     Go-built and cached, at full speed unless WAARDHAVEN_BUILD_LOW_PRIORITY=1;
                     asked for with other steps, they build beside them (one thread) from the start
-  deploy-toolchain  OpenTofu and the providers `wh deploy local` uses
-  toolchain         every Go-built tool
+                    (kube: etcd, kube-apiserver, kube-controller-manager for the local Kubernetes API)
+  crds              the operators' CRDs from the registries (and kubeconform schemas of them)
+  deploy-toolchain  what `wh deploy local` uses: OpenTofu, the providers, the local Kubernetes API, the CRDs
+  toolchain         every Go-built tool, then the CRDs
   checkov           the policy scanner, in a venv of its own
   cdktf-cli         the cdktf CLI pinned by package-lock.json, via npm, cached (bin/cdktf runs it)
 """
@@ -22,7 +24,7 @@ import argparse
 import sys
 import threading
 
-from . import debs, flink_udfs, gotools, jars, node, venv
+from . import crds, debs, flink_udfs, gotools, jars, node, venv
 from .common import BootstrapError
 
 
@@ -42,9 +44,11 @@ STEPS = {
     "base": _base,
     "tofu": gotools.tofu,
     "providers": gotools.providers,
+    "kube": gotools.kube,
     "helm": gotools.helm,
     "kubeconform": gotools.kubeconform,
     "actionlint": gotools.actionlint,
+    "crds": crds.ensure_all,
     "deploy-toolchain": gotools.deploy_toolchain,
     "toolchain": gotools.toolchain,
     "cdktf-cli": node.ensure,
@@ -53,8 +57,10 @@ STEPS = {
 
 # Compile-bound (Go builds); the other steps mostly wait on downloads, so the two kinds run side by side.
 GO_BUILDS = frozenset(
-    {"tofu", "providers", "helm", "kubeconform", "actionlint", "deploy-toolchain", "toolchain"}
+    {"tofu", "providers", "kube", "helm", "kubeconform", "actionlint", "deploy-toolchain", "toolchain"}
 )
+# Both toolchains include the CRDs, fetched beside the builds (their conversion runs in the venv).
+WITH_CRDS = frozenset({"deploy-toolchain", "toolchain"})
 
 
 def _run_in_order(names: list[str], errors: list[BootstrapError]) -> None:
@@ -77,8 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     # The Go builds (the longest part of a cold set-up) start at once, beside the venv and the downloads.
     builder = threading.Thread(target=_run_in_order, args=(builds, errors), name="go-builds", daemon=True)
     builder.start()
+    others = [name for name in steps if name not in GO_BUILDS]
+    if WITH_CRDS & set(steps) and "crds" not in others:
+        others.append("crds")
     try:
-        _run_in_order([name for name in steps if name not in GO_BUILDS], errors)
+        _run_in_order(others, errors)
         builder.join()
     except KeyboardInterrupt:
         gotools.stop_builds()

@@ -40,6 +40,23 @@ class GoTool:
     package: str = "."
     ldflags: str = ""
     first_build: str = "a few minutes"
+    # Some modules are published with `replace X => ./local/path` directives whose paths the module zip
+    # leaves out (k8s.io/kubernetes's ./staging, etcd's ../api): each such X is taken from the Go module
+    # proxy instead, at this version (REQUIRED: the version go.mod requires). None: no such directives.
+    published_replacements: str | None = None
+    source_key: str = ""  # tools built from one module share its source copy under this name
+
+    @property
+    def source_name(self) -> str:
+        return self.source_key or self.name
+
+    @property
+    def mod_flags(self) -> list[str]:
+        """A rewritten go.mod lacks go.sum lines for its new modules: let the go command add them."""
+        return ["-mod=mod"] if self.published_replacements else []
+
+
+REQUIRED = "required"
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,42 @@ ACTIONLINT = GoTool(
     "-X github.com/rhysd/actionlint.version=v1.7.12",
 )
 
+# The local Kubernetes API (infra.kube): Kubernetes 1.33, the EKS version of every environment, which every
+# pinned operator supports. k8s.io/kubernetes replaces its staging modules (k8s.io/api, ...) with ./staging,
+# which its module zip leaves out: the same modules as published at v0.33.x take their place.
+KUBERNETES_VERSION = "v1.33.13"
+_KUBERNETES_LDFLAGS = " ".join(
+    f"-X {package}.{field}={value}"
+    for package in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version")
+    for field, value in (
+        ("gitVersion", KUBERNETES_VERSION),
+        ("gitMajor", KUBERNETES_VERSION.split(".")[0].removeprefix("v")),
+        ("gitMinor", KUBERNETES_VERSION.split(".")[1]),
+        ("gitTreeState", "clean"),
+    )
+)
+KUBE_APISERVER, KUBE_CONTROLLER_MANAGER = (
+    GoTool(
+        name,
+        "k8s.io/kubernetes",
+        KUBERNETES_VERSION,
+        f"./cmd/{name}",
+        _KUBERNETES_LDFLAGS,
+        first_build="10-30 minutes on a busy 2-core machine",
+        published_replacements="v0" + KUBERNETES_VERSION.removeprefix("v1"),
+        source_key="kubernetes",
+    )
+    for name in ("kube-apiserver", "kube-controller-manager")
+)
+# etcd 3.5.21: the release Kubernetes 1.33 is built and tested against (Debian's etcd-server is 3.4).
+ETCD = GoTool(
+    "etcd",
+    "go.etcd.io/etcd/server/v3",
+    "v3.5.21",
+    ldflags="-X go.etcd.io/etcd/api/v3/version.GitSHA=v3.5.21",
+    published_replacements=REQUIRED,
+)
+
 PROVIDERS = {
     p.type: p
     for p in (
@@ -128,7 +181,7 @@ def low_priority() -> bool:
     return os.environ.get(LOW_PRIORITY_ENV, "") not in ("", "0")
 
 
-def _go_env() -> dict[str, str]:
+def go_env() -> dict[str, str]:
     # Default Go parallelism (one compile per core): the AWS provider then peaks at a few GB, well within
     # the machine. GOTOOLCHAIN=local so a module's `go` line never triggers a toolchain download.
     flags = "-buildvcs=false -trimpath" + (" -p=1" if low_priority() else "")
@@ -178,12 +231,37 @@ def _exclusive(name: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _use_published_modules(tool: GoTool, src: Path) -> None:
+    """Point the local-path `replace` directives the module zip cannot satisfy at published modules."""
+    for workspace in ("go.work", "go.work.sum"):  # a workspace of those same local paths
+        (src / workspace).unlink(missing_ok=True)
+    edits = []
+    module = json.loads(
+        run(["go", "mod", "edit", "-json"], what="reading go.mod", fix="", cwd=src, env=go_env())
+    )
+    for replace in module.get("Replace") or []:
+        old, new = replace["Old"]["Path"], replace["New"]["Path"]
+        if not new.startswith((".", "/")) or (src / new).is_dir():
+            continue
+        if tool.published_replacements == REQUIRED:
+            edits.append(f"-dropreplace={old}")
+        else:
+            edits.append(f"-replace={old}={old}@{tool.published_replacements}")
+    if not edits:
+        raise BootstrapError(
+            f"{tool.module}@{tool.version} has no local replace to rewrite: check its GoTool"
+        )
+    run(
+        ["go", "mod", "edit", *edits], what=f"rewriting {tool.module}'s go.mod", fix="", cwd=src, env=go_env()
+    )
+
+
 def _source(tool: GoTool) -> Path:
     """A writable copy of the module source at the pinned version."""
-    src = cache_root() / "gosrc" / f"{tool.name}@{tool.version}"
+    src = cache_root() / "gosrc" / f"{tool.source_name}@{tool.version}"
     if is_complete(src):
         return src
-    with _exclusive(f"{tool.name}.src"):
+    with _exclusive(f"{tool.source_name}.src"):
         if is_complete(src):
             return src
         discard_partial(src, "incomplete (an earlier copy stopped part way)")
@@ -192,21 +270,23 @@ def _source(tool: GoTool) -> Path:
             ["go", "mod", "download", "-json", f"{tool.module}@{tool.version}"],
             what=f"downloading {tool.module}@{tool.version}",
             fix=fix,
-            env=_go_env(),
+            env=go_env(),
         )
         module_dir = Path(json.loads(out)["Dir"])
         shutil.copytree(module_dir, src, symlinks=True)
         for path in (src, *src.rglob("*")):
             if not path.is_symlink():
                 path.chmod(path.stat().st_mode | 0o200)
+        if tool.published_replacements:
+            _use_published_modules(tool, src)
         # The modules the build imports too (not the whole graph: the proxy here does not serve every one),
         # so a prefetch leaves the compiler nothing to wait for.
         run(
-            ["go", "list", "-deps", tool.package],
+            ["go", "list", *tool.mod_flags, "-deps", tool.package],
             what=f"downloading the modules {tool.name} imports",
             fix=fix,
             cwd=src,
-            env=_go_env(),
+            env=go_env(),
         )
         mark_complete(src)
     return src
@@ -246,7 +326,11 @@ def _group_rss_bytes(pgid: int) -> int:
 def _package_count(tool: GoTool, src: Path) -> str:
     """How many packages the build takes in (some may come from the build cache and not be compiled)."""
     listed = subprocess.run(
-        ["go", "list", "-deps", tool.package], cwd=src, env=_go_env(), capture_output=True, text=True
+        ["go", "list", *tool.mod_flags, "-deps", tool.package],
+        cwd=src,
+        env=go_env(),
+        capture_output=True,
+        text=True,
     )
     return str(len(listed.stdout.split())) if listed.returncode == 0 else "?"
 
@@ -254,7 +338,7 @@ def _package_count(tool: GoTool, src: Path) -> str:
 def _build(tool: GoTool, src: Path, out: Path) -> None:
     """`go build -v`: its package lines feed a heartbeat (elapsed, packages compiled, the latest one)."""
     ldflags = f"-s -w {tool.ldflags}".strip()
-    cmd = ["go", "build", "-v", "-ldflags", ldflags, "-o", str(out), tool.package]
+    cmd = ["go", "build", *tool.mod_flags, "-v", "-ldflags", ldflags, "-o", str(out), tool.package]
     if low_priority():
         cmd = ["nice", "-n", "19", *cmd]
     started = time.monotonic()
@@ -264,7 +348,7 @@ def _build(tool: GoTool, src: Path, out: Path) -> None:
     with subprocess.Popen(
         cmd,
         cwd=src,
-        env=_go_env(),
+        env=go_env(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -385,18 +469,30 @@ def providers(names: tuple[str, ...] = tuple(PROVIDERS)) -> None:
         ensure_provider(PROVIDERS[name])
 
 
+KUBE_TOOLS = (ETCD, KUBE_APISERVER, KUBE_CONTROLLER_MANAGER)
+
+
+def kube() -> None:
+    """The local Kubernetes API: etcd, kube-apiserver and kube-controller-manager."""
+    _prefetch(list(KUBE_TOOLS))
+    for tool in KUBE_TOOLS:
+        ensure_tool(tool)
+
+
 def deploy_toolchain() -> None:
-    """What `wh deploy local` applies with: OpenTofu and the AWS provider (it skips the Kubernetes stacks)."""
-    _prefetch([TOFU, PROVIDERS["aws"].tool])
+    """What `wh deploy local` applies with, AWS first: OpenTofu, the providers, the local Kubernetes API."""
+    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), *KUBE_TOOLS])
     tofu()
-    providers(("aws",))
+    providers()
+    kube()
 
 
 def toolchain() -> None:
     """In the order the main job needs them: OpenTofu and the AWS provider first, so a deploy can start."""
-    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), HELM, KUBECONFORM, ACTIONLINT])
+    _prefetch([TOFU, *(p.tool for p in PROVIDERS.values()), *KUBE_TOOLS, HELM, KUBECONFORM, ACTIONLINT])
     tofu()
     providers()
+    kube()
     helm()
     kubeconform()
     actionlint()

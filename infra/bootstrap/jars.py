@@ -55,6 +55,30 @@ def _problem(directory: Path) -> str | None:
     return None
 
 
+def _mvn(goal_args: list[str], what: str, fix: str) -> None:
+    """One Maven run against the shared local repository cache_root()/m2, with the services' java."""
+    run(
+        [str(debs.mvn_binary()), "-B", "-q", f"-Dmaven.repo.local={cache_root() / 'm2'}", *goal_args],
+        what=what,
+        fix=fix,
+        env=debs.java_env(),
+    )
+
+
+def fetch_artifact(coordinates: str, directory: Path) -> Path:
+    """Copy one artifact (group:artifact:version[:packaging]), without its dependencies, into `directory`."""
+    group, artifact, version, *packaging = coordinates.split(":")
+    target = directory / f"{artifact}-{version}.{packaging[0] if packaging else 'jar'}"
+    _mvn(
+        [f"{DEPENDENCY_PLUGIN}:copy", f"-Dartifact={coordinates}", f"-DoutputDirectory={directory}"],
+        what=f"fetching {coordinates} from Maven Central",
+        fix="check that Maven Central is reachable and the coordinates exist, then rerun the bootstrap",
+    )
+    if not target.is_file():
+        raise BootstrapError(f"maven fetched {coordinates} but {target} is missing")
+    return target
+
+
 def ensure(name: str) -> Path:
     directory = bundle_dir(name)
     problem = _problem(directory)
@@ -62,26 +86,19 @@ def ensure(name: str) -> Path:
         say(f"jars {directory.name} cached at {directory}")
         return directory
     discard_partial(directory, problem)
-    mvn = debs.mvn_binary()
-    env = debs.java_env()
     with step(f"jars {directory.name} (maven, first time: about a minute)"):
         staging = directory.with_name(directory.name + ".partial")
         shutil.rmtree(staging, ignore_errors=True)
-        run(
+        _mvn(
             [
-                str(mvn),
-                "-B",
-                "-q",
                 "-f",
                 str(_pom(name)),
-                f"-Dmaven.repo.local={cache_root() / 'm2'}",
                 f"{DEPENDENCY_PLUGIN}:copy-dependencies",
                 f"-DoutputDirectory={staging}",
                 "-DincludeScope=runtime",
             ],
             what=f"resolving the {name} jars",
             fix="check that Maven Central is reachable, then run `python3 -m infra.bootstrap jars` again",
-            env=env,
         )
         jars = sorted(p.name for p in staging.glob("*.jar"))
         if not jars:

@@ -160,6 +160,9 @@ class Operators(Section):
     flink_operator: Chart
     spark_operator: Chart
     cluster_autoscaler: Chart
+    keda: Chart  # lag-based autoscaling of the sinks
+    external_secrets: Chart  # secrets from AWS Secrets Manager
+    cloudnative_pg: Chart  # the database operator (TimescaleDB on PostgreSQL)
 
 
 class Emulator(Section):
@@ -170,6 +173,11 @@ class Emulator(Section):
     # local: state files beside the stacks. s3: the environment's S3 backend and DynamoDB lock table,
     # created on the emulator by its state stack as in a real account (bootstrap, migration, locking).
     state_backend: Literal["local", "s3"]
+    # true: the kubernetes/helm providers talk to the local Kubernetes API (infra.kube, its kubeconfig in
+    # TF_VAR_kubeconfig) instead of the cluster's EKS endpoint, so the operators and platform stacks deploy
+    # too; the operators stack then installs the operators' CRDs, not their charts (no chart repository is
+    # reachable offline), and no release waits for pods (nothing runs them). false: those stacks are skipped.
+    kube_apiserver: bool = False
 
 
 def control_plane_log_group(cluster_name: str) -> str:
@@ -193,6 +201,11 @@ class EnvironmentConfig(Section):
     @property
     def cluster_name(self) -> str:
         return f"waardhaven-{self.name}"
+
+    @property
+    def local_kubernetes(self) -> bool:
+        """The Kubernetes stacks talk to the local Kubernetes API (see Emulator.kube_apiserver)."""
+        return self.emulator is not None and self.emulator.kube_apiserver
 
     @property
     def control_plane_log_group(self) -> str:

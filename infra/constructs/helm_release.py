@@ -1,12 +1,15 @@
-"""A pinned Helm release of a chart from the environment config, its values rendered as YAML."""
+"""A pinned Helm release of a chart from the environment config, its values rendered as YAML; or, on the
+local Kubernetes API, the chart's CRDs alone."""
 
 from __future__ import annotations
 
 import yaml
-from cdktf import ITerraformDependable
+from cdktf import AssetType, ITerraformDependable, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
+from cdktf_cdktf_provider_kubernetes.namespace_v1 import NamespaceV1
 from constructs import Construct
 
+from infra.bootstrap import crds
 from infra.config.model import Chart
 
 
@@ -35,4 +38,31 @@ class ChartRelease(Construct):
             timeout=900,
             values=[yaml.safe_dump(values, sort_keys=True)] if values else None,
             depends_on=depends_on,
+        )
+
+
+class CrdRelease(Construct):
+    """An operator's CRDs alone: a release of the CRD-only chart the bootstrap packs from the registry-sourced
+    CRDs (infra.bootstrap.crds), in the operator's namespace (created here, so destroy removes it too).
+
+    For the local Kubernetes API, which reaches no chart repository and runs no pod: the API server gets the
+    operators' schemas and validates every custom resource against them, and the release waits for nothing.
+    """
+
+    def __init__(self, scope: Construct, id: str, operator: str, chart: Chart) -> None:
+        super().__init__(scope, id)
+        crd_chart = TerraformAsset(
+            self, "chart", path=str(crds.chart_dir(operator)), type=AssetType.DIRECTORY
+        )
+        self.namespace = NamespaceV1(self, "namespace", metadata={"name": chart.namespace})
+        self.release = Release(
+            self,
+            "release",
+            name=f"{chart.chart}-crds",
+            chart=crd_chart.path,
+            namespace=chart.namespace,
+            atomic=False,
+            wait=False,
+            timeout=300,
+            depends_on=[self.namespace],
         )

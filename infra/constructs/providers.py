@@ -6,7 +6,7 @@ from cdktf import Fn, TerraformStack, TerraformVariable
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster import DataAwsEksCluster
 from cdktf_cdktf_provider_aws.data_aws_eks_cluster_auth import DataAwsEksClusterAuth
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
-from cdktf_cdktf_provider_helm.provider import HelmProvider
+from cdktf_cdktf_provider_helm.provider import HelmProvider, HelmProviderExperiments
 from cdktf_cdktf_provider_kubernetes.provider import KubernetesProvider
 
 from infra.config import EnvironmentConfig
@@ -17,6 +17,7 @@ from infra.config import EnvironmentConfig
 EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "s3control", "sts")
 _BINDING_NAMES = {"s3control": "s3_control"}  # the cdktf binding's keyword where it differs
 ENDPOINT_VARIABLE = "aws_endpoint"
+KUBECONFIG_VARIABLE = "kubeconfig"
 
 
 def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
@@ -45,7 +46,16 @@ def aws_provider(stack: TerraformStack, cfg: EnvironmentConfig) -> AwsProvider:
 
 
 def eks_connection(stack: TerraformStack, cfg: EnvironmentConfig) -> dict:
-    """Endpoint, CA and token of the environment's EKS cluster (looked up by name), for kubernetes/helm."""
+    """Endpoint, CA and token of the environment's EKS cluster (looked up by name), for kubernetes/helm;
+    in an environment on the local Kubernetes API, the kubeconfig its run writes (var.kubeconfig)."""
+    if cfg.local_kubernetes:
+        kubeconfig = TerraformVariable(
+            stack,
+            KUBECONFIG_VARIABLE,
+            type="string",
+            description="kubeconfig of the local Kubernetes API (TF_VAR_kubeconfig: `wh emulator` prints it)",
+        )
+        return {"config_path": kubeconfig.string_value}
     cluster = DataAwsEksCluster(stack, "cluster", name=cfg.cluster_name)
     auth = DataAwsEksClusterAuth(stack, "cluster_auth", name=cfg.cluster_name)
     return {
@@ -59,5 +69,10 @@ def kubernetes_provider(stack: TerraformStack, connection: dict) -> KubernetesPr
     return KubernetesProvider(stack, "kubernetes", **connection)
 
 
-def helm_provider(stack: TerraformStack, connection: dict) -> HelmProvider:
-    return HelmProvider(stack, "helm", kubernetes=connection)
+def helm_provider(stack: TerraformStack, connection: dict, *, live_objects: bool = False) -> HelmProvider:
+    """With `live_objects`, the provider's manifest experiment: each release's objects are kept in the state
+    as they are live and planned with a server-side dry run, so a change made in the cluster to what a release
+    set is drift that a plan puts back. The dry run needs the objects' namespaces to exist when the stack
+    is planned: a release installing into a namespace created in the same apply would fail it."""
+    experiments = HelmProviderExperiments(manifest=True) if live_objects else None
+    return HelmProvider(stack, "helm", kubernetes=connection, experiments=experiments)

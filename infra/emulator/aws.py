@@ -5,18 +5,13 @@
         subprocess.run(["tofu", "apply", ...], env={**os.environ, **aws.tofu_env()})
 
 moto keeps everything in memory, so state written against one emulator is only meaningful while it runs.
-As a command (`wh emulator`) it runs in the foreground until Ctrl-C, printing the endpoint to export as
-TF_VAR_aws_endpoint for `wh deploy local` and friends; `wh emulator --exec CMD ...` runs CMD with it
-exported and stops the emulator when CMD ends (the main job deploys and runs the pipeline on one emulator).
+`wh emulator` (infra.emulator.local) runs it, with the local Kubernetes API, for a shell session or a command.
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import os
-import signal
-import subprocess
 import sys
 import tempfile
 import urllib.error
@@ -131,48 +126,3 @@ class AwsEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
-    parser.add_argument(
-        "--exec",
-        dest="command",
-        nargs=argparse.REMAINDER,
-        metavar="CMD",
-        help="run CMD with TF_VAR_aws_endpoint set to this emulator, then stop it; exit with CMD's status",
-    )
-
-
-def run(args: argparse.Namespace) -> int:
-    try:
-        emulator = AwsEmulator(args.port).start()
-    except ServiceError as exc:
-        print(f"wh emulator: {exc}", file=sys.stderr)
-        return 1
-    # SIGTERM interrupts the wait like Ctrl-C; stopping inside the handler would deadlock on the wait.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        if args.command:
-            return _run_with(emulator, args.command)
-        print(
-            f"export TF_VAR_aws_endpoint={emulator.endpoint}  # moto pid {emulator.pid}; Ctrl-C stops it",
-            flush=True,
-        )
-        if emulator.process and emulator.process.proc:
-            emulator.process.proc.wait()
-        return 0
-    except KeyboardInterrupt:
-        return 130 if args.command else 0
-    finally:
-        emulator.stop()
-
-
-def _run_with(emulator: AwsEmulator, command: list[str]) -> int:
-    print(f"wh emulator: {emulator.endpoint} (moto pid {emulator.pid}) for: {' '.join(command)}", flush=True)
-    try:
-        env = {**os.environ, "TF_VAR_aws_endpoint": emulator.endpoint}
-        return subprocess.run(command, env=env).returncode
-    except OSError as exc:
-        print(f"wh emulator: cannot run {command[0]!r}: {exc.strerror}", file=sys.stderr)
-        return 127

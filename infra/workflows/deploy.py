@@ -36,6 +36,7 @@ from .stackset import (
 from .state_bootstrap import bootstrap_needed
 
 PLAN_FILE = "deploy.tfplan"
+PAST_TENSE = {"add": "added", "change": "changed", "destroy": "destroyed"}
 # An apply cut short can leave a bucket created but not recorded; the next create of it fails like this.
 _UNRECORDED_BUCKET = re.compile(
     r"Error: creating S3 Bucket \(([^)]+)\): BucketAlready(?:Exists|OwnedByYou)"
@@ -217,4 +218,19 @@ def run(args: argparse.Namespace) -> int:
     say(
         f"deploy {args.env}: {applied} of {len(outcomes)} stacks changed in {time.monotonic() - started:.1f}s"
     )
+    say(summary(outcomes))
     return 0
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """One line per stack: what its apply did to how many resources, or why it was not applied."""
+    width = max((len(o.plan.stack) for o in outcomes), default=0)
+    lines = []
+    for o in outcomes:
+        if o.plan.skipped:
+            done = f"skipped ({o.plan.skipped})"
+        else:
+            counts = ", ".join(f"{o.plan.count(kind)} {done}" for kind, done in PAST_TENSE.items())
+            done = f"{'applied' if o.applied else 'no changes'}: {counts}, {o.seconds:.0f}s"
+        lines.append(f"  {o.plan.stack:<{width}}  {done}")
+    return "\n".join(lines)

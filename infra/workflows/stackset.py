@@ -18,14 +18,10 @@ from typing import Any
 from app.yamlconfig import ConfigError
 from infra.config import CONFIG_DIR, EnvironmentConfig, load_environment
 from infra.config.arguments import add_env, add_outdir
-from infra.emulator.aws import (
-    CREDENTIALS,
-    AwsEmulator,
-    ServiceError,
-    account_of,
-    require_answering,
-    tofu_env,
-)
+from infra.emulator.aws import CREDENTIALS, ServiceError, account_of, require_answering, tofu_env
+from infra.emulator.local import local_services
+from infra.kube.apiserver import KUBECONFIG_VARIABLE
+from infra.kube.apiserver import require_answering as require_kubernetes
 from infra.tofu.runner import Tofu, TofuError
 from infra.tofu.toolchain import ToolchainMissing, providers_required_by, require_providers, tofu_binary
 
@@ -53,11 +49,13 @@ class Stack:
 
 @dataclass
 class AwsTarget:
-    """Where an environment's AWS is: the emulator's endpoint in `local`, the real account elsewhere."""
+    """Where an environment's AWS is: the emulator's endpoint in `local`, the real account elsewhere; and,
+    in `local`, the kubeconfig of its local Kubernetes API (None: the Kubernetes stacks are skipped)."""
 
     cfg: EnvironmentConfig
     endpoint: str | None
     tofu_env: dict[str, str] = field(default_factory=dict)
+    kubeconfig: Path | None = None
 
     @property
     def emulated(self) -> bool:
@@ -76,9 +74,10 @@ class AwsTarget:
         return Tofu(stack.workdir, stack.name, env=self.tofu_env)
 
     def skip_reason(self, stack: Stack) -> str | None:
-        """Why this stack is left out here, or None: the emulator has no Kubernetes API to plan against."""
-        if self.emulated and stack.needs_kubernetes:
-            return "needs a live Kubernetes API, which the local AWS emulator does not provide"
+        """Why this stack is left out here, or None: an emulated environment without the local Kubernetes
+        API has no Kubernetes API to plan against."""
+        if self.emulated and stack.needs_kubernetes and self.kubeconfig is None:
+            return "needs a live Kubernetes API: the local AWS emulator has none, and no local one is given"
         return None
 
 
@@ -125,11 +124,37 @@ def aws_target(env: str, endpoint: str | None = None, config_dir: Path = CONFIG_
                 f"{cfg.account_id}: start one with MOTO_ACCOUNT_ID={cfg.account_id}, or pass no endpoint "
                 "and one is started for this run"
             )
-        yield AwsTarget(cfg, endpoint, tofu_env(endpoint, cfg.region))
+        environment = tofu_env(endpoint, cfg.region)
+        kubeconfig = _given_kubernetes(cfg, endpoint)
+        if kubeconfig is not None:
+            environment[KUBECONFIG_VARIABLE] = str(kubeconfig)
+        yield AwsTarget(cfg, endpoint, environment, kubeconfig)
         return
-    with _sigterm_interrupts(), AwsEmulator(account_id=cfg.account_id) as emulator:
-        say(f"started an AWS emulator for this run at {emulator.endpoint} (pid {emulator.pid})")
-        yield AwsTarget(cfg, emulator.endpoint, tofu_env(emulator.endpoint, cfg.region))
+    with _sigterm_interrupts(), local_services(cfg.local_kubernetes, account_id=cfg.account_id) as services:
+        kube = services.kube
+        aws = services.aws
+        say(f"started an AWS emulator for this run at {aws.endpoint} (pid {aws.pid})")
+        if kube is not None:
+            pids = " ".join(map(str, kube.pids))
+            say(f"started a local Kubernetes API for this run at {kube.server} (pids {pids})")
+        environment = {**tofu_env(aws.endpoint, cfg.region), **(kube.tofu_env() if kube else {})}
+        yield AwsTarget(cfg, aws.endpoint, environment, kube.kubeconfig if kube else None)
+
+
+def _given_kubernetes(cfg: EnvironmentConfig, endpoint: str) -> Path | None:
+    """The running local Kubernetes API that goes with a running emulator (both live only as long as they
+    run, so one started for this command alone would hold none of the deployed objects)."""
+    if not cfg.local_kubernetes:
+        return None
+    kubeconfig = os.environ.get(KUBECONFIG_VARIABLE)
+    if not kubeconfig:
+        raise ServiceError(
+            f"the AWS emulator at {endpoint} is given but no local Kubernetes API ({KUBECONFIG_VARIABLE} is "
+            f"unset), which {cfg.name!r} deploys into: start both with `bin/wh emulator` and export what it "
+            "prints, or set neither and both are started for this run"
+        )
+    require_kubernetes(kubeconfig)
+    return Path(kubeconfig)
 
 
 @contextmanager

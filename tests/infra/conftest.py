@@ -1,5 +1,6 @@
 """Fixtures for the OpenTofu workflow tests: the Go-built toolchain (required, never skipped), a moto server
-per test module, and a small hand-written Terraform JSON configuration for runner-level tests."""
+per test module and a local Kubernetes API per session, and a small hand-written Terraform JSON
+configuration for runner-level tests."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from infra.bootstrap import gotools
 from infra.bootstrap.gotools import PROVIDERS
 from infra.emulator.aws import AwsEmulator
-from infra.process import pid_alive
+from infra.kube.apiserver import LocalKubernetes, binary
+from infra.process import ServiceError, pid_alive
 from infra.tofu.runner import Tofu
 from infra.tofu.toolchain import ToolchainMissing, require_providers, tofu_binary
 
@@ -28,6 +31,27 @@ def tofu_toolchain() -> Path:
     except ToolchainMissing as exc:
         pytest.fail(str(exc))
     return binary
+
+
+@pytest.fixture(scope="session")
+def kube_toolchain(tofu_toolchain) -> None:
+    """The kubernetes and helm providers and the local Kubernetes API's binaries; missing ones FAIL."""
+    try:
+        require_providers({"kubernetes", "helm"})
+        for tool in gotools.KUBE_TOOLS:
+            binary(tool)
+    except (ToolchainMissing, ServiceError) as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def local_kubernetes(kube_toolchain) -> Iterator[LocalKubernetes]:
+    """One local Kubernetes API for the session: tests leave it as they found it or compare to a baseline."""
+    kube = LocalKubernetes().start()
+    pids = kube.pids
+    yield kube
+    kube.stop()
+    assert not any(pid_alive(pid) for pid in pids), f"local Kubernetes API pids {pids} still running"
 
 
 @pytest.fixture(scope="module")

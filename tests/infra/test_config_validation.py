@@ -189,6 +189,11 @@ REJECTIONS = [
         "emulator.default_endpoint: String should match pattern",
     ),
     (
+        "local",
+        _set("emulator", "kube_apiserver", "yes"),
+        "emulator.kube_apiserver: Input should be a valid boolean (got 'yes')",
+    ),
+    (
         "dev",
         _set("features", "eks_addons", False),
         "features.eks_addons: may be false only with an emulator; real clusters need the EBS CSI add-on",

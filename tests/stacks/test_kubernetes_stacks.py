@@ -1,12 +1,15 @@
-"""Operators (gp3 StorageClass, pinned Helm releases in dependency order) and the platform's own chart."""
+"""Operators (gp3 StorageClass, pinned Helm releases in dependency order) and the platform's own chart; on
+the local Kubernetes API (local.yaml's one switch) the operators' CRDs alone and releases that wait for no
+pod."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
+from infra.bootstrap import crds
 from infra.config import load_environment
-from tests.stacks.synth_helpers import ENVS, resource, resources
+from tests.stacks.synth_helpers import AWS_ENVS, ENVS, resource, resources
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -22,7 +25,7 @@ def test_default_storage_class_is_encrypted_gp3_bound_on_first_consumer_and_expa
     assert f"environment={env}" in storage_class["parameters"].values()  # volumes are tagged too
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", AWS_ENVS)
 def test_operators_are_pinned_from_the_environment_config(synthesized, env):
     cfg = load_environment(env)
     stack = synthesized.stack(f"{env}-operators")
@@ -35,7 +38,7 @@ def test_operators_are_pinned_from_the_environment_config(synthesized, env):
         ), name
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", AWS_ENVS)
 def test_releases_wait_for_what_they_use(synthesized, env):
     stack = synthesized.stack(f"{env}-operators")
     ids = {r["name"]: f"helm_release.{key}" for key, r in resources(stack, "helm_release").items()}
@@ -48,13 +51,61 @@ def test_releases_wait_for_what_they_use(synthesized, env):
     assert yaml.safe_load(cert_manager["values"][0]) == {"crds": {"enabled": True}}  # CRDs before users
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", AWS_ENVS)
 def test_cluster_autoscaler_runs_with_its_irsa_role(synthesized, env):
     stack = synthesized.stack(f"{env}-operators")
     values = yaml.safe_load(resource(stack, "helm_release", name="cluster-autoscaler")["values"][0])
     assert values["autoDiscovery"]["clusterName"] == f"waardhaven-{env}"
     role_arn = values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
     assert f"cross-stack-reference-input-{env}-irsa" in role_arn and "cluster_autoscaler_role" in role_arn
+
+
+def test_on_the_local_api_the_operators_stack_installs_each_operators_crds_alone(synthesized):
+    cfg = load_environment("local")
+    assert cfg.local_kubernetes
+    stack = synthesized.stack("local-operators")
+    releases = {r["name"]: r for r in resources(stack, "helm_release").values()}
+    charts = {name: getattr(cfg.operators, name) for name in crds.OPERATORS}
+    assert set(releases) == {f"{chart.chart}-crds" for chart in charts.values()}
+    namespaces = {r["metadata"]["name"] for r in resources(stack, "kubernetes_namespace_v1").values()}
+    assert namespaces == {chart.namespace for chart in charts.values()} | {"data-processing"}
+    for name, chart in charts.items():
+        release = releases[f"{chart.chart}-crds"]
+        assert "repository" not in release and release["namespace"] == chart.namespace
+        assert (release["wait"], release["atomic"]) == (False, False)  # no operator pod will ever run
+        files = synthesized.outdir / "stacks" / "local-operators" / release["chart"] / "files"
+        assert sorted(p.name for p in files.iterdir()) == sorted(p.name for p in crds.crd_files(name))
+
+
+def test_local_providers_use_the_kubeconfig_of_the_local_api_run(synthesized):
+    for layer in ("operators", "platform"):
+        stack = synthesized.stack(f"local-{layer}")
+        assert "aws_eks_cluster" not in stack.get("data", {})
+        if layer == "operators":
+            assert stack["provider"]["kubernetes"] == [{"config_path": "${var.kubeconfig}"}]
+        (helm,) = stack["provider"]["helm"]
+        assert helm["kubernetes"] == {"config_path": "${var.kubeconfig}"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_platform_s_releases_keep_their_live_objects_to_detect_drift_in_them(synthesized, env):
+    (helm,) = synthesized.stack(f"{env}-platform")["provider"]["helm"]
+    assert helm["experiments"] == {"manifest": True}
+    # ... which needs their namespace before they are planned: the operators stack makes it.
+    operators = synthesized.stack(f"{env}-operators")
+    assert "experiments" not in operators["provider"]["helm"][0]
+    assert "data-processing" in {
+        r["metadata"]["name"] for r in resources(operators, "kubernetes_namespace_v1").values()
+    }
+    assert "kubernetes_namespace_v1" not in synthesized.stack(f"{env}-platform").get("resource", {})
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, env):
+    waits = not load_environment(env).local_kubernetes
+    for release in resources(synthesized.stack(f"{env}-platform"), "helm_release").values():
+        assert (release["wait"], release["atomic"]) == (waits, waits)
+        assert release["namespace"] == "data-processing" and "create_namespace" not in release
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -71,7 +122,7 @@ def test_platform_installs_the_pipeline_chart_with_environment_values(synthesize
     assert all(f"cross-stack-reference-input-{env}-irsa" in a["roleArn"] for a in accounts.values())
 
 
-@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("env", AWS_ENVS)
 def test_kubernetes_providers_authenticate_against_the_environments_cluster(synthesized, env):
     for layer in ("operators", "platform"):
         stack = synthesized.stack(f"{env}-{layer}")

@@ -179,7 +179,7 @@ def test_destroy_without_a_terminal_needs_yes(tmp_path):
     assert f"the AWS emulator at {endpoint} is not answering" in confirmed.stderr
 
 
-def test_sigterm_while_a_command_runs_its_own_emulator_exits_130_and_stops_it(tmp_path):
+def test_sigterm_while_a_command_runs_its_own_local_services_exits_130_and_stops_them(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "app.cli", "deploy", "local", "--outdir", str(tmp_path)],
         cwd=REPO,
@@ -193,9 +193,13 @@ def test_sigterm_while_a_command_runs_its_own_emulator_exits_130_and_stops_it(tm
         line = proc.stderr.readline()  # the first thing it says, before the 30 s synth
         assert "started an AWS emulator for this run" in line, line
         emulator_pid = int(line.rsplit("(pid ", 1)[1].rstrip(")\n"))
+        line = proc.stderr.readline()
+        assert "started a local Kubernetes API for this run" in line, line
+        kube_pids = [int(pid) for pid in line.rsplit("(pids ", 1)[1].rstrip(")\n").split()]
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=120)[1]
     finally:
         proc.kill()
     assert proc.returncode == 130, err
     assert not pid_alive(emulator_pid), "the command's own emulator must be stopped"
+    assert not any(map(pid_alive, kube_pids)), "and its own local Kubernetes API"

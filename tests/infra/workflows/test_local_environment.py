@@ -1,9 +1,12 @@
-"""The workflows on the synthesized `local` environment against moto, with real OpenTofu and the real AWS
-provider, in order: deploy, a second deploy that plans nothing, drift made through boto3 and named, then
-destroy (nothing left in the emulator) and deploy again (the same plan). Wall times are printed (-s)."""
+"""The workflows on the synthesized `local` environment against moto and the local Kubernetes API, with real
+OpenTofu and the real aws, kubernetes and helm providers, in order: deploy of all eight stacks, a second
+deploy that plans nothing, drift made through boto3 and the kubernetes client and named, a custom resource
+breaking its CRD refused during a deploy, then destroy (nothing left in the emulator or the API) and deploy
+again (the same plan). Wall times are printed (-s)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,17 +15,26 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import dynamic
 
+from app.catalog.strimzi import kafka_topics
+from infra import identities
+from infra.bootstrap import crds
 from infra.bootstrap.common import REPO
+from infra.bootstrap.provider_versions import BUILT_VERSIONS
 from infra.config import load_environment
 from infra.emulator.aws import AwsEmulator
+from infra.kube.apiserver import LocalKubernetes
+from infra.tofu.runner import TofuError
 from infra.workflows import drift
-from infra.workflows.deploy import deploy
-from infra.workflows.stackset import AwsTarget, synthesize
+from infra.workflows.deploy import deploy, deploy_stack
+from infra.workflows.stackset import AwsTarget, Stack, synthesize
 from infra.workflows.teardown import teardown
 
-pytestmark = pytest.mark.timeout(1800)
-KUBERNETES_STACKS = {"local-operators", "local-platform"}
+pytestmark = pytest.mark.timeout(2400)
 
 
 def inventory(aws: AwsEmulator) -> set[tuple[str, str]]:
@@ -58,17 +70,53 @@ def inventory(aws: AwsEmulator) -> set[tuple[str, str]]:
     return found
 
 
+def kube_inventory(api: k8s.ApiClient) -> set[tuple[str, str, str]]:
+    """Every object the API server stores, as (api version/kind, namespace, name); leases renewed by the API
+    server itself and events are the API's own bookkeeping."""
+    found = set()
+    for resource in dynamic.DynamicClient(api).resources.search():
+        if (
+            "list" not in (resource.verbs or [])
+            or resource.kind in ("Lease", "Event")
+            or "/" in resource.name
+        ):
+            continue
+        for item in resource.get().items:
+            found.add(
+                (
+                    f"{resource.group_version}/{resource.kind}",
+                    item.metadata.namespace or "",
+                    item.metadata.name,
+                )
+            )
+    return found
+
+
 def plan_shape(outcomes: list) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     return {o.plan.stack: sorted((c.address, c.actions) for c in o.plan.changes) for o in outcomes}
 
 
 @pytest.fixture(scope="module")
-def local(tofu_toolchain, emulator, tmp_path_factory) -> SimpleNamespace:
+def local(tofu_toolchain, emulator, local_kubernetes: LocalKubernetes, tmp_path_factory) -> SimpleNamespace:
     outdir = tmp_path_factory.mktemp("cdktf.out")
-    baseline = inventory(emulator)
+    api = k8s_config.new_client_from_config(config_file=str(local_kubernetes.kubeconfig))
+    baseline, kube_baseline = inventory(emulator), kube_inventory(api)
     stacks = synthesize("local", outdir)
-    target = AwsTarget(load_environment("local"), emulator.endpoint, emulator.tofu_env())
-    return SimpleNamespace(outdir=outdir, stacks=stacks, target=target, baseline=baseline, first_plan=None)
+    target = AwsTarget(
+        load_environment("local"),
+        emulator.endpoint,
+        {**emulator.tofu_env(), **local_kubernetes.tofu_env()},
+        local_kubernetes.kubeconfig,
+    )
+    return SimpleNamespace(
+        outdir=outdir,
+        stacks=stacks,
+        target=target,
+        api=api,
+        baseline=baseline,
+        kube_baseline=kube_baseline,
+        first_plan=None,
+    )
 
 
 def state_resource(local: SimpleNamespace, stack: str, type_: str) -> list[dict[str, Any]]:
@@ -76,19 +124,29 @@ def state_resource(local: SimpleNamespace, stack: str, type_: str) -> list[dict[
     return [r for r in state["values"]["root_module"]["resources"] if r["type"] == type_]
 
 
-def test_deploy_applies_what_the_emulator_can_and_names_what_it_cannot(local, emulator):
+def test_deploy_applies_all_eight_stacks_into_the_emulator_and_the_kubernetes_api(local, emulator):
     started = time.monotonic()
     outcomes = deploy(local.stacks, local.target)
     print(f"\ndeploy local (cold): {time.monotonic() - started:.1f}s")
 
-    skipped = {o.plan.stack: o.plan.skipped for o in outcomes if o.plan.skipped}
-    assert set(skipped) == KUBERNETES_STACKS
-    assert all("Kubernetes API" in why for why in skipped.values())
-    assert {o.plan.stack for o in outcomes if o.applied} == {s.name for s in local.stacks} - KUBERNETES_STACKS
+    assert [o.plan.stack for o in outcomes if o.applied] == [s.name for s in local.stacks]
     cfg = local.target.cfg
     assert cfg.cluster_name in emulator.client("eks").list_clusters()["clusters"]
     created = inventory(emulator) - local.baseline
     assert {kind for kind, _ in created} >= {"s3", "kms-key", "kms-alias", "vpc", "subnet", "eks", "iam-role"}
+
+    stored = kube_inventory(local.api) - local.kube_baseline
+    served_crds = {name for kind, _, name in stored if kind.endswith("/CustomResourceDefinition")}
+    pinned_crds = {p.stem for name in crds.OPERATORS for p in crds.crd_files(name)}
+    assert served_crds == pinned_crds
+    assert ("storage.k8s.io/v1/StorageClass", "", "gp3-optimized") in stored
+    data = identities.DATA_NAMESPACE
+    assert ("v1/Namespace", "", data) in stored
+    assert ("v1/ConfigMap", data, "waardhaven-environment") in stored
+    assert ("v1/ServiceAccount", data, identities.FLINK_SERVICE_ACCOUNT) in stored
+    assert {
+        ("flink.apache.org/v1beta1/FlinkDeployment", data, job) for job in ("market-data", "news")
+    } <= stored
     local.first_plan = plan_shape(outcomes)
 
 
@@ -97,9 +155,10 @@ def test_a_second_deploy_plans_no_changes(local):
     outcomes = deploy(local.stacks, local.target)
     print(f"\ndeploy local (no change): {time.monotonic() - started:.1f}s")
     assert [o.plan.stack for o in outcomes if o.applied or o.plan.changes] == []
+    assert not any(o.plan.skipped for o in outcomes)
 
 
-def test_drift_names_exactly_the_lifecycle_rule_and_the_tag_changed_outside(local, emulator):
+def test_drift_names_exactly_what_was_changed_outside_in_aws_and_in_kubernetes(local, emulator):
     lifecycle = state_resource(local, "local-data-lake", "aws_s3_bucket_lifecycle_configuration")[0]
     bucket = lifecycle["values"]["bucket"]
     bucket_address = next(
@@ -114,12 +173,20 @@ def test_drift_names_exactly_the_lifecycle_rule_and_the_tag_changed_outside(loca
     tags = s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
     tags.append({"Key": "hand-made", "Value": "yes"})
     s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": tags})
+    # In the cluster, with the kubernetes client: a label the pipeline chart sets, a Flink job's parallelism.
+    data = identities.DATA_NAMESPACE
+    k8s.CoreV1Api(local.api).patch_namespaced_config_map(
+        "waardhaven-environment", data, {"metadata": {"labels": {"app.kubernetes.io/part-of": "by-hand"}}}
+    )
+    k8s.CustomObjectsApi(local.api).patch_namespaced_custom_object(
+        "flink.apache.org", "v1beta1", data, "flinkdeployments", "news", {"spec": {"job": {"parallelism": 7}}}
+    )
 
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "drift", "local", "--outdir", str(local.outdir)],
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "TF_VAR_aws_endpoint": emulator.endpoint},
+        env={**os.environ, "PYTHONPATH": str(REPO), **local.target.tofu_env},
         capture_output=True,
         text=True,
         timeout=900,
@@ -128,18 +195,67 @@ def test_drift_names_exactly_the_lifecycle_rule_and_the_tag_changed_outside(loca
     assert result.returncode == drift.EXIT_DRIFT, result.stderr
     assert "## Drift in local" in result.stdout
 
-    applicable = [s for s in local.stacks if not s.needs_kubernetes]
-    found = {d.address: d for s in applicable for d in drift.detect(s, local.target)}
-    assert set(found) == {lifecycle["address"], bucket_address}
+    found = {d.address: d for s in local.stacks for d in drift.detect(s, local.target)}
+    pipeline, flink = "helm_release.waardhaven-pipeline", "helm_release.flink-jobs"
+    assert set(found) == {lifecycle["address"], bucket_address, pipeline, flink}
     assert found[lifecycle["address"]].attributes == ("rule[0].id",)
     # tags_all always; tags too when the bucket sets its own tags (the provider mirrors them).
     assert "tags_all.hand-made" in found[bucket_address].attributes
     assert set(found[bucket_address].attributes) <= {"tags.hand-made", "tags_all.hand-made"}
+    assert found[pipeline].attributes == (
+        f"resources.configmap/v1/{data}/waardhaven-environment.metadata.labels.app.kubernetes.io/part-of",
+    )
+    assert found[flink].attributes == (
+        f"resources.flinkdeployment.flink.apache.org/v1beta1/{data}/news.spec.job.parallelism",
+    )
     for address in found:
         assert f"`{address}`" in result.stdout
 
-    deploy(local.stacks, local.target)  # puts both back
-    assert [d for s in applicable for d in drift.detect(s, local.target)] == []
+    deploy(local.stacks, local.target)  # puts all four back
+    assert [d for s in local.stacks for d in drift.detect(s, local.target)] == []
+
+
+def test_a_custom_resource_breaking_its_crd_is_refused_during_deploy_naming_the_field(local, tmp_path):
+    """A stack of one release, its chart the catalog's first KafkaTopic with a string partition count."""
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: refused-topic\nversion: 0.1.0\n")
+    topic = kafka_topics(namespace="default")[0]
+    topic["spec"]["partitions"] = "twelve"
+    (chart / "templates" / "topic.yaml").write_text(yaml.safe_dump(topic))
+    connection = {"config_path": "${var.kubeconfig}"}
+    config = {
+        "terraform": {
+            "required_providers": {
+                "helm": {"source": "hashicorp/helm", "version": BUILT_VERSIONS["hashicorp/helm"]}
+            }
+        },
+        "variable": {"kubeconfig": {"type": "string"}},
+        "provider": {"helm": [{"kubernetes": connection}]},
+        "resource": {
+            "helm_release": {
+                "refused": {"name": "refused-topic", "chart": str(chart), "namespace": "default"}
+            }
+        },
+    }
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "stack" / "cdk.tf.json").write_text(json.dumps(config))
+    stack = Stack("local-refused", "platform", tmp_path / "stack", True, frozenset({"helm"}))
+
+    core = k8s.CoreV1Api(local.api)
+    try:
+        with pytest.raises(TofuError) as refused:
+            deploy_stack(stack, local.target)
+        assert "spec.partitions" in refused.value.output and "integer" in refused.value.output
+        assert f'KafkaTopic.kafka.strimzi.io "{topic["metadata"]["name"]}" is invalid' in refused.value.output
+        topics = k8s.CustomObjectsApi(local.api).list_namespaced_custom_object(
+            "kafka.strimzi.io", "v1beta2", "default", "kafkatopics"
+        )
+        assert topics["items"] == []
+    finally:
+        # Helm records the failed install, OpenTofu does not: its record goes with it.
+        for secret in core.list_namespaced_secret("default", label_selector="name=refused-topic").items:
+            core.delete_namespaced_secret(secret.metadata.name, "default")
 
 
 def test_destroy_leaves_nothing_and_deploying_again_gives_the_same_plan(local, emulator):
@@ -153,6 +269,7 @@ def test_destroy_leaves_nothing_and_deploying_again_gives_the_same_plan(local, e
     teardown(local.stacks, local.target)
     destroyed = time.monotonic()
     assert inventory(emulator) - local.baseline == set()
+    assert kube_inventory(local.api) - local.kube_baseline == set()
 
     outcomes = deploy(local.stacks, local.target)
     print(
