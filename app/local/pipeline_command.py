@@ -1,7 +1,8 @@
 """`wh pipeline`: the market-data pipeline locally, end to end on real services, then a summary.
 
 Starts Kafka, PostgreSQL and (unless --aws-endpoint names a running one) the AWS emulator, runs
-pipeline.py on them and prints pipeline_report.py. Everything it starts is stopped by its pid when it
+pipeline.py on them and prints pipeline_report.py, then the daily Spark batch over the days the run's ticks
+fall on (daily_batch.py) and a few symbols' summary rows. Everything it starts is stopped by its pid when it
 ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
 """
 
@@ -18,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from app.local.pipeline import lake_bucket, run_pipeline, say
-from app.local.pipeline_report import print_summary
 
 
 def _at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
@@ -80,6 +80,10 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.batch.daily_job import DayFailed
+    from app.batch.day_input import DayRejected
+    from app.local.daily_batch import run_days
+    from app.local.pipeline_report import print_daily, print_summary
     from app.local.services import local_services
     from app.migrations import MigrationError
     from app.yamlconfig import ConfigError
@@ -108,7 +112,11 @@ def run(args: argparse.Namespace) -> int:
             problems = outcome.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
+            print_daily(run_days(s3, bucket, services.postgres.dsn, outcome.lake_keys, say), bucket)
             return 1 if problems else 0
+    except (DayRejected, DayFailed) as exc:
+        print(f"wh pipeline: daily batch: {exc}", file=sys.stderr)
+        return 1
     except (ServiceError, ConfigError, MigrationError, TimeoutError, OSError) as exc:
         print(f"wh pipeline: {exc}", file=sys.stderr)
         return 1
