@@ -61,4 +61,4 @@ def summarize(ticks, day: date):
         "last_tick_at": F.col("last.time"),
         **{name: F.col(f"last.{name}") for name in INDICATORS},
     }
-    return summary.select(*(columns[name].alias(name) for name in DAILY_COLUMNS)).orderBy("symbol")
+    return summary.select(*(columns[name].alias(name) for name in DAILY_COLUMNS))

@@ -44,6 +44,7 @@ PIPELINE = "daily-batch"
 SUMMARY_OBJECT = "daily-aggregates.parquet"
 DAILY_SCHEMA = arrow_schema(DAILY_ROW)
 _S3A_OBJECT = re.compile(r"s3a://[^\s,;'\"\]]+?\.parquet")
+_CAUSE = re.compile(r"Caused by: (\S+: .*)")
 
 
 class DayFailed(RuntimeError):
@@ -81,12 +82,13 @@ def _read_summary(spark, objects: DayObjects) -> pd.DataFrame:
         named = _S3A_OBJECT.search(str(exc))
         if named is None:
             raise
-        cause = next((line for line in str(exc).splitlines() if "Exception:" in line), "unreadable")
+        cause = _CAUSE.search(str(exc))
         where = named.group(0).replace("s3a://", "s3://", 1)
-        raise DayRejected(objects.day, [f"{where}: Spark cannot read it: {cause.strip()}"]) from exc
+        reason = cause.group(1).strip() if cause else "see the Spark log"
+        raise DayRejected(objects.day, [f"{where}: Spark cannot read it: {reason}"]) from exc
     for column in ("first_tick_at", "last_tick_at"):  # Spark hands timestamps over in its session zone, UTC
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)
-    return frame[list(DAILY_COLUMNS)]
+    return frame[list(DAILY_COLUMNS)].sort_values("symbol", ignore_index=True)
 
 
 def stream_tick_count(dsn: str, day: date) -> int:

@@ -5,7 +5,8 @@ an expectation about single rows fails the rows it names; a CRITICAL expectation
 (its columns, its row count, the summary's tick total) fails every row. WARNING expectations about the
 whole batch (freshness) are reported, not scored: a catch-up after an outage is stale but not wrong.
 
-Great Expectations runs in one ephemeral (in-memory) context per process, with analytics off.
+Great Expectations runs in one ephemeral (in-memory) context per process, with analytics and progress
+bars off.
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ def _gx_context():
             from great_expectations.data_context.types.base import (
                 DataContextConfig,
                 InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
             )
 
             config = DataContextConfig(
-                analytics_enabled=False, store_backend_defaults=InMemoryStoreBackendDefaults()
+                analytics_enabled=False,
+                progress_bars=ProgressBarsConfig(globally=False),
+                store_backend_defaults=InMemoryStoreBackendDefaults(),
             )
             _context = gx.get_context(mode="ephemeral", project_config=config)
             _context.data_sources.add_pandas("batches")

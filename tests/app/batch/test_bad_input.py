@@ -79,7 +79,7 @@ def test_a_corrupt_object_rejects_the_day_naming_it(day, spark):
 
     message = _rejected(spark, s3, bucket, dsn)
 
-    assert f"s3://{bucket}/{keys[2]}: Spark cannot read it" in message
+    assert f"s3://{bucket}/{keys[2]}: Spark cannot read it: java.io.IOException: " in message
 
 
 def test_a_day_with_no_data_is_rejected(aws_emulator, database, spark):
