@@ -22,13 +22,19 @@ START = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
 SYMBOLS = ("ACME", "BRK.B", "EUR/USD")
 
 
-def ticks(day_start: datetime = START, per_symbol: int = 60, symbols=SYMBOLS) -> list[tuple]:
-    """TICK_ROW tuples over the whole day (every hour), a price walk per symbol; the last 20 have
-    indicators. Two ticks of each symbol share a millisecond (told apart by trade_key)."""
+def ticks(
+    day_start: datetime = START, per_symbol: int = 60, symbols=SYMBOLS, span: timedelta = timedelta(days=1)
+) -> list[tuple]:
+    """TICK_ROW tuples over `span` from `day_start` (by default the whole day, every hour), a price walk per
+    symbol; the last 20 have indicators. Two ticks of each symbol share a millisecond (told apart by
+    trade_key)."""
     rows = []
+    step = timedelta(
+        milliseconds=(span - timedelta(seconds=len(symbols))) // timedelta(milliseconds=1) // per_symbol
+    )
     for s, symbol in enumerate(symbols):
         for i in range(per_symbol):
-            at = day_start + timedelta(seconds=i * 86_399 // per_symbol + s)
+            at = day_start + step * i + timedelta(seconds=s)
             if i == 7:
                 at = rows[-1][0]  # same millisecond as the tick before
             price = 50.0 * (s + 1) + 3 * math.sin(i / 5) + i / 10
