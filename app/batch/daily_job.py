@@ -82,9 +82,10 @@ def _read_summary(spark, objects: DayObjects) -> pd.DataFrame:
         named = _S3A_OBJECT.search(str(exc))
         if named is None:
             raise
-        cause = _CAUSE.search(str(exc))
+        # The first cause below Spark's own wrappers says what is wrong with the file.
+        causes = [c.strip() for c in _CAUSE.findall(str(exc)) if not c.startswith("org.apache.spark.")]
         where = named.group(0).replace("s3a://", "s3://", 1)
-        reason = cause.group(1).strip() if cause else "see the Spark log"
+        reason = causes[0] if causes else "see the Spark log"
         raise DayRejected(objects.day, [f"{where}: Spark cannot read it: {reason}"]) from exc
     for column in ("first_tick_at", "last_tick_at"):  # Spark hands timestamps over in its session zone, UTC
         frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)

@@ -62,7 +62,7 @@ def ticks(
     return rows
 
 
-def store(s3, bucket: str, dsn: str, rows: list[tuple], partitions: int = 2) -> list[str]:
+def store(s3, bucket: str, dsn: str, rows: list[tuple], partitions: int = 1) -> list[str]:
     """`rows` into the lake (the lake writer, spread over `partitions` Kafka partitions) and the database."""
     writer = LakeWriter(s3, bucket, validate=False)
     writer.add(rows, [(n % partitions, n) for n in range(len(rows))])
