@@ -145,7 +145,7 @@ def run_day(
     summary = _read_summary(spark, objects)
     stream_ticks = stream_tick_count(dsn, day)
     judged_at = min(as_of or datetime.now(UTC), day_input.day_bounds(day)[1])
-    validation = validate(summary, suites.daily_suite(day, stream_ticks, judged_at))
+    validation = validate(summary, suites.daily_suite(day, stream_ticks, judged_at), f"{suites.DAILY} {day}")
     report = _write_report(s3, bucket, day, validation)
     PipelineMetrics(PIPELINE).quality(lake_layout.DAILY_AGGREGATES.name, validation.score)
     for warning in validation.warnings:

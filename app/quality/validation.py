@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -93,11 +94,14 @@ def _describe(outcome) -> str:
     return f"{config.type}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}){counted}"
 
 
-def validate(frame: pd.DataFrame, suite) -> Validation:
-    """`frame` against `suite` (an ExpectationSuite); never raises on bad data, only reports it."""
+def validate(frame: pd.DataFrame, suite, run_name: str | None = None) -> Validation:
+    """`frame` against `suite` (an ExpectationSuite); never raises on bad data, only reports it.
+    `run_name` names the run in the result and its Data Docs page (e.g. the day a summary is of)."""
+    from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.expectations.metadata_types import FailureSeverity
 
     result = _batch(suite.name, frame).validate(suite, result_format={"result_format": "COMPLETE"})
+    result.meta["run_id"] = RunIdentifier(run_name=run_name or suite.name, run_time=datetime.now(UTC))
     rows = len(frame)
     failing: set = set()
     critical, warnings, whole_batch_failed = [], [], False

@@ -241,7 +241,7 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service():
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
     summary = re.search(r"^daily summary (\d{4}-\d\d-\d\d).*\n((?:  .*\n)+)", proc.stdout, re.M)
     assert summary, proc.stdout
-    assert re.search(r"^  [A-Z]+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+ ", summary.group(2), re.M)
+    assert re.search(r"^  \S+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+ ", summary.group(2), re.M)
     assert "daily batch quality (daily_summary)" in proc.stdout
     pids = _pids(proc.stderr)
     assert len(pids) == 5  # Kafka, PostgreSQL, the AWS emulator, the Flink and the Spark gateway JVMs

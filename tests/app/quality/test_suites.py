@@ -204,9 +204,10 @@ def test_a_stale_summary_is_a_warning():
 
 
 def test_the_result_renders_as_a_data_docs_page():
-    validation = validate(_summary(), suites.daily_suite(DAY, 31, NOW))
+    validation = validate(_summary(), suites.daily_suite(DAY, 31, NOW), f"daily_summary {DAY}")
 
     html = validation.html()
+    assert f"daily_summary {DAY}" in html
     assert html.lstrip().lower().startswith("<!doctype html") and suites.DAILY in html
     assert "expect_column_sum_to_be_between" in html or "sum" in html.lower()
     assert validation.to_json()["success"] is False
