@@ -113,10 +113,7 @@ def write_day(directory: Path, ticks: int, symbols: int, seed: int = 7) -> list[
 
 def spark_round(spark, paths: list[Path]) -> pd.DataFrame:
     ticks = spark.read.schema(aggregate.tick_schema()).parquet(*(f"file://{p}" for p in paths))
-    frame = aggregate.summarize(ticks, DAY).toPandas()
-    for column in ("first_tick_at", "last_tick_at"):
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)
-    return frame.sort_values("symbol", ignore_index=True)
+    return aggregate.collect(aggregate.summarize(ticks, DAY))
 
 
 def duckdb_round(paths: list[Path]) -> pd.DataFrame:

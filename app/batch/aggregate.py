@@ -62,3 +62,13 @@ def summarize(ticks, day: date):
         **{name: F.col(f"last.{name}") for name in INDICATORS},
     }
     return summary.select(*(columns[name].alias(name) for name in DAILY_COLUMNS))
+
+
+def collect(summary):
+    """A summary DataFrame as pandas (through Arrow), times as UTC instants, in symbol order."""
+    import pandas as pd
+
+    frame = summary.toPandas()
+    for column in ("first_tick_at", "last_tick_at"):  # Spark hands timestamps over in its session zone, UTC
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize("UTC")
+    return frame[list(DAILY_COLUMNS)].sort_values("symbol", ignore_index=True)

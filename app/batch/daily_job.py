@@ -77,7 +77,7 @@ def _read_summary(spark, objects: DayObjects) -> pd.DataFrame:
 
     ticks = spark.read.schema(aggregate.tick_schema()).parquet(*objects.uris())
     try:
-        frame = aggregate.summarize(ticks, objects.day).toPandas()
+        return aggregate.collect(aggregate.summarize(ticks, objects.day))
     except (Py4JJavaError, PySparkException) as exc:
         named = _S3A_OBJECT.search(str(exc))
         if named is None:
@@ -87,9 +87,6 @@ def _read_summary(spark, objects: DayObjects) -> pd.DataFrame:
         where = named.group(0).replace("s3a://", "s3://", 1)
         reason = causes[0] if causes else "see the Spark log"
         raise DayRejected(objects.day, [f"{where}: Spark cannot read it: {reason}"]) from exc
-    for column in ("first_tick_at", "last_tick_at"):  # Spark hands timestamps over in its session zone, UTC
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_localize(UTC)
-    return frame[list(DAILY_COLUMNS)].sort_values("symbol", ignore_index=True)
 
 
 def stream_tick_count(dsn: str, day: date) -> int:
