@@ -67,6 +67,9 @@ class IrsaStack(EnvironmentStack):
         }
         raw_prefixes = [dataset.prefix for dataset in lake_layout.RAW_DATASETS]
         flink_prefixes = [lake_layout.FLINK_CHECKPOINTS, lake_layout.FLINK_SAVEPOINTS, lake_layout.FLINK_HA]
+        # The daily batch (app/batch) reads the processed ticks and writes the summaries and their reports.
+        batch_reads = [lake_layout.PROCESSED_MARKET_DATA.prefix, lake_layout.DAILY_AGGREGATES.prefix]
+        batch_writes = [lake_layout.DAILY_AGGREGATES.prefix, lake_layout.QUALITY_REPORTS.prefix]
 
         self.flink = IrsaRole(
             self,
@@ -90,8 +93,8 @@ class IrsaStack(EnvironmentStack):
             **oidc,
             statements=[
                 *_read(cfg, lake_layout.RAW, raw_prefixes),
-                *_read(cfg, lake_layout.PROCESSED, [lake_layout.DAILY_AGGREGATES.prefix]),
-                _write(cfg, lake_layout.PROCESSED, [lake_layout.DAILY_AGGREGATES.prefix], delete=True),
+                *_read(cfg, lake_layout.PROCESSED, batch_reads),
+                _write(cfg, lake_layout.PROCESSED, batch_writes, delete=True),
             ],
         )
         self.connectors = IrsaRole(

@@ -20,6 +20,7 @@ from app.local import flink as flink_runtime
 from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
 from infra.config import environment_names
+from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
 
 
@@ -61,6 +62,36 @@ def postgres() -> Iterator[Postgres]:
     yield server
     server.stop()
     assert not pid_alive(pid), f"PostgreSQL pid {pid} still running after stop"
+
+
+@pytest.fixture(scope="session")
+def aws_emulator() -> Iterator[AwsEmulator]:
+    """One moto server for the session's lake tests: give each test a bucket of its own (`unique_bucket`)."""
+    emulator = AwsEmulator().start()
+    pid = emulator.pid
+    yield emulator
+    emulator.stop()
+    assert not pid_alive(pid), f"AWS emulator pid {pid} still running after stop"
+
+
+def unique_bucket(s3, prefix: str) -> str:
+    """A new bucket no other test uses (S3 names take no underscores)."""
+    name = unique_name(prefix).replace("_", "-")
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture(scope="session")
+def spark(aws_emulator):
+    """One local SparkSession (app/local/spark.py) reading s3a:// from `aws_emulator`; its gateway JVM is
+    stopped by its pid at the end of the session."""
+    from app.local import spark as local_spark
+
+    session = local_spark.start(aws_emulator.endpoint)
+    pid = local_spark.gateway_pid()
+    yield session
+    local_spark.stop(session)
+    assert pid is None or not pid_alive(pid), f"Spark gateway JVM pid {pid} still running after stop"
 
 
 @dataclass

@@ -53,6 +53,7 @@ class Outcome:
     table_rows: int = 0
     lake_keys: list[str] = field(default_factory=list)
     lake_rows: int = 0
+    lake_quality: float = float("nan")  # the tick suite's score over the lake's batches, row-weighted
 
     @property
     def total(self) -> int:
@@ -142,14 +143,13 @@ def run_pipeline(
     from app.local.bounded_job import BoundedJob
     from app.metrics import PipelineMetrics
     from app.sinks.lake import LakeWriter
-    from app.sinks.lake_layout import PROCESSED_MARKET_DATA
     from app.sinks.offsets import read_to_end
     from app.sinks.timescale import LOADER_NAME, TickLoader
 
     topics = catalog().with_suffix(topic_suffix)
     dead_letter = topics.dead_letter(PIPELINE)
     outcome = Outcome(malformed=len(MALFORMED))
-    lake = LakeWriter(s3, bucket)
+    lake = LakeWriter(s3, bucket, metrics=PipelineMetrics(PIPELINE))
     loader = TickLoader(
         bootstrap,
         dsn,
@@ -176,11 +176,13 @@ def run_pipeline(
     outcome.processed, outcome.loaded = stats.consumed, stats.inserted + stats.duplicates
     outcome.inserted, outcome.p95_latency = stats.inserted, stats.latency_percentile(95)
     outcome.lake_keys, outcome.lake_rows = lake.keys, lake.rows_written
+    if lake.validations:
+        checked = sum(v.rows for v in lake.validations)
+        outcome.lake_quality = sum(v.score * v.rows for v in lake.validations) / checked
     letters = read_to_end(bootstrap, dead_letter.name, timeout)
     outcome.dead_letters.update(dict(m.headers())["dlq.reason"].decode() for m in letters)
     with psycopg.connect(dsn) as conn:
         outcome.table_rows = conn.execute("SELECT count(*) FROM market_data_ts").fetchone()[0]
-    PipelineMetrics(PIPELINE).quality(PROCESSED_MARKET_DATA.name, outcome.quality)
     return outcome
 
 

@@ -3,8 +3,9 @@
 Starts Kafka, PostgreSQL, a Prometheus that scrapes the run (with a Pushgateway for the Flink job's
 metrics) and, unless --aws-endpoint names a running one, the AWS emulator; runs pipeline.py on them and
 prints pipeline_report.py: counts, the quality score and p95 latency as Prometheus has them, and the path
-of a PNG of one symbol's price and indicators. Everything it starts is stopped by its pid when it ends, also
-on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
+of a PNG of one symbol's price and indicators; then the daily Spark batch over the days the run's ticks
+fall on (daily_batch.py) and a few symbols' summary rows. Everything it starts is stopped by its pid when it
+ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
 """
 
 from __future__ import annotations
@@ -73,9 +74,12 @@ def _sigterm_as_interrupt(signum, frame):
 
 
 def run(args: argparse.Namespace) -> int:
+    from app.batch.daily_job import DayFailed
+    from app.batch.day_input import DayRejected
     from app.local import pipeline_queries, price_chart
+    from app.local.daily_batch import run_days
     from app.local.monitoring import local_monitoring
-    from app.local.pipeline_report import print_summary
+    from app.local.pipeline_report import print_daily, print_summary
     from app.local.prometheus import PromQLError
     from app.local.services import local_services
     from app.migrations import MigrationError
@@ -109,7 +113,11 @@ def run(args: argparse.Namespace) -> int:
             problems = outcome.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
+            print_daily(run_days(s3, bucket, services.postgres.dsn, outcome.lake_keys, say), bucket)
             return 1 if problems else 0
+    except (DayRejected, DayFailed) as exc:
+        print(f"wh pipeline: daily batch: {exc}", file=sys.stderr)
+        return 1
     except (ServiceError, ConfigError, MigrationError, PromQLError, TimeoutError, OSError) as exc:
         print(f"wh pipeline: {exc}", file=sys.stderr)
         return 1

@@ -1,15 +1,19 @@
 """The printed summary of a local pipeline run: counts, dead letters by reason, lake objects, the quality
 and latency figures against their targets as Prometheus has them (beside the run's own count), the Flink
-job's figures through its recording rules, and the chart's path."""
+job's figures through its recording rules, and the chart's path; then the daily batch's summary rows of a
+few symbols."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from app.batch.daily_job import DayResult
 from app.local.pipeline import Outcome
 from app.local.pipeline_queries import PrometheusFigures
 from app.metrics import LATENCY_TARGET_SECONDS as LATENCY_TARGET
 from app.metrics import QUALITY_TARGET
+
+DAILY_SYMBOLS_SHOWN = 5
 
 
 def _number(value: float | None, digits: int) -> str:
@@ -41,6 +45,11 @@ def print_summary(
         f"(counted: {outcome.quality:.5f}), target > {QUALITY_TARGET:g}: {'PASS' if quality_ok else 'FAIL'}"
     )
     print(
+        f"{'quality score (tick suite, lake)':<34}{outcome.lake_quality:>10.5f}  "
+        f"Great Expectations on each batch written, target > {QUALITY_TARGET:g}: "
+        f"{'PASS' if outcome.lake_quality > QUALITY_TARGET else 'FAIL'}"
+    )
+    print(
         f"{'p95 end-to-end latency (PromQL)':<34}{_number(figures.p95_latency, 2):>10}  event time to row in "
         f"PostgreSQL, from histogram buckets (counted: {outcome.p95_latency:.2f} s), target < "
         f"{LATENCY_TARGET:g} s: {'PASS' if latency_ok else 'FAIL'}"
@@ -54,3 +63,28 @@ def print_summary(
     path, symbol = chart
     print(f"{'chart (price, SMA, Bollinger, RSI)':<34}{symbol:>10}  {path}")
     print(f"{'total elapsed (s)':<34}{elapsed:>10.1f}")
+
+
+def print_daily(results: list[DayResult], bucket: str) -> None:
+    header = ("symbol", "open", "high", "low", "close", "volume", "vwap", "ticks", "return", "volatility")
+    for result in results:
+        rows = result.summary.head(DAILY_SYMBOLS_SHOWN)
+        print(
+            f"daily summary {result.day} ({len(result.summary)} symbols; s3://{bucket}/{result.summary_key})"
+        )
+        print("  {:<8}{:>11}{:>11}{:>11}{:>11}{:>10}{:>11}{:>7}{:>9}{:>11}".format(*header))
+        for row in rows.itertuples():
+            volatility = (
+                "" if row.realized_volatility != row.realized_volatility else f"{row.realized_volatility:.6f}"
+            )
+            vwap = "" if row.vwap != row.vwap else f"{row.vwap:.4f}"
+            print(
+                f"  {row.symbol:<8}{row.open_price:>11.4f}{row.high_price:>11.4f}{row.low_price:>11.4f}"
+                f"{row.close_price:>11.4f}{row.total_volume:>10d}{vwap:>11}{row.tick_count:>7d}"
+                f"{row.day_return:>+9.4%}{volatility:>11}"
+            )
+        report = result.report_keys[1]
+        print(
+            f"{'daily batch quality (daily_summary)':<34}{result.validation.score:>10.5f}  "
+            f"{result.stream_ticks} ticks in the stream; Data Docs s3://{bucket}/{report}"
+        )

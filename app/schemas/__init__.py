@@ -74,16 +74,18 @@ EventTimeMs = Annotated[TimestampMs, BeforeValidator(_iso_instant_ms)]
 # Symbols: ASCII letters/digits plus the class/suffix punctuation vendors use (BRK.B, BF-B, ^GSPC, EUR/USD),
 # trimmed of JSON whitespace and upper-cased (ASCII only: no Unicode case mapping turns "ﬀ" into "FF").
 SYMBOL_STRIP = " \t\r\n"
+SYMBOL_PATTERN = r"^[A-Z0-9^][A-Z0-9.\-/:=^]{0,19}$"
 Symbol = Annotated[
     str,
     BeforeValidator(
         lambda v: (s.upper() if (s := v.strip(SYMBOL_STRIP)).isascii() else s) if isinstance(v, str) else v
     ),
-    StringConstraints(pattern=r"^[A-Z0-9^][A-Z0-9.\-/:=^]{0,19}$"),
+    StringConstraints(pattern=SYMBOL_PATTERN),
 ]
 
 # Numbers are strict (no bools, no numeric strings): adapters convert vendor strings while mapping fields.
-Price = Annotated[float, Field(strict=True, gt=0, lt=1_000_000, allow_inf_nan=False)]  # decimal(10,4)
+PRICE_ABOVE, PRICE_BELOW = 0, 1_000_000  # exclusive bounds: decimal(10,4)
+Price = Annotated[float, Field(strict=True, gt=PRICE_ABOVE, lt=PRICE_BELOW, allow_inf_nan=False)]
 Size = Annotated[int, Field(strict=True, ge=0, lt=10**15)]
 Text = Annotated[str, StringConstraints(max_length=1_000_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

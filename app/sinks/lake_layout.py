@@ -64,14 +64,19 @@ class Dataset:
     def key(self, at: datetime, filename: str) -> str:
         """Object key of `filename` in the partition holding timestamp `at` (zero-padded, see
         docs/requirements.md#storage)."""
+        return self.partition_prefix(at, self.partitions[-1]) + filename
+
+    def partition_prefix(self, at: datetime, through: str) -> str:
+        """Key prefix of the partition holding `at`, down to partition key `through` ("day": the prefix
+        all hours of that day share)."""
         values = {
             "year": f"{at.year:04d}",
             "month": f"{at.month:02d}",
             "day": f"{at.day:02d}",
             "hour": f"{at.hour:02d}",
         }
-        parts = "".join(f"{name}={values[name]}/" for name in self.partitions)
-        return f"{self.prefix}{parts}{filename}"
+        names = self.partitions[: self.partitions.index(through) + 1]
+        return self.prefix + "".join(f"{name}={values[name]}/" for name in names)
 
 
 MARKET_DATA = Dataset(
@@ -88,4 +93,9 @@ PROCESSED_MARKET_DATA = Dataset(
 # Written by the daily Spark aggregation job.
 DAILY_AGGREGATES = Dataset(
     "daily_aggregates", PROCESSED, "daily-aggregates/", ("year", "month", "day"), "parquet", "snappy"
+)
+# The daily batch's validation of each day's summary: Great Expectations' result (JSON) and its Data Docs
+# page (HTML), side by side in the day's partition.
+QUALITY_REPORTS = Dataset(
+    "quality_reports", PROCESSED, "quality-reports/", ("year", "month", "day"), "json+html", "none"
 )

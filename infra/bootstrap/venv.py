@@ -23,7 +23,7 @@ from .common import (
 
 LOCK = REPO / "requirements.lock"
 # Imported after install to prove the venv is usable, not just present.
-SMOKE_IMPORTS = "import cdktf, confluent_kafka, psycopg, pyflink, yaml, boto3, prometheus_client"
+SMOKE_IMPORTS = "import cdktf, confluent_kafka, psycopg, pyflink, pyspark, yaml, boto3, prometheus_client"
 
 
 def direct_dependencies() -> list[str]:

@@ -164,6 +164,10 @@ def test_irsa_roles_are_least_privilege_on_exactly_their_prefixes(synthesized, e
     assert {("s3:GetObject", f"{raw}/{p}*") for p in raw_prefixes} <= spark_grants
     assert not any(a in ("s3:PutObject", "s3:DeleteObject") and r.startswith(raw) for a, r in spark_grants)
     assert ("s3:PutObject", f"{processed}/daily-aggregates/*") in spark_grants
+    # the daily batch reads the processed ticks, writes its summaries and their quality reports, nothing else
+    assert ("s3:GetObject", f"{processed}/market-data/*") in spark_grants
+    assert ("s3:PutObject", f"{processed}/quality-reports/*") in spark_grants
+    assert ("s3:PutObject", f"{processed}/market-data/*") not in spark_grants
 
     _, connectors = _role(synthesized, env, "connectors")
     assert _grants(connectors) == {

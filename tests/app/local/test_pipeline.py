@@ -105,13 +105,14 @@ def test_each_malformed_record_is_dead_lettered_with_its_reason(run):
     assert run["outcome"].dead_letters == collections.Counter(MALFORMED_REASONS)
 
 
-def test_quality_score_is_valid_over_total_and_exported(run):
+def test_quality_is_valid_over_total_and_the_lake_batches_score_is_exported(run):
     outcome = run["outcome"]
     total = TICKS + len(pipeline.MALFORMED)
     assert outcome.total == total
     assert outcome.quality == TICKS / total
+    assert outcome.lake_quality == 1.0  # the tick suite on every batch the sinks wrote: all clean
     labels = {"pipeline": "market-data", "dataset": PROCESSED_MARKET_DATA.name}
-    assert sample("pipeline_data_quality_score", labels) == TICKS / total
+    assert sample("pipeline_data_quality_score", labels) == 1.0
     assert 0 < outcome.p95_latency < 60
 
 
@@ -203,10 +204,13 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
     chart = Path(re.search(r"^chart \(price, SMA, Bollinger, RSI\)\s+\S+\s+(\S+)$", proc.stdout, re.M)[1])
     assert chart == tmp_path / "chart.png" and chart.read_bytes().startswith(b"\x89PNG")
+    summary = re.search(r"^daily summary (\d{4}-\d\d-\d\d).*\n((?:  .*\n)+)", proc.stdout, re.M)
+    assert summary, proc.stdout
+    assert re.search(r"^  \S+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+ ", summary.group(2), re.M)
+    assert "daily batch quality (daily_summary)" in proc.stdout
     pids = _pids(proc.stderr)
-    assert (
-        len(pids) == 6
-    )  # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, the Flink gateway JVM
+    # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, the Flink and the Spark gateway JVMs
+    assert len(pids) == 7
     assert not any(pid_alive(pid) for pid in pids)
 
 
