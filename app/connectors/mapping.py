@@ -7,7 +7,8 @@ tz: zone, format: strptime format, prefix: text}. `prefix` puts a constant befor
 for series ids). `join` concatenates several fields with `sep` (then e.g. `as: uuid5`
 makes a stable id of them); `map` translates vendor codes, any value it does not list becoming "other".
 `no_data` lists the vendor's markers for a missing value (FRED's ".", Alpha Vantage's "None", the Census
-Bureau's "-666666666"): such a record is dead-lettered naming the marker, never loaded as a number.
+Bureau's "-666666666"): such a record is dead-lettered naming the marker, never loaded as a number;
+`absent` lists markers that leave an optional field out (IEX's 0 for "no bid").
 `root: true` reads the whole response body instead of the record (e.g. the symbol in Alpha Vantage's
 "Meta Data"); `param` reads the request parameter (FRED's series_id). Time transforms read a zoneless time
 in `tz` (a vendor's local market time, for one). An absent source field leaves the target absent, so the
@@ -168,7 +169,8 @@ class FieldSpec(BaseModel):
     join: list[str | list[str]] | None = None
     sep: str = "|"
     map: dict[str, str] | None = None
-    no_data: list[str] = []
+    no_data: list[str | int | float] = []
+    absent: list[str | int | float] = []
     add_ms: int = 0
     tz: str = "UTC"
     format: str | None = None
@@ -260,7 +262,9 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
             value = lookup(body if spec.root else record, spec.source)
             if value is MISSING or value is None:
                 continue
-        if spec.no_data and str(value).strip() in spec.no_data:
+        if spec.absent and _marked(value, spec.absent):
+            continue
+        if spec.no_data and _marked(value, spec.no_data):
             raise MappingError(f"{target}: {str(value)[:40]!r} is the vendor's marker for no data")
         if spec.map is not None:
             value = spec.map.get(str(value), "other")
@@ -278,6 +282,13 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
             value = f"{spec.prefix}{value}"
         out[target] = value
     return out
+
+
+def _marked(value: Any, markers: list) -> bool:
+    """`value` is one of the markers: the same text, or the same number (0 and 0.0 alike)."""
+    if isinstance(value, str):
+        return value.strip() in markers
+    return not isinstance(value, bool) and isinstance(value, int | float) and value in markers
 
 
 def selected(record: Any, where: dict) -> bool:

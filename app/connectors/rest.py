@@ -154,29 +154,45 @@ class RestSource(Source):
         http = self.ctx.http(headers=dict(o.headers) or None)
         while True:
             try:
-                records = []
-                for params in self._requests():
-                    records += await self._fetch(http, params)
-                yield self._advance(records)
+                fetched = []
+                for key, params in self._requests():
+                    fetched.append((key, await self._fetch(http, self._since(params, self._mark(key)))))
+                yield self._advance(fetched)
             except (VendorError, VendorUnavailable) as exc:
                 log.error("%s: poll failed: %s", self.name, exc)
             await asyncio.sleep(duration_ms(o.schedule) / 1000)
 
-    def _requests(self) -> list[dict]:
-        o = self.options
-        base = {k: _dated(v) for k, v in o.params.items()}
-        if o.cursor and o.cursor.param and "ts" in self.cursor:
-            since = self.cursor["ts"]
-            if o.cursor.max_lookback:
-                since = max(since, int(time.time() * 1000) - duration_ms(o.cursor.max_lookback))
-            formatted = _format(since, o.cursor.format)
-            base[o.cursor.param] = f"{o.cursor.prefix}{formatted}" if o.cursor.prefix else formatted
-        requests = [base]
-        for param, values in o.fan_out.items():
-            requests = [{**r, param: v} for r in requests for v in values]
+    def _requests(self) -> list[tuple[str, dict]]:
+        """(key, parameters) of each request of a poll: one per fan-out combination, keyed by it."""
+        base = {k: _dated(v) for k, v in self.options.params.items()}
+        requests = [("", base)]
+        for param, values in self.options.fan_out.items():
+            requests = [
+                (f"{key}&{param}={v}".lstrip("&"), {**r, param: v}) for key, r in requests for v in values
+            ]
         return requests
 
+    def _mark(self, key: str) -> dict:
+        """The cursor of one request: {ts, ids}. Each fan-out request has its own (a quarterly series must
+        not be skipped because a daily one moved on); a cursor saved before that is every request's start."""
+        if key and key in self.cursor.get("requests", {}):
+            return self.cursor["requests"][key]
+        return {k: self.cursor[k] for k in ("ts", "ids") if k in self.cursor}
+
+    def _since(self, params: dict, mark: dict) -> dict:
+        spec = self.options.cursor
+        if spec is None or spec.param is None or "ts" not in mark:
+            return params
+        since = mark["ts"]
+        if spec.max_lookback:
+            since = max(since, int(time.time() * 1000) - duration_ms(spec.max_lookback))
+        formatted = _format(since, spec.format)
+        return {**params, spec.param: f"{spec.prefix}{formatted}" if spec.prefix else formatted}
+
     async def _fetch(self, http, params: dict) -> list:
+        """One request's records, every page of it. A page the adapter cannot use (malformed, no records where
+        configured) ends it with that page's Rejected alone: the request is fetched whole again next poll,
+        so nothing it held is skipped past or sent twice."""
         o, out = self.options, []
         url, page = o.url, o.pagination.start
         placed = {k: v for k, v in params.items() if "{" + k + "}" in url}
@@ -190,13 +206,13 @@ class RestSource(Source):
             try:
                 body = await self._body(http, url, params)
             except BadPayload as exc:
-                return [*out, Rejected(exc.reason, exc.raw)]
+                return [Rejected(exc.reason, exc.raw)]
             refused = _first_present(body, o.error_fields)
             if refused is not None:
                 raise VendorError(f"{self.name}: {where(url)} refused the request: {str(refused)[:300]}")
             items = self._items(body)
             if isinstance(items, Rejected):
-                return [*out, items]
+                return [items]
             for item in items:
                 if o.where and not isinstance(item, Rejected) and not selected(item, o.where):
                     continue
@@ -281,20 +297,27 @@ class RestSource(Source):
                 out.append({**item, "_field": name, "_value": value})
         return out
 
-    def _advance(self, records: list) -> Batch:
+    def _advance(self, fetched: list[tuple[str, list]]) -> Batch:
+        """The poll's new records, oldest first, after each request's cursor; the cursor that holds once they
+        are delivered. A record in two requests' answers (an article on two symbols) goes once."""
         spec = self.options.cursor
         if spec is None:
-            return Batch(records)
-        last, seen = self.cursor.get("ts", 0), set(self.cursor.get("ids", []))
+            return Batch([record for _, records in fetched for record in records])
         known_rejects = self.cursor.get("rejected", [])
-        fresh, rejects = [], []
-        for record in records:
-            ts = record.get(spec.field) if isinstance(record, dict) else None
-            if isinstance(ts, int):  # placed in time, so the cursor decides (even if the schema rejects it)
-                if ts > last or (ts == last and spec.identity(record) not in seen):
-                    fresh.append(record)
-            else:  # unplaceable: remembered by content so the next poll does not dead-letter it again
-                digest = _digest(record)
+        rejects, fresh, marks = [], [], {}
+        for key, records in fetched:
+            mark = self._mark(key)
+            last, seen = mark.get("ts", 0), set(mark.get("ids", []))
+            new = []
+            for record in records:
+                ts = record.get(spec.field) if isinstance(record, dict) else None
+                if isinstance(
+                    ts, int
+                ):  # placed in time, so the cursor decides (even if the schema rejects it)
+                    if ts > last or (ts == last and spec.identity(record) not in seen):
+                        new.append(record)
+                    continue
+                digest = _digest(record)  # unplaceable: remembered by content, dead-lettered once
                 if digest not in known_rejects:
                     known_rejects = [*known_rejects, digest][-REMEMBERED_REJECTS:]
                     rejects.append(
@@ -302,6 +325,11 @@ class RestSource(Source):
                         if isinstance(record, Rejected)
                         else Rejected(f"{spec.field}: missing, cannot be placed in time", record)
                     )
+            if new:
+                top = max(r[spec.field] for r in new)
+                at_top = {spec.identity(r) for r in new if r[spec.field] == top}
+                marks[key] = {"ts": top, "ids": sorted(at_top | (seen if top == last else set()))}
+            fresh += new
         fresh.sort(key=lambda r: r[spec.field])
         unique, keys = [], set()
         for record in fresh:  # the same record on two pages (or two fan-out requests) goes once
@@ -309,13 +337,15 @@ class RestSource(Source):
             if key not in keys:
                 keys.add(key)
                 unique.append(record)
-        cursor = {**self.cursor, "rejected": known_rejects}
-        if unique:
-            top = unique[-1][spec.field]
-            at_top = {spec.identity(r) for r in unique if r[spec.field] == top}
-            cursor.update(ts=top, ids=sorted(at_top | (seen if top == last else set())))
-        self.cursor = cursor
-        return Batch(rejects + unique, dict(cursor))
+        self.cursor = self._updated(marks, known_rejects)
+        return Batch(rejects + unique, dict(self.cursor))
+
+    def _updated(self, marks: dict[str, dict], rejected: list) -> dict:
+        if not self.options.fan_out:
+            return {**self.cursor, **marks.get("", {}), "rejected": rejected}
+        requests = {key: self._mark(key) for key, _ in self._requests()}
+        requests = {key: mark for key, mark in {**requests, **marks}.items() if mark}
+        return {"requests": requests, "rejected": rejected}
 
 
 def _digest(item) -> str:
