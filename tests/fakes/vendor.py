@@ -94,8 +94,7 @@ class FixtureVendor:
         return value
 
     def _unauthorized(self) -> web.Response:
-        answer = self.fixture.get("unauthorized") or {"status": 401, "body": {"error": "unauthorized"}}
-        return web.json_response(answer.get("body"), status=answer.get("status", 401))
+        return self._response({"status": 401, **self.fixture["unauthorized"]})
 
     async def _answer(self, request: web.Request) -> web.StreamResponse:
         self.requests.append((self.phase, request.path, dict(request.query)))

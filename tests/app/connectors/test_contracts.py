@@ -97,13 +97,13 @@ def test_source_follows_its_vendor_contract(name, kafka_broker, tmp_path, monkey
     cursors = CursorStore(tmp_path)
     streaming = config.adapter in ("websocket", "sse")
 
+    tested = options.model_copy(update=fixture.get("options", {}))
+    subscriptions = len(_subscriptions(tested)) if config.adapter == "websocket" else 0
+
     async def scenario() -> FixtureVendor:
-        subscriptions = len(_subscriptions(options)) if config.adapter == "websocket" else 0
         async with FixtureVendor(fixture, credential, subscriptions) as vendor:
-            update = {"url": _local(options.url, vendor.base), **fixture.get("options", {})}
-            if not streaming:
-                update["schedule"] = POLL
-            local = options.model_copy(update=update)
+            update = {"url": _local(options.url, vendor.base)} | ({} if streaming else {"schedule": POLL})
+            local = tested.model_copy(update=update)
 
             async def run(wanted: int, phase: str) -> None:
                 vendor.phase = phase
