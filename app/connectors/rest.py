@@ -153,13 +153,15 @@ class RestSource(Source):
         self.cursor = cursor or {}
         http = self.ctx.http(headers=dict(o.headers) or None)
         while True:
-            try:
-                fetched = []
-                for key, params in self._requests():
+            fetched = []
+            for key, params in self._requests():
+                try:
                     fetched.append((key, await self._fetch(http, self._since(params, self._mark(key)))))
+                except (VendorError, VendorUnavailable) as exc:
+                    # this request's cursor stays: the next poll asks again; the others go on
+                    log.error("%s: %s failed: %s", self.name, key or "the request", exc)
+            if fetched:
                 yield self._advance(fetched)
-            except (VendorError, VendorUnavailable) as exc:
-                log.error("%s: poll failed: %s", self.name, exc)
             await asyncio.sleep(duration_ms(o.schedule) / 1000)
 
     def _requests(self) -> list[tuple[str, dict]]:
@@ -223,7 +225,7 @@ class RestSource(Source):
                     try:
                         out.append(apply(self.mapping, one, body, request_params))
                     except MappingError as exc:
-                        out.append(Rejected(str(exc), one))
+                        out.append(self._placed(Rejected(str(exc), one), body, request_params))
             if o.pagination.type == "none" or not items:
                 break
             if o.pagination.type == "page":
@@ -283,6 +285,19 @@ class RestSource(Source):
                 out.append(Rejected(f"row does not match the {len(header)} columns {header[:8]}", row))
         return out
 
+    def _placed(self, reject: Rejected, body, params: dict) -> Rejected | Placed:
+        """A record whose mapping failed, with its place in time when its cursor fields still map: the
+        cursor then governs it as it governs good records (dead-lettered once, however often the vendor
+        repeats it, with whatever metadata changed)."""
+        spec = self.options.cursor
+        if spec is None:
+            return reject
+        try:
+            fields = apply({f: self.mapping[f] for f in spec.fields()}, reject.raw, body, params)
+        except MappingError:
+            return reject
+        return Placed(reject, fields) if isinstance(fields.get(spec.field), int) else reject
+
     def _unpivoted(self, item) -> list:
         """The item itself, or with `unpivot` one copy per figure it holds, as `_field` and `_value`; a
         figure the vendor leaves out, null or empty is no observation (a tenor not yet issued, say)."""
@@ -310,11 +325,12 @@ class RestSource(Source):
             last, seen = mark.get("ts", 0), set(mark.get("ids", []))
             new = []
             for record in records:
-                ts = record.get(spec.field) if isinstance(record, dict) else None
+                fields = record.fields if isinstance(record, Placed) else record
+                ts = fields.get(spec.field) if isinstance(fields, dict) else None
                 if isinstance(
                     ts, int
                 ):  # placed in time, so the cursor decides (even if the schema rejects it)
-                    if ts > last or (ts == last and spec.identity(record) not in seen):
+                    if ts > last or (ts == last and spec.identity(fields) not in seen):
                         new.append(record)
                     continue
                 digest = _digest(record)  # unplaceable: remembered by content, dead-lettered once
@@ -326,17 +342,17 @@ class RestSource(Source):
                         else Rejected(f"{spec.field}: missing, cannot be placed in time", record)
                     )
             if new:
-                top = max(r[spec.field] for r in new)
-                at_top = {spec.identity(r) for r in new if r[spec.field] == top}
+                top = max(_fields(r)[spec.field] for r in new)
+                at_top = {spec.identity(_fields(r)) for r in new if _fields(r)[spec.field] == top}
                 marks[key] = {"ts": top, "ids": sorted(at_top | (seen if top == last else set()))}
             fresh += new
-        fresh.sort(key=lambda r: r[spec.field])
+        fresh.sort(key=lambda r: _fields(r)[spec.field])
         unique, keys = [], set()
         for record in fresh:  # the same record on two pages (or two fan-out requests) goes once
-            key = (record[spec.field], spec.identity(record))
+            key = (_fields(record)[spec.field], spec.identity(_fields(record)))
             if key not in keys:
                 keys.add(key)
-                unique.append(record)
+                unique.append(record.reject if isinstance(record, Placed) else record)
         self.cursor = self._updated(marks, known_rejects)
         return Batch(rejects + unique, dict(self.cursor))
 
@@ -346,6 +362,19 @@ class RestSource(Source):
         requests = {key: self._mark(key) for key, _ in self._requests()}
         requests = {key: mark for key, mark in {**requests, **marks}.items() if mark}
         return {"requests": requests, "rejected": rejected}
+
+
+class Placed:
+    """A Rejected and the cursor fields its record still maps to."""
+
+    __slots__ = ("reject", "fields")
+
+    def __init__(self, reject: Rejected, fields: dict) -> None:
+        self.reject, self.fields = reject, fields
+
+
+def _fields(record) -> dict:
+    return record.fields if isinstance(record, Placed) else record
 
 
 def _digest(item) -> str:

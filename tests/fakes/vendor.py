@@ -115,12 +115,17 @@ class FixtureVendor:
         status = spec.get("status", 200)
         if "text" in spec:
             content_type = spec.get("content_type", "text/plain")
-            return web.Response(status=status, text=self._fill(spec["text"]), headers=headers, content_type=content_type)
+            return web.Response(
+                status=status, text=self._fill(spec["text"]), headers=headers, content_type=content_type
+            )
         body = orjson.dumps(self._fill(spec.get("body")))
         return web.Response(status=status, body=body, headers=headers, content_type="application/json")
 
     def _messages(self) -> list[str]:
-        return [m if isinstance(m, str) else orjson.dumps(self._fill(m)).decode() for m in self.fixture["stream"][self.phase]]
+        return [
+            m if isinstance(m, str) else orjson.dumps(self._fill(m)).decode()
+            for m in self.fixture["stream"][self.phase]
+        ]
 
     async def _websocket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
@@ -135,7 +140,9 @@ class FixtureVendor:
         return ws
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
         await response.prepare(request)
         self.connections += 1
         for message in self._messages():

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import yaml
+from confluent_kafka import Consumer, TopicPartition
 
 from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
@@ -26,7 +27,6 @@ from app.connectors.config import load_sources
 from app.connectors.cursor import CursorStore
 from app.connectors.runtime import Connector
 from app.connectors.websocket import _subscriptions
-from tests.app.connectors.kafka_helpers import read_all, values
 from tests.conftest import unique_name
 from tests.fakes.vendor import Credential, FixtureVendor
 
@@ -66,6 +66,34 @@ def _local(url: str, base: str) -> str:
     scheme = "ws" if parts.scheme in ("ws", "wss") else "http"
     local = f"{scheme}://{urlsplit(base).netloc}{parts.path}"
     return f"{local}?{parts.query}" if parts.query else local
+
+
+def _read(bootstrap: str, wanted: dict[str, int], timeout: float = 30.0) -> dict[str, list[dict]]:
+    """Every record of each topic, once the counts wanted are there and a short wait brought no more."""
+    consumer = Consumer(
+        {"bootstrap.servers": bootstrap, "group.id": unique_name("read"), "enable.auto.commit": False}
+    )
+    try:
+        consumer.assign(
+            [
+                TopicPartition(name, partition, 0)
+                for name in wanted
+                for partition in consumer.list_topics(name, timeout=10).topics[name].partitions
+            ]
+        )
+        found: dict[str, list[dict]] = {name: [] for name in wanted}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            complete = all(len(found[name]) >= count for name, count in wanted.items())
+            batch = consumer.consume(1000, timeout=0.3 if complete else 0.1)
+            for message in batch:
+                assert message.error() is None, message.error()
+                found[message.topic()].append(orjson.loads(message.value()))
+            if complete and not batch:  # a quiet read once all is there: an extra record would show
+                break
+        return found
+    finally:
+        consumer.close()
 
 
 async def _until(check, what: str, timeout: float = 30.0) -> None:
@@ -112,7 +140,9 @@ def test_source_follows_its_vendor_contract(name, kafka_broker, tmp_path, monkey
                 produced = connector.producer
                 saved = cursors.load(name)
                 try:
-                    await _until(lambda: produced.delivered_total >= wanted or task.done(), f"{wanted} delivered")
+                    await _until(
+                        lambda: produced.delivered_total >= wanted or task.done(), f"{wanted} delivered"
+                    )
                     if not streaming:  # a whole poll is in: its cursor was saved after its delivery
                         await _until(lambda: cursors.load(name) != saved or task.done(), "a cursor saved")
                 finally:
@@ -125,15 +155,19 @@ def test_source_follows_its_vendor_contract(name, kafka_broker, tmp_path, monkey
 
     vendor = asyncio.run(scenario())
 
-    records = values(read_all(bootstrap, config.topic + suffix, expect=expect["before"] + expect["after"]))
+    dead_letter = topics.dead_letter(topic.pipeline).name
+    wanted = {config.topic + suffix: expect["before"] + expect["after"], dead_letter: expect["dead_letters"]}
+    found = _read(bootstrap, wanted)
+    records, letters = found[config.topic + suffix], found[dead_letter]
     assert len(records) == expect["before"] + expect["after"], "the restart re-sent or lost records"
     sample = expect["record"]
     assert any(sample.items() <= record.items() for record in records), (sample, records[:3])
-    letters = values(read_all(bootstrap, topics.dead_letter(topic.pipeline).name, expect=expect["dead_letters"]))
     reasons = [letter["reason"] for letter in letters]
     assert len(letters) == expect["dead_letters"], reasons
     assert any(expect["reason"] in reason for reason in reasons), reasons
-    assert all(letter["source"] == name and CREDENTIAL not in orjson.dumps(letter).decode() for letter in letters)
+    assert all(
+        letter["source"] == name and CREDENTIAL not in orjson.dumps(letter).decode() for letter in letters
+    )
 
     cursor = cursors.load(name)
     spec = getattr(options, "cursor", None)
@@ -153,3 +187,103 @@ def test_source_follows_its_vendor_contract(name, kafka_broker, tmp_path, monkey
         assert cursor is None
     if streaming:
         assert vendor.connections >= 2
+
+
+NEW_SOURCE = """
+sources:
+  acme_quotes:
+    vendor: Acme Market Data
+    adapter: rest
+    topic: market-data-raw
+    rate_limit: 10/second
+    auth: {env: ACME_TOKEN, header: Authorization, prefix: "Token "}
+    options:
+      url: URL/v1/quotes
+      params: {universe: us}
+      schedule: 100ms
+      records: quotes
+      pagination: {type: token, param: cursor, next_field: next, max_pages: 5}
+      cursor: {field: timestamp, id_field: symbol, param: since, format: ms}
+      mapping:
+        type: {value: quote}
+        symbol: ticker
+        timestamp: {from: quoted_at, as: iso_ms}
+        bid: {from: bid, as: float}
+        ask: {from: ask, as: float}
+        bid_size: {from: bid_qty, as: int}
+        ask_size: {from: ask_qty, as: int}
+        source: {value: acme}
+"""
+ACME_PAGE = {
+    "quotes": [
+        {
+            "ticker": "ACME",
+            "quoted_at": "2024-05-03T14:00:00Z",
+            "bid": "9.99",
+            "ask": "10.01",
+            "bid_qty": "300",
+            "ask_qty": "200",
+        }
+    ],
+    "next": "p2",
+}
+
+
+def test_a_new_rest_source_is_configuration_only(kafka_broker, tmp_path, monkeypatch):
+    """A vendor nobody wrote code for: one entry in a sources file, run end to end into the broker."""
+    bootstrap = kafka_broker.bootstrap_servers
+    fixture = {
+        "unauthorized": {"status": 401, "body": {"detail": "bad token"}},
+        "before": [
+            {
+                "path": "/v1/quotes",
+                "query": {"cursor": "p2"},
+                "body": {
+                    "quotes": [
+                        {**ACME_PAGE["quotes"][0], "ticker": "WIDG", "quoted_at": "2024-05-03T14:00:01Z"}
+                    ],
+                    "next": None,
+                },
+            },
+            {"path": "/v1/quotes", "body": ACME_PAGE},
+        ],
+    }
+    monkeypatch.setenv("ACME_TOKEN", CREDENTIAL)
+
+    async def scenario() -> None:
+        async with FixtureVendor(
+            fixture, Credential(CREDENTIAL, header="Authorization", prefix="Token ")
+        ) as vendor:
+            path = tmp_path / "sources.yaml"
+            path.write_text(NEW_SOURCE.replace("URL", vendor.base))
+            config, options = load_sources(path)["acme_quotes"]
+            suffix = "." + unique_name("new")
+            topic = catalog()[config.topic]
+            topics = Catalog([topic, catalog().dead_letter(topic.pipeline)]).with_suffix(suffix)
+            ensure_topics(bootstrap, topics)
+            connector = Connector(
+                config, options, bootstrap, CursorStore(tmp_path), topics=topics, topic_suffix=suffix
+            )
+            task = asyncio.create_task(connector.run())
+
+            def asked_since_the_cursor() -> bool:  # the newest quote's time, in ms as configured
+                return any(q.get("since") == "1714744801000" for _, _, q in vendor.requests)
+
+            try:
+                await _until(
+                    lambda: (
+                        (connector.producer.delivered_total >= 2 and asked_since_the_cursor()) or task.done()
+                    ),
+                    "2 delivered and a poll from the cursor",
+                )
+            finally:
+                connector.stop()
+                await task
+            found = _read(bootstrap, {config.topic + suffix: 2})[config.topic + suffix]
+            assert sorted((q["symbol"], q["bid"], q["ask_size"]) for q in found) == [
+                ("ACME", 9.99, 200),
+                ("WIDG", 9.99, 200),
+            ]
+            assert all(q["type"] == "quote" and q["source"] == "acme" for q in found)
+
+    asyncio.run(scenario())
