@@ -1,8 +1,10 @@
-"""`wh pipeline`: the market-data pipeline locally, end to end on real services, then a summary.
+"""`wh pipeline`: the market-data pipeline and the news path locally, end to end on real services, then a
+summary.
 
 Starts Kafka, PostgreSQL and (unless --aws-endpoint names a running one) the AWS emulator, runs
-pipeline.py on them and prints pipeline_report.py. Everything it starts is stopped by its pid when it
-ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
+pipeline.py on them (market data, then news) and prints pipeline_report.py. Everything it starts is
+stopped by its pid when it ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a
+service fails.
 """
 
 from __future__ import annotations
@@ -17,8 +19,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from app.local.pipeline import lake_bucket, run_pipeline, say
-from app.local.pipeline_report import print_summary
+from app.local.pipeline import ENV, lake_bucket, run_news, run_pipeline, say
+from app.local.pipeline_report import print_news, print_summary
 
 
 def _at_least(minimum: float, kind: type = int) -> Callable[[str], float]:
@@ -82,6 +84,7 @@ def _sigterm_as_interrupt(signum, frame):
 def run(args: argparse.Namespace) -> int:
     from app.local.services import local_services
     from app.migrations import MigrationError
+    from app.sinks.lake_layout import NEWS, bucket_name
     from app.yamlconfig import ConfigError
     from infra.process import ServiceError
 
@@ -104,8 +107,16 @@ def run(args: argparse.Namespace) -> int:
                 rate=args.rate,
                 timeout=args.timeout,
             )
+            news = run_news(
+                services.broker.bootstrap_servers,
+                services.postgres.dsn,
+                s3,
+                Path(workdir),
+                timeout=args.timeout,
+            )
             print_summary(outcome, bucket, time.monotonic() - started)
-            problems = outcome.problems()
+            print_news(news, bucket_name(ENV, NEWS.bucket))
+            problems = outcome.problems() + news.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
             return 1 if problems else 0

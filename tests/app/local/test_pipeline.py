@@ -31,8 +31,9 @@ from app.local.bounded_job import END_MARKER_SYMBOL
 from app.metrics import PipelineMetrics, sample
 from app.schemas.processed import TICK_COLUMNS
 from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+from app.sinks.loads import LOADS
 from app.sinks.offsets import read_to_end
-from app.sinks.timescale import LOADER_NAME, TickLoader
+from app.sinks.timescale import TableLoader
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
 from tests import REPO
@@ -206,13 +207,14 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
         producer.produce(processed.name, value=value, key=b"ACME")
     assert producer.flush(30) == 0
     rows: list[tuple] = []
-    loader = TickLoader(
+    loader = TableLoader(
         kafka_broker.bootstrap_servers,
         dsn,
+        LOADS["market-data-processed"],
         processed,
         dead,
         group=unique_name("g"),
-        on_rows=lambda batch, positions: rows.extend(batch),
+        on_rows=lambda loaded: rows.extend(loaded.rows),
     )
     stop = threading.Event()
     stop.set()  # read what is there, then return
@@ -224,7 +226,7 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
     letters = [orjson.loads(m.value()) for m in read_to_end(kafka_broker.bootstrap_servers, dead.name)]
     reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
     assert reasons == ["price", "processed_at", "record"]
-    assert all(letter["source"] == LOADER_NAME for letter in letters)
+    assert all(letter["source"] == LOADS["market-data-processed"].group for letter in letters)
 
 
 def test_wh_pipeline_prints_the_summary_and_stops_every_service():
