@@ -22,13 +22,14 @@ from confluent_kafka import Consumer, Producer
 from app import migrations
 from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
+from app.cli import main
 from app.flink import market_data, news
 from app.schemas.tables import TABLES, utc
 from app.sinks.lake import LakeWriter
 from app.sinks.loads import LOADS
 from app.sinks.offsets import committed, read_to_end
 from app.sinks.timescale import TableLoader
-from infra.emulator.aws import AwsEmulator
+from infra.emulator.aws import CREDENTIALS, REGION, AwsEmulator
 from tests.app.sinks.loading import processed
 from tests.conftest import unique_name
 
@@ -141,11 +142,16 @@ def dsn(postgres) -> str:
 
 
 @pytest.fixture(scope="module")
-def lake() -> Iterator[tuple[object, str]]:
-    with AwsEmulator() as aws:
-        s3, bucket = aws.client("s3"), unique_name("lake").replace("_", "-")
-        s3.create_bucket(Bucket=bucket)
-        yield s3, bucket
+def aws() -> Iterator[AwsEmulator]:
+    with AwsEmulator() as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="module")
+def lake(aws) -> tuple[object, str]:
+    s3, bucket = aws.client("s3"), unique_name("lake").replace("_", "-")
+    s3.create_bucket(Bucket=bucket)
+    return s3, bucket
 
 
 def test_table_columns_are_the_rows_the_sinks_write(dsn):
@@ -226,3 +232,42 @@ def _committed(bootstrap: str, group: str, topic: str) -> list[int]:
         return list(committed(consumer, topic).values())
     finally:
         consumer.close()
+
+
+def test_wh_load_stores_a_topic_until_caught_up(kafka_broker, dsn, aws, capsys, monkeypatch):
+    for name, value in {**CREDENTIALS, "AWS_DEFAULT_REGION": REGION}.items():  # the default credential chain
+        monkeypatch.setenv(name, value)
+    bootstrap, suffix = kafka_broker.bootstrap_servers, "." + unique_name("cmd")
+    topic = catalog()["economic-indicators"]
+    ensure_topics(bootstrap, Catalog([topic, catalog().dead_letter(topic.pipeline)]).with_suffix(suffix))
+    producer = Producer({"bootstrap.servers": bootstrap})
+    for n in (7, 8):
+        producer.produce(topic.name + suffix, value=orjson.dumps(_observation(T0, n)), key=b"k")
+    assert producer.flush(30) == 0
+    with AwsEmulator() as aws:
+        aws.client("s3").create_bucket(Bucket="waardhaven-local-raw-data")  # the local raw-data bucket
+        args = ["load", topic.name, "--until-caught-up", "--topic-suffix", suffix, "--dsn", dsn]
+        args += ["--bootstrap-servers", bootstrap, "--aws-endpoint", aws.endpoint]
+        assert main(args) == 0
+        keys = [
+            o["Key"] for o in aws.client("s3").list_objects_v2(Bucket="waardhaven-local-raw-data")["Contents"]
+        ]
+    assert (
+        "economic-indicators: 2 rows inserted (0 already there), 0 dead-lettered" in capsys.readouterr().out
+    )
+    assert keys == [f"economic-indicators/year=2026/month=01/observations-p{0:04d}-{0:019d}.parquet"] or all(
+        key.startswith("economic-indicators/year=2026/month=01/observations-p") for key in keys
+    )
+    with psycopg.connect(dsn) as conn:
+        found = conn.execute(
+            "SELECT series_id FROM economic_indicators_ts WHERE series_id IN ('SERIES7', 'SERIES8')"
+        ).fetchall()
+    assert sorted(found) == [("SERIES7",), ("SERIES8",)]
+
+
+def test_wh_load_refuses_an_unknown_topic_and_a_missing_database(monkeypatch, capsys):
+    monkeypatch.delenv("WH_DATABASE_DSN", raising=False)
+    assert main(["load", "market-data-raw", "--dsn", "x"]) == 2
+    assert "no load for market-data-raw" in capsys.readouterr().err
+    assert main(["load"]) == 2
+    assert "no database given" in capsys.readouterr().err
