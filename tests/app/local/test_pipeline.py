@@ -240,8 +240,21 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service():
     assert float(table["data quality (valid / total)"]) == pytest.approx(2000 / 2005, abs=1e-5)
     assert "target > 0.99: PASS" in proc.stdout
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
+    # the news path: 20 articles from the local NewsAPI, one without a headline
+    assert table["news articles (local NewsAPI)"] == "20"
+    assert table["scored (news job, committed)"] == table["rows loaded into news_sentiment_ts"] == "19"
+    assert table["news dead letters"] == "1"
+    assert re.search(
+        r"^  news/year=\d{4}/month=\d\d/day=\d\d/articles-p\d{4}-\d{19}\.json\.gz$", proc.stdout, re.M
+    )
+    sentiment = {
+        m[1]: (int(m[2]), float(m[3]))
+        for m in re.finditer(r"^  ([A-Z.]+)\s+(\d+)\s+([+-][\d.]+)", proc.stdout, re.M)
+    }
+    assert sentiment["AAPL"][0] == sentiment["MSFT"][0] == sentiment["NVDA"][0] == 3, sentiment
+    assert all(-1 <= mean <= 1 for _, mean in sentiment.values())
     pids = _pids(proc.stderr)
-    assert len(pids) == 4  # Kafka, PostgreSQL, the AWS emulator, the Flink gateway JVM
+    assert len(pids) == 5  # Kafka, PostgreSQL, the AWS emulator, a Flink gateway JVM per job
     assert not any(pid_alive(pid) for pid in pids)
 
 
