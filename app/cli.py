@@ -37,8 +37,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "migrate": ("app.migrations", "apply the pending sql/ migrations to a PostgreSQL/TimescaleDB database"),
     "connect": (
         "app.connectors.command",
-        "run one connector (sources.yaml) into Kafka, resuming from its cursor",
+        "run connectors (sources.yaml) into Kafka from their cursors, or list and check the sources",
     ),
+    "load": ("app.sinks.command", "store topics into their tables and lake datasets (app/sinks/loads.py)"),
     "topics": (
         "app.catalog.command",
         "show the topic catalog, render Strimzi KafkaTopics, or create the topics",

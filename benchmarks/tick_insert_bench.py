@@ -20,7 +20,7 @@ import psycopg
 from app import migrations
 from app.local.postgres import Postgres
 from app.schemas.processed import TICK_COLUMNS as COLUMNS
-from app.sinks.timescale import insert_ticks
+from app.sinks.timescale import insert_rows
 
 BASELINE_SQL = (
     f"INSERT INTO market_data_ts ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})"
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         migrations.apply(postgres.dsn)
         for n in range(args.rounds):
             rates["baseline"].append(timed_run(postgres.dsn, rows, args.batch, baseline_insert))
-            rates["loader"].append(timed_run(postgres.dsn, rows, args.batch, insert_ticks))
+            rates["loader"].append(timed_run(postgres.dsn, rows, args.batch, insert_rows))
             latest = {path: f"{rate[-1]:>9,.0f}" for path, rate in rates.items()}
             print(f"  round {n + 1}: baseline {latest['baseline']} rows/s, loader {latest['loader']} rows/s")
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from app.catalog import catalog, duration_ms
 from app.connectors.mapping import time_zone
 from app.connectors.ratelimit import CALENDAR_WINDOWS, parse_rate
+from app.schemas import field_names
 from app.yamlconfig import ConfigError, load_model, validate
 
 SOURCES_PATH = Path(__file__).with_name("sources.yaml")
@@ -23,6 +24,7 @@ ADAPTERS = {
     "replay": "app.connectors.replay:ReplaySource",
     "rest": "app.connectors.rest:RestSource",
     "websocket": "app.connectors.websocket:WebSocketSource",
+    "sse": "app.connectors.sse:SseSource",
     "polygon": "app.connectors.polygon:PolygonSource",
     "edgar_form4": "app.connectors.edgar:EdgarForm4Source",
 }
@@ -57,6 +59,8 @@ class QuotaSettings(BaseModel):
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     name: str
+    vendor: str | None = None  # who runs the API, as `wh connect --list` shows it
+    retired: str | None = None  # the vendor shut the API down: when, and what this entry is still for
     adapter: str
     topic: str
     rate_limit: str | None = None
@@ -127,26 +131,57 @@ def load_sources(path: Path | str = SOURCES_PATH) -> dict[str, tuple[SourceConfi
             options = validate(path, config.options, config.source_class().Options)
         except ConfigError as exc:
             raise ConfigError(path, f"{where}.options.{exc.key}".rstrip("."), exc.problem) from None
+        _targets_in_schema(path, where, config, options)
         result[name] = (config, options)
     _one_quota_per_key(path, result)
     return result
 
 
+def _targets_in_schema(path: Path | str, where: str, config: SourceConfig, options: BaseModel) -> None:
+    """Every field a mapping writes is a field of the topic's record: a typo would otherwise be ignored
+    (records carry only their schema's fields) and the value silently lost."""
+    mapping = getattr(options, "mapping", None)
+    if not mapping:
+        return
+    schema = catalog()[config.topic].schema_name
+    allowed = field_names(schema)
+    for target in mapping:
+        if target not in allowed:
+            known = ", ".join(sorted(allowed))
+            raise ConfigError(
+                path,
+                f"{where}.options.mapping.{target}",
+                f"{config.topic} records ({schema}) have no field {target!r} (allowed: {known})",
+            )
+
+
 def _one_quota_per_key(path: Path | str, sources: dict) -> None:
-    """Sources sharing a credential share its daily/monthly budget, so they must declare the same one."""
+    """Sources sharing a credential share its limits: the same rate (each source that declares one) and
+    the same daily/monthly budget."""
     first_user: dict[str, str] = {}
+    rated: dict[str, str] = {}
     for name, (config, _) in sources.items():
         if config.auth is None:
             continue
-        other = first_user.setdefault(config.auth.env, name)
+        key = config.auth.env
+        other = first_user.setdefault(key, name)
         theirs, ours = sources[other][0].calendar_quota(), config.calendar_quota()
         if theirs != ours:
             raise ConfigError(
                 path,
                 f"sources.{name}.rate_limit",
-                f"{name} and {other} share {config.auth.env}, which has one daily/monthly quota: declare the"
+                f"{name} and {other} share {key}, which has one daily/monthly quota: declare the"
                 f" same rate_limit and quota in both (got {_shown(ours)} and {_shown(theirs)})",
             )
+        if config.rate_limit is not None:
+            first_rated = rated.setdefault(key, name)
+            if sources[first_rated][0].rate_limit != config.rate_limit:
+                raise ConfigError(
+                    path,
+                    f"sources.{name}.rate_limit",
+                    f"{name} and {first_rated} share {key}, whose vendor counts one rate: declare the same"
+                    f" rate_limit (got {config.rate_limit} and {sources[first_rated][0].rate_limit})",
+                )
 
 
 def _shown(quota: tuple[str, QuotaSettings] | None) -> str:

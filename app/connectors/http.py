@@ -15,7 +15,7 @@ import aiohttp
 
 from app.connectors.quota import Quota
 from app.connectors.ratelimit import RateLimiter
-from app.connectors.retry import Backoff, parse_retry_after
+from app.connectors.retry import Backoff, parse_retry_after, server_delay
 from app.schemas import BadRecord, parse_json
 
 log = logging.getLogger(__name__)
@@ -88,11 +88,11 @@ class HttpClient:
                     body = await response.read()
                     status = response.status
                     if status == 429:
-                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-                        problem = (
-                            f"429 Too Many Requests (Retry-After: {response.headers.get('Retry-After')})"
-                        )
+                        retry_after = server_delay(response.headers)
+                        shown = "none given" if retry_after is None else f"{retry_after:.1f}s"
+                        problem = f"429 Too Many Requests (server's wait: {shown})"
                     elif status >= 500:
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         problem = f"HTTP {status}"
                     elif status >= 400:
                         raise VendorError(f"{self.source}: HTTP {status} from {where(url)}: {_message(body)}")
@@ -116,7 +116,7 @@ def refused_handshake(source: str, url: str, status: int, headers, body: bytes |
     """A WebSocket upgrade answered with an HTTP status is treated as a GET would be: 429 and 5xx are
     retried (returns Retry-After seconds, if any, for the caller's backoff); any other is a VendorError."""
     if status == 429 or status >= 500:
-        return parse_retry_after(headers.get("Retry-After"))
+        return server_delay(headers)
     raise VendorError(
         f"{source}: HTTP {status} from {where(url)} on the WebSocket handshake: {_message(body or b'')}"
     )

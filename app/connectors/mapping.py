@@ -2,25 +2,41 @@
 
 A mapping is {target_field: spec}. A spec is a source path ("source.name", "entities.*.symbol" over a
 list, or a list of keys for keys that contain dots), or {from: path, as: transform, root: bool, param: name,
-value: constant, join: [paths], map: {vendor value: ours}, add_ms: n, tz: zone}. `join` concatenates
-several fields (then e.g. `as: uuid5` makes a stable id of them); `map` translates vendor codes, any
-value it does not list becoming "other". `root: true` reads the whole response body instead of the record
-(e.g. the symbol in Alpha Vantage's "Meta Data"); `param` reads the request parameter (FRED's series_id).
-An absent source field leaves the target absent, so the schema names it as missing; a `join` over an absent
-field is a MappingError (an id made of "nothing" would collide). Any transform failure is a MappingError
-naming the target, so an adapter dead-letters the record. Options models type their mapping as `Mapping`:
-an unknown transform or time zone then fails at load under `...mapping.<target>.<key>`.
+value: constant, join: [paths], sep: "|", map: {vendor value: ours}, no_data: [markers], add_ms: n,
+tz: zone, format: strptime format, prefix: text}. `prefix` puts a constant before the value (a namespace
+for series ids). `join` concatenates several fields with `sep` (then e.g. `as: uuid5`
+makes a stable id of them); `map` translates vendor codes, any value it does not list becoming "other".
+`no_data` lists the vendor's markers for a missing value (FRED's ".", Alpha Vantage's "None", the Census
+Bureau's "-666666666"): such a record is dead-lettered naming the marker, never loaded as a number;
+`absent` lists markers that leave an optional field out (IEX's 0 for "no bid").
+`root: true` reads the whole response body instead of the record (e.g. the symbol in Alpha Vantage's
+"Meta Data"); `param` reads the request parameter (FRED's series_id). Time transforms read a zoneless time
+in `tz` (a vendor's local market time, for one). An absent source field leaves the target absent, so the
+schema names it as missing; a `join` over an absent field is a MappingError (an id made of "nothing" would
+collide). Any transform failure is a MappingError naming the target, so an adapter dead-letters the record.
+Options models type their mapping as `Mapping`: an unknown transform, time zone or a `strptime` without a
+format then fails at load under `...mapping.<target>.<key>`.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from datetime import date, datetime
+from email.utils import parsedate_to_datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
 
 MISSING = object()
 _CASHTAG = re.compile(r"\$([A-Z]{1,5}(?:\.[A-Z])?)\b")
@@ -58,6 +74,46 @@ def _us_date_ms(value, tz):
     return int(moment.timestamp() * 1000)
 
 
+def _rfc2822_ms(value, tz):
+    """RFC 2822 dates, as e-mail and RSS carry them: "Wed, 17 May 2017 14:20:15 -0400" (Benzinga)."""
+    try:
+        moment = parsedate_to_datetime(str(value).strip())
+    except (TypeError, ValueError):
+        raise MappingError(f"{value!r} is not an RFC 2822 date") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return int(moment.timestamp() * 1000)
+
+
+_PERIOD = re.compile(r"^(\d{4})(?:(Q)([1-4])|(?:M|-)(0[1-9]|1[0-2]))?$")
+
+
+def _period_ms(value, tz):
+    """The start of a statistical period: "2024" (year), "2024Q3" (quarter, BEA), "2024M07" (month, BEA),
+    "2024-07" (month, the Census Bureau); a plain YYYY-MM-DD date as date_ms does."""
+    text = str(value).strip()
+    match = _PERIOD.match(text)
+    if match is None:
+        return _date_ms(text, tz) if len(text) == 10 else _no_period(value)
+    year, quarter, month = int(match[1]), match[3], match[4]
+    first_month = (int(quarter) - 1) * 3 + 1 if quarter else int(month or 1)
+    return int(datetime(year, first_month, 1, tzinfo=tz).timestamp() * 1000)
+
+
+def _no_period(value):
+    raise MappingError(f"{value!r} is not a period (YYYY, YYYYQn, YYYYMmm, YYYY-MM or YYYY-MM-DD)")
+
+
+def _strptime_ms(value, tz, fmt: str):
+    try:
+        moment = datetime.strptime(str(value).strip(), fmt)
+    except ValueError:
+        raise MappingError(f"{value!r} does not match the time format {fmt!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return int(moment.timestamp() * 1000)
+
+
 def _float(value, tz):
     if isinstance(value, bool):
         raise MappingError(f"{value!r} is not a number")
@@ -75,6 +131,11 @@ def _int(value, tz):
     return int(number)
 
 
+def _us_number(value, tz):
+    """A number as US statistics tables print it, thousands grouped: "27,956.0" (BEA's DataValue)."""
+    return _float(str(value).strip().replace(",", "") if isinstance(value, str) else value, tz)
+
+
 TRANSFORMS = {
     "float": _float,
     "int": _int,
@@ -83,13 +144,19 @@ TRANSFORMS = {
     "iso_ms": _iso_ms,
     "date_ms": _date_ms,
     "us_date_ms": _us_date_ms,
+    "rfc2822_ms": _rfc2822_ms,
+    "period_ms": _period_ms,
+    "us_number": _us_number,
     "seconds_ms": lambda v, tz: int(float(v) * 1000),
+    "abs_int": lambda v, tz: abs(_int(v, tz)),  # a signed change in shares (Finnhub) as a count
     "uuid5": lambda v, tz: str(uuid.uuid5(NAMESPACE, str(v))),
     "cashtags": lambda v, tz: sorted(set(_CASHTAG.findall(str(v)))),
     "list": lambda v, tz: (
         [s.strip() for s in str(v).split(",") if s.strip()] if isinstance(v, str) else list(v)
     ),
 }
+# Transforms that take the spec's `format` too.
+FORMATTED = {"strptime": _strptime_ms}
 
 
 class FieldSpec(BaseModel):
@@ -99,17 +166,29 @@ class FieldSpec(BaseModel):
     root: bool = False
     param: str | None = None
     value: Any = None
-    join: list[str] | None = None
+    join: list[str | list[str]] | None = None
+    sep: str = "|"
     map: dict[str, str] | None = None
+    no_data: list[str | int | float] = []
+    absent: list[str | int | float] = []
     add_ms: int = 0
     tz: str = "UTC"
+    format: str | None = None
+    prefix: str = ""
 
     @field_validator("transform")
     @classmethod
     def _known(cls, value: str | None) -> str | None:
-        if value is not None and value not in TRANSFORMS:
-            raise ValueError(f"unknown transform {value!r} (allowed: {', '.join(TRANSFORMS)})")
+        if value is not None and value not in TRANSFORMS and value not in FORMATTED:
+            known = ", ".join([*TRANSFORMS, *FORMATTED])
+            raise ValueError(f"unknown transform {value!r} (allowed: {known})")
         return value
+
+    @model_validator(mode="after")
+    def _format_given(self) -> FieldSpec:
+        if (self.transform in FORMATTED) != (self.format is not None):
+            raise ValueError(f"`format` goes with `as: {'|'.join(FORMATTED)}`, and only with it")
+        return self
 
     @field_validator("tz")
     @classmethod
@@ -141,6 +220,15 @@ def parse_mapping(raw: dict) -> dict[str, FieldSpec]:
     return _MAPPING.validate_python(raw)
 
 
+@functools.cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _shown(path: str | list[str]) -> str:
+    return path if isinstance(path, str) else ".".join(path)
+
+
 def lookup(doc: Any, path: str | list[str]) -> Any:
     keys = path.split(".") if isinstance(path, str) else list(path)
     for n, key in enumerate(keys):
@@ -163,25 +251,49 @@ def apply(mapping: dict[str, FieldSpec], record: Any, body: Any, params: dict | 
         if spec.param is not None:
             value = (params or {}).get(spec.param)
         elif spec.join is not None:
-            parts = [lookup(record, path) for path in spec.join]
-            missing = [p for p, part in zip(spec.join, parts, strict=True) if part is MISSING or part is None]
+            parts = [lookup(body if spec.root else record, path) for path in spec.join]
+            missing = [_shown(p) for p, part in zip(spec.join, parts, strict=True) if part in (MISSING, None)]
             if missing:
                 raise MappingError(f"{target}: joined field(s) {', '.join(missing)} missing")
-            value = "|".join(map(str, parts))
+            value = spec.sep.join(map(str, parts))
         elif spec.source is None:
             value = spec.value
         else:
             value = lookup(body if spec.root else record, spec.source)
             if value is MISSING or value is None:
                 continue
+        if spec.absent and _marked(value, spec.absent):
+            continue
+        if spec.no_data and _marked(value, spec.no_data):
+            raise MappingError(f"{target}: {str(value)[:40]!r} is the vendor's marker for no data")
         if spec.map is not None:
             value = spec.map.get(str(value), "other")
         if spec.transform is not None:
             try:
-                value = TRANSFORMS[spec.transform](value, ZoneInfo(spec.tz))
+                if spec.format is not None:
+                    value = FORMATTED[spec.transform](value, _zone(spec.tz), spec.format)
+                else:
+                    value = TRANSFORMS[spec.transform](value, _zone(spec.tz))
             except (ValueError, TypeError, ArithmeticError) as exc:  # MappingError, and e.g. a year > 9999
                 raise MappingError(f"{target}: {exc}") from None
         if spec.add_ms and isinstance(value, int):
             value += spec.add_ms
+        if spec.prefix:
+            value = f"{spec.prefix}{value}"
         out[target] = value
     return out
+
+
+def _marked(value: Any, markers: list) -> bool:
+    """`value` is one of the markers: the same text, or the same number (0 and 0.0 alike)."""
+    if isinstance(value, str):
+        return value.strip() in markers
+    return not isinstance(value, bool) and isinstance(value, int | float) and value in markers
+
+
+def selected(record: Any, where: dict) -> bool:
+    """True when every `where` path of the record holds its value (or one of its listed values)."""
+    for path, wanted in where.items():
+        if lookup(record, path) not in (wanted if isinstance(wanted, list) else [wanted]):
+            return False
+    return True

@@ -48,16 +48,21 @@ class SourceContext:
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
     quota: Quota | None = None
 
-    def http(self, headers: dict | None = None) -> HttpClient:
+    def credentials(self) -> tuple[dict, dict]:
+        """(query parameters, headers) that carry the credential, as the source's `auth` says."""
         auth = self.config.auth
-        params = {auth.query: auth.prefix + self.secret} if auth and auth.query else None
-        if auth and auth.header:
-            headers = {**(headers or {}), auth.header: auth.prefix + self.secret}
+        params = {auth.query: auth.prefix + self.secret} if auth and auth.query else {}
+        headers = {auth.header: auth.prefix + self.secret} if auth and auth.header else {}
+        return params, headers
+
+    def http(self, headers: dict | None = None) -> HttpClient:
+        params, auth_headers = self.credentials()
+        headers = {**(headers or {}), **auth_headers} or None
         return HttpClient(
             self.config.name,
             self.session,
             self.limiter,
-            auth_params=params,
+            auth_params=params or None,
             auth_headers=headers,
             quota=self.quota,
         )
@@ -77,10 +82,29 @@ class Source:
         raise NotImplementedError
 
 
+class RateLimiters:
+    """The in-memory rate limiters of one process, one per credential (per source when keyless): sources
+    that share an API key and run in one process draw on one limit, as the vendor counts it."""
+
+    def __init__(self) -> None:
+        self._limiters: dict[str, RateLimiter] = {}
+
+    def for_source(self, config: SourceConfig) -> RateLimiter | None:
+        limit, period = parse_rate(config.rate_limit) if config.rate_limit else (0, "")
+        if period not in SLIDING_SECONDS:
+            return None
+        # load_sources makes the sources sharing a credential declare one rate
+        key = config.auth.env if config.auth else f"source:{config.name}"
+        if key not in self._limiters:
+            self._limiters[key] = RateLimiter(limit, SLIDING_SECONDS[period])
+        return self._limiters[key]
+
+
 class Connector:
     """One source into its catalog topic (and its pipeline's dead letter); `run()` until the source ends or
     `stop()`. `topic_suffix` selects suffixed topics of `topics` (tests and benchmarks on a shared broker).
-    Daily/monthly quotas are counted in `quotas` (default: beside the cursors)."""
+    Daily/monthly quotas are counted in `quotas` (default: beside the cursors); second/minute/hour rates in
+    `limiters` (default: the connector's own), which connectors of one process share."""
 
     def __init__(
         self,
@@ -92,6 +116,7 @@ class Connector:
         topic_suffix: str = "",
         producer_overrides: dict | None = None,
         quotas: QuotaStore | None = None,
+        limiters: RateLimiters | None = None,
     ) -> None:
         secret = credential(config.auth, config.name)  # a missing one fails before anything connects
         topics = topics or catalog()
@@ -104,8 +129,7 @@ class Connector:
             config.name,
             producer_overrides=producer_overrides,
         )
-        limit, period = parse_rate(config.rate_limit) if config.rate_limit else (0, "")
-        limiter = RateLimiter(limit, SLIDING_SECONDS[period]) if period in SLIDING_SECONDS else None
+        limiter = (limiters or RateLimiters()).for_source(config)
         quota = Quota.for_source(config, quotas or QuotaStore(cursors.directory))
         self.ctx = SourceContext(config, options, secret, limiter, quota=quota)
         self.source: Source = config.source_class()(self.ctx)

@@ -18,7 +18,7 @@ import websockets
 from pydantic import BaseModel, ConfigDict
 
 from app.connectors.http import refused_handshake
-from app.connectors.mapping import Mapping, MappingError, apply, lookup
+from app.connectors.mapping import Mapping, MappingError, apply, lookup, selected
 from app.connectors.polygon import MAX_FRAME
 from app.connectors.producer import MAX_RECORD_BYTES, Rejected
 from app.connectors.retry import Backoff
@@ -28,14 +28,22 @@ from app.schemas import BadRecord, parse_json
 log = logging.getLogger(__name__)
 
 
-class WebSocketOptions(BaseModel):
+class StreamOptions(BaseModel):
+    """What every streaming adapter reads from a message: which messages carry records, where, and how
+    they map onto the topic's schema."""
+
     model_config = ConfigDict(extra="forbid")
     url: str
-    symbols: list[str] = []
-    subscribe: list[dict] = []  # sent after connecting; "{symbol}" in a value repeats the message per symbol
-    where: dict[str, str | int] = {}  # only messages with these field values carry records (skips pings)
+    # only messages whose field (a dotted path) has this value, or one of these values, carry records:
+    # skips pings, status messages, removals
+    where: dict[str, str | int | list[str | int]] = {}
     records: str | list[str] = ""  # path of the record list in a message; "" = the message itself
     mapping: Mapping
+
+
+class WebSocketOptions(StreamOptions):
+    symbols: list[str] = []
+    subscribe: list[dict] = []  # sent after connecting; "{symbol}" in a value repeats the message per symbol
 
 
 def _subscriptions(options: WebSocketOptions) -> list[str]:
@@ -55,7 +63,6 @@ class WebSocketSource(Source):
 
     async def batches(self, cursor: dict | None) -> AsyncIterator[Batch]:
         o = self.options
-        mapping = o.mapping
         auth = self.ctx.config.auth
         url = o.url
         if auth and auth.query:
@@ -72,7 +79,7 @@ class WebSocketSource(Source):
                         await ws.send(message)
                     attempt = 0
                     async for frame in ws:
-                        records = self._records(frame, mapping)
+                        records = message_records(o, frame)
                         if records:
                             yield Batch(records)
                 log.warning("%s: stream closed by the server; reconnecting", self.name)
@@ -85,22 +92,28 @@ class WebSocketSource(Source):
             attempt += 1
             await asyncio.sleep(backoff.delay(attempt, retry_after))
 
-    def _records(self, frame: str | bytes, mapping) -> list:
-        if len(frame) > MAX_RECORD_BYTES:
-            return [Rejected(f"message of {len(frame)} bytes exceeds {MAX_RECORD_BYTES}", frame)]
+
+def message_records(options: StreamOptions, frame: str | bytes) -> list:
+    """The mapped records of one stream message (dicts, or Rejected with the reason); [] when the message
+    carries none (a ping, a status message)."""
+    if len(frame) > MAX_RECORD_BYTES:
+        return [Rejected(f"message of {len(frame)} bytes exceeds {MAX_RECORD_BYTES}", frame)]
+    try:
+        message = parse_json(frame)
+    except BadRecord as exc:
+        return [Rejected(str(exc), frame)]
+    if isinstance(message, list):  # a batch of events (IEX's SSE): `where` picks among them
+        items = [m for m in message if not isinstance(m, dict) or selected(m, options.where)]
+    elif not isinstance(message, dict) or not selected(message, options.where):
+        return []
+    else:
+        items = lookup(message, options.records) if options.records else message
+    if not isinstance(items, list):
+        items = [items]
+    out = []
+    for item in items:
         try:
-            message = parse_json(frame)
-        except BadRecord as exc:
-            return [Rejected(str(exc), frame)]
-        if not isinstance(message, dict) or any(message.get(k) != v for k, v in self.options.where.items()):
-            return []
-        items = lookup(message, self.options.records) if self.options.records else message
-        if not isinstance(items, list):
-            items = [items]
-        out = []
-        for item in items:
-            try:
-                out.append(apply(mapping, item, message))
-            except MappingError as exc:
-                out.append(Rejected(str(exc), item))
-        return out
+            out.append(apply(options.mapping, item, message))
+        except MappingError as exc:
+            out.append(Rejected(str(exc), item))
+    return out

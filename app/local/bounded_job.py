@@ -1,15 +1,17 @@
-"""The market-data Flink job for a bounded local run: started as `wh flink-job` starts it, stopped once done.
+"""A Flink job of app/flink/jobs.py for a bounded local run: started as `wh flink-job` starts it, stopped
+once done.
 
-    with BoundedJob(bootstrap_servers, workdir) as job:   # submitted; returns once its first checkpoint is in
-        ... produce into market-data-raw ...
+    with BoundedJob(bootstrap_servers, workdir, job="news") as job:  # returns at its first checkpoint
+        ... produce into the job's raw topic ...
         job.finish(timeout)
 
-A streaming job never sees the end of its input, and its indicators are emitted in event-time order only
-once the watermark passes them. `finish` therefore appends an end-of-input marker to every raw partition:
-a tick far enough ahead to move the watermark past all real input (it is held in the job's state itself,
-never emitted). When a checkpoint covers all raw input and one more completes, everything the marker
-released is in committed transactions; the job then stops with a savepoint (committing anything later).
-The gateway JVM that hosts the mini-cluster is stopped by its pid on exit, also when interrupted.
+A streaming job never sees the end of its input. The market-data job emits its indicators in event-time
+order only once the watermark passes them, so `finish` first appends an end-of-input marker to every raw
+partition: a tick far enough ahead to move the watermark past all real input (it is held in the job's state
+itself, never emitted); the news job scores each article as it comes and needs none. When a checkpoint
+covers all raw input and one more completes, all output of it is in committed transactions; the job then
+stops with a savepoint (committing anything later). The gateway JVM that hosts the mini-cluster is stopped
+by its pid on exit, also when interrupted.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ from pathlib import Path
 import orjson
 from confluent_kafka import Producer
 
-from app.flink import config, market_data
+from app.flink import config
+from app.flink.jobs import JOBS
 from app.local import flink as local_flink
 from app.local import flink_jobs
 from app.sinks import offsets
 from infra.process import ServiceError
 
-JOB = "market-data"
 START_TIMEOUT = 180.0
 END_MARKER_SYMBOL = "WH:END-OF-INPUT"
+EVENT_TIME_JOBS = ("market-data",)  # the jobs whose output waits for the watermark: they get end markers
 
 
 class BoundedJob:
@@ -38,16 +41,20 @@ class BoundedJob:
         bootstrap_servers: str,
         workdir: Path,
         *,
+        job: str = "market-data",
         topic_suffix: str = "",
         env: str = "local",
         overrides: dict[str, str] | None = None,
     ):
         """`overrides`: more Flink keys for the job's mini-cluster (e.g. its metric reporter)."""
-        self.bootstrap_servers, self.topic_suffix = bootstrap_servers, topic_suffix
+        self.job, self.bootstrap_servers, self.topic_suffix = job, bootstrap_servers, topic_suffix
         self.overrides = overrides or {}
         self.settings = config.settings(env)
-        self.checkpoints, self.savepoints = workdir / "checkpoints", workdir / "savepoints"
-        self.topics = market_data.topics(topic_suffix)
+        # market-data keeps the layout of before (a run's workdir/checkpoints); other jobs nest by name
+        root = workdir if job == "market-data" else workdir / job
+        self.checkpoints, self.savepoints = root / "checkpoints", root / "savepoints"
+        self.topics = JOBS[job].topics(topic_suffix)
+        self.group = getattr(self.settings, job.replace("-", "_")).consumer_group + topic_suffix
         self.result = None
         self.pid: int | None = None
         self.finished = False
@@ -55,7 +62,7 @@ class BoundedJob:
     def start(self, timeout: float = START_TIMEOUT) -> BoundedJob:
         self.checkpoints.mkdir(parents=True, exist_ok=True)
         self.result = flink_jobs.submit(
-            JOB,
+            self.job,
             self.settings,
             self.bootstrap_servers,
             checkpoint_dir=self.checkpoints,
@@ -75,8 +82,7 @@ class BoundedJob:
 
     def caught_up(self) -> bool:
         """True when the job's consumer group has committed (on a checkpoint) the end of the raw topic."""
-        group = self.settings.market_data.consumer_group + self.topic_suffix
-        return offsets.group_caught_up(self.bootstrap_servers, group, self.topics["raw_topic"])
+        return offsets.group_caught_up(self.bootstrap_servers, self.group, self.topics["raw_topic"])
 
     def mark_end_of_input(self) -> None:
         """One marker tick per raw partition, ahead of all input by more than the watermark's delay."""
@@ -106,7 +112,8 @@ class BoundedJob:
     def finish(self, timeout: float) -> str:
         """Mark the end of input, wait until the job's output of it is committed, stop with a savepoint;
         returns the savepoint's path."""
-        self.mark_end_of_input()
+        if self.job in EVENT_TIME_JOBS:
+            self.mark_end_of_input()
         self._wait("a checkpoint covering all of the raw topic", self.caught_up, timeout)
         covering = self.last_checkpoint()
         self._wait("a checkpoint after the end of input", lambda: self.last_checkpoint() > covering, timeout)
@@ -122,9 +129,9 @@ class BoundedJob:
         while not check():
             status = self.result.get_job_client().get_job_status().result().name
             if status in ("FAILED", "CANCELED", "FINISHED"):
-                raise ServiceError(f"the {JOB} Flink job is {status} while waiting for {what}")
+                raise ServiceError(f"the {self.job} Flink job is {status} while waiting for {what}")
             if time.monotonic() > deadline:
-                raise ServiceError(f"the {JOB} Flink job reached no {what} within {timeout:.0f}s")
+                raise ServiceError(f"the {self.job} Flink job reached no {what} within {timeout:.0f}s")
             time.sleep(0.5)
 
     def stop(self) -> None:
@@ -135,7 +142,7 @@ class BoundedJob:
                 if client.get_job_status().result().name in ("RUNNING", "CREATED", "INITIALIZING"):
                     client.cancel().result()
         except Exception as exc:  # the gateway may already be gone (interrupted); stop it regardless
-            print(f"{JOB}: cancelling the job: {exc}", file=sys.stderr)
+            print(f"{self.job}: cancelling the job: {exc}", file=sys.stderr)
         finally:
             local_flink.shutdown()
 

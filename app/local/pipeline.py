@@ -1,11 +1,14 @@
-"""One bounded local run of the market-data pipeline on running services, and what went through it.
+"""One bounded local run of the pipeline on running services, and what went through it.
 
-The synthetic connector -> Kafka market-data-raw (plus a few malformed records) -> the market-data Flink
-job on the local mini-cluster -> market-data-processed (exactly-once, read_committed) -> market_data_ts in
-PostgreSQL and Parquet objects in the processed-data bucket of the local AWS emulator. Bad records end on
-the dead-letter topic with their reason. The job runs until its output of all input is committed, then
-stops with a savepoint. `run_pipeline` returns the counts, dead letters by reason, quality and latency
-(`Outcome`); `wh pipeline` (app/local/pipeline_command.py) starts the services and prints the report.
+Market data (`run_pipeline`): the synthetic connector -> Kafka market-data-raw (plus a few malformed
+records) -> the market-data Flink job on the local mini-cluster -> market-data-processed (exactly-once,
+read_committed) -> market_data_ts in PostgreSQL and Parquet objects in the processed-data bucket of the
+local AWS emulator. News (`run_news`): the configured newsapi source against a local NewsAPI
+(news_vendor.py) -> news-raw -> the news Flink job -> news-sentiment-stream -> news_sentiment_ts and gzip
+JSON in the raw-data bucket's news/. Bad records end on their pipeline's dead-letter topic with their
+reason. Each job runs until its output of all input is committed, then stops with a savepoint. The two
+return their counts (`Outcome`, `NewsOutcome`: dead letters by reason, quality, latency, sentiment per
+symbol); `wh pipeline` (app/local/pipeline_command.py) starts the services and prints the report.
 """
 
 from __future__ import annotations
@@ -79,12 +82,11 @@ class Outcome:
 @contextlib.contextmanager
 def lake_bucket(endpoint: str | None) -> Iterator[tuple[object, str]]:
     """(S3 client, bucket) of the local processed-data bucket: on the emulator at `endpoint` (where
-    `wh deploy local` made it) or on one started for this run, created by the data-lake stack's name."""
+    `wh deploy local` made it) or on one started for this run, created by the data-lake stack's name.
+    The raw-data bucket (for the news path's lake) is made as well, if missing."""
     from app.sinks import lake_layout
-    from app.sinks.lake import ensure_bucket
     from infra.emulator.aws import AwsEmulator, client, require_answering
 
-    bucket = lake_layout.bucket_name(ENV, lake_layout.PROCESSED_MARKET_DATA.bucket)
     with contextlib.ExitStack() as stack:
         if endpoint:
             require_answering(endpoint)
@@ -93,9 +95,16 @@ def lake_bucket(endpoint: str | None) -> Iterator[tuple[object, str]]:
             endpoint = emulator.endpoint
             say(f"AWS emulator (moto) on {endpoint} (pid {emulator.pid})")
         s3 = client(endpoint, "s3")
-        if ensure_bucket(s3, bucket, lake_layout.PROCESSED_MARKET_DATA.bucket.encryption):
-            say(f"created bucket {bucket} (no deployed one at {endpoint})")
-        yield s3, bucket
+        for layout in (lake_layout.PROCESSED_MARKET_DATA.bucket, lake_layout.NEWS.bucket):
+            _ensure(s3, lake_layout.bucket_name(ENV, layout), layout.encryption, endpoint)
+        yield s3, lake_layout.bucket_name(ENV, lake_layout.PROCESSED_MARKET_DATA.bucket)
+
+
+def _ensure(s3, bucket: str, encryption: str, endpoint: str) -> None:
+    from app.sinks.lake import ensure_bucket
+
+    if ensure_bucket(s3, bucket, encryption):
+        say(f"created bucket {bucket} (no deployed one at {endpoint})")
 
 
 def _produce(bootstrap: str, ticks: int, rate: float | None, suffix: str, state: Path) -> tuple[int, float]:
@@ -143,19 +152,23 @@ def run_pipeline(
     from app.local.bounded_job import BoundedJob
     from app.metrics import PipelineMetrics
     from app.sinks.lake import LakeWriter
+    from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+    from app.sinks.loads import LOADS
     from app.sinks.offsets import read_to_end
-    from app.sinks.timescale import LOADER_NAME, TickLoader
+    from app.sinks.timescale import TableLoader
 
     topics = catalog().with_suffix(topic_suffix)
     dead_letter = topics.dead_letter(PIPELINE)
     outcome = Outcome(malformed=len(MALFORMED))
-    lake = LakeWriter(s3, bucket, metrics=PipelineMetrics(PIPELINE))
-    loader = TickLoader(
+    load = LOADS["market-data-processed"]
+    lake = LakeWriter(s3, bucket, load, metrics=PipelineMetrics(PIPELINE))
+    loader = TableLoader(
         bootstrap,
         dsn,
-        topics["market-data-processed" + topic_suffix],
+        load,
+        topics[load.topic + topic_suffix],
         dead_letter,
-        group=LOADER_NAME + topic_suffix,
+        group=load.group + topic_suffix,
         on_rows=lake.add,
         on_flush=lake.flush,
     )
@@ -216,3 +229,138 @@ def _loading(loader, timeout: float, log: Callable[[str], None]) -> Iterator[obj
         thread.join(30)
     if failure:
         raise failure[0]
+
+
+@dataclass
+class NewsOutcome:
+    """What went in and out of the news path of one run."""
+
+    published: int = 0  # articles the local vendor served
+    delivered: int = 0  # of those, on news-raw
+    scored: int = 0  # records read from news-sentiment-stream
+    loaded: int = 0  # of those, valid rows handed to PostgreSQL (new or already there)
+    inserted: int = 0
+    dead_letters: collections.Counter = field(default_factory=collections.Counter)
+    table_rows: int = 0
+    lake_keys: list[str] = field(default_factory=list)
+    lake_rows: int = 0
+    seconds: float = 0.0
+    # symbol -> (articles, mean sentiment, positive, negative), from news_sentiment_ts
+    by_symbol: dict[str, tuple[int, float, int, int]] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        found = []
+        dead = sum(self.dead_letters.values())
+        if self.delivered + dead != self.published or self.loaded != self.delivered:
+            found.append(
+                f"news: {self.published} articles in, {self.delivered} on news-raw, {self.loaded} scored and"
+                f" loaded + {dead} dead letters out"
+            )
+        if self.table_rows != self.inserted:
+            found.append(
+                f"news_sentiment_ts holds {self.table_rows} rows, the loader inserted {self.inserted}"
+            )
+        if self.lake_rows != self.loaded:
+            found.append(f"{self.lake_rows} articles written to the news lake, {self.loaded} loaded")
+        return found
+
+
+def run_news(
+    bootstrap: str,
+    dsn: str,
+    s3,
+    workdir: Path,
+    *,
+    timeout: float,
+    topic_suffix: str = "",
+    log: Callable[[str], None] = say,
+) -> NewsOutcome:
+    """The news path of one bounded run on running services (the database migrated, the buckets made)."""
+    import psycopg
+
+    from app.catalog import catalog
+    from app.local.bounded_job import BoundedJob
+    from app.sinks import lake_layout
+    from app.sinks.lake import LakeWriter
+    from app.sinks.loads import LOADS
+    from app.sinks.offsets import read_to_end
+    from app.sinks.timescale import TableLoader
+
+    topics = catalog().with_suffix(topic_suffix)
+    load = LOADS["news-sentiment-stream"]
+    dead_letter = topics.dead_letter("news")
+    lake = LakeWriter(s3, lake_layout.bucket_name(ENV, load.dataset.bucket), load)
+    loader = TableLoader(
+        bootstrap,
+        dsn,
+        load,
+        topics[load.topic + topic_suffix],
+        dead_letter,
+        group=load.group + topic_suffix,
+        on_rows=lake.add,
+        on_flush=lake.flush,
+    )
+    outcome = NewsOutcome()
+    log("starting the news Flink job on the local mini-cluster ...")
+    started = time.monotonic()
+    with BoundedJob(bootstrap, workdir, job="news", topic_suffix=topic_suffix) as job:
+        log(f"Flink job {job.job_id} running in {time.monotonic() - started:.1f}s (pid {job.pid})")
+        with _loading(loader, timeout, log) as stats:
+            outcome.published, outcome.delivered = asyncio.run(
+                _news(bootstrap, topic_suffix, workdir / "news-cursors", timeout)
+            )
+            log(
+                f"the newsapi connector fetched {outcome.published} articles, {outcome.delivered} to news-raw"
+            )
+            job.finish(timeout)
+    outcome.seconds = time.monotonic() - started
+    outcome.scored, outcome.loaded = stats.consumed, stats.inserted + stats.duplicates
+    outcome.inserted, outcome.lake_keys, outcome.lake_rows = stats.inserted, lake.keys, lake.rows_written
+    letters = read_to_end(bootstrap, dead_letter.name, timeout)
+    outcome.dead_letters.update(dict(m.headers())["dlq.reason"].decode() for m in letters)
+    with psycopg.connect(dsn) as conn:
+        outcome.table_rows = conn.execute("SELECT count(*) FROM news_sentiment_ts").fetchone()[0]
+        rows = conn.execute(
+            "SELECT symbol, count(*), avg(sentiment_score), count(*) FILTER (WHERE sentiment_category ="
+            " 'positive'), count(*) FILTER (WHERE sentiment_category = 'negative')"
+            " FROM news_sentiment_ts, unnest(symbols) AS symbol GROUP BY symbol ORDER BY symbol"
+        ).fetchall()
+    outcome.by_symbol = {s: (n, float(mean), pos, neg) for s, n, mean, pos, neg in rows}
+    return outcome
+
+
+async def _news(bootstrap: str, suffix: str, state: Path, timeout: float) -> tuple[int, int]:
+    """The configured newsapi source, pointed at the local vendor, until it delivered all it was served;
+    returns (articles served, delivered to news-raw)."""
+    import os
+
+    from app.catalog import catalog
+    from app.connectors.config import load_sources
+    from app.connectors.cursor import CursorStore
+    from app.connectors.runtime import Connector
+    from app.local.news_vendor import API_KEY, LocalNewsVendor
+
+    config, options = load_sources()["newsapi"]
+    async with LocalNewsVendor() as vendor:
+        previous = os.environ.get(config.auth.env)
+        os.environ[config.auth.env] = API_KEY  # the local vendor's key, for this run only
+        try:
+            local = options.model_copy(update={"url": vendor.url, "schedule": "200ms"})
+            topics = catalog().with_suffix(suffix)
+            connector = Connector(config, local, bootstrap, CursorStore(state), topics, suffix)
+        finally:
+            if previous is None:
+                del os.environ[config.auth.env]
+            else:
+                os.environ[config.auth.env] = previous
+        task = asyncio.create_task(connector.run())
+        produced, deadline = connector.producer, time.monotonic() + timeout
+        try:
+            while produced.delivered_total + produced.dead_lettered_total < len(vendor.articles):
+                if task.done() or time.monotonic() > deadline:
+                    raise TimeoutError(f"the newsapi connector delivered {produced.delivered_total} articles")
+                await asyncio.sleep(0.1)
+        finally:
+            connector.stop()
+            await task
+        return len(vendor.articles), produced.delivered_total

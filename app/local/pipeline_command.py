@@ -1,11 +1,13 @@
-"""`wh pipeline`: the market-data pipeline locally, end to end on real services, then a summary.
+"""`wh pipeline`: the market-data pipeline and the news path locally, end to end on real services, then a
+summary.
 
 Starts Kafka, PostgreSQL, a Prometheus that scrapes the run (with a Pushgateway for the Flink job's
-metrics) and, unless --aws-endpoint names a running one, the AWS emulator; runs pipeline.py on them and
-prints pipeline_report.py: counts, the quality score and p95 latency as Prometheus has them, and the path
-of a PNG of one symbol's price and indicators; then the daily Spark batch over the days the run's ticks
-fall on (daily_batch.py) and a few symbols' summary rows. Everything it starts is stopped by its pid when it
-ends, also on Ctrl-C or SIGTERM. Exit 1 when a record is unaccounted for or a service fails.
+metrics) and, unless --aws-endpoint names a running one, the AWS emulator; runs pipeline.py on them (market
+data, then news) and prints pipeline_report.py: counts, the quality score and p95 latency as Prometheus has
+them, the path of a PNG of one symbol's price and indicators, the news path's sentiment per symbol; then
+the daily Spark batch over the days the run's ticks fall on (daily_batch.py) and a few symbols' summary
+rows. Everything it starts is stopped by its pid when it ends, also on Ctrl-C or SIGTERM. Exit 1 when a
+record is unaccounted for or a service fails.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.local.pipeline import lake_bucket, run_pipeline, say
+from app.local.pipeline import ENV, lake_bucket, run_news, run_pipeline, say
 
 DEFAULT_CHART = "wh-pipeline-chart.png"
 
@@ -79,10 +81,11 @@ def run(args: argparse.Namespace) -> int:
     from app.local import pipeline_queries, price_chart
     from app.local.daily_batch import run_days
     from app.local.monitoring import local_monitoring
-    from app.local.pipeline_report import print_daily, print_summary
+    from app.local.pipeline_report import print_daily, print_news, print_summary
     from app.local.prometheus import PromQLError
     from app.local.services import local_services
     from app.migrations import MigrationError
+    from app.sinks.lake_layout import NEWS, bucket_name
     from app.yamlconfig import ConfigError
     from infra.process import ServiceError
 
@@ -106,11 +109,19 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 flink_overrides=monitoring.flink_reporter,
             )
+            news = run_news(
+                services.broker.bootstrap_servers,
+                services.postgres.dsn,
+                s3,
+                Path(workdir),
+                timeout=args.timeout,
+            )
             say("reading the run's figures back from Prometheus ...")
             figures = pipeline_queries.read(monitoring.prometheus, time.time(), outcome.processed)
             chart, symbol = price_chart.draw(services.postgres.dsn, args.chart.resolve())
             print_summary(outcome, figures, bucket, (chart, symbol), time.monotonic() - started)
-            problems = outcome.problems()
+            print_news(news, bucket_name(ENV, NEWS.bucket))
+            problems = outcome.problems() + news.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)
             print_daily(run_days(s3, bucket, services.postgres.dsn, outcome.lake_keys, say), bucket)

@@ -1,14 +1,14 @@
 """The printed summary of a local pipeline run: counts, dead letters by reason, lake objects, the quality
 and latency figures against their targets as Prometheus has them (beside the run's own count), the Flink
-job's figures through its recording rules, and the chart's path; then the daily batch's summary rows of a
-few symbols."""
+job's figures through its recording rules, and the chart's path; the news path with its sentiment per
+symbol; then the daily batch's summary rows of a few symbols."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from app.batch.daily_job import DayResult
-from app.local.pipeline import Outcome
+from app.local.pipeline import NewsOutcome, Outcome
 from app.local.pipeline_queries import PrometheusFigures
 from app.metrics import LATENCY_TARGET_SECONDS as LATENCY_TARGET
 from app.metrics import QUALITY_TARGET
@@ -63,6 +63,29 @@ def print_summary(
     path, symbol = chart
     print(f"{'chart (price, SMA, Bollinger, RSI)':<34}{symbol:>10}  {path}")
     print(f"{'total elapsed (s)':<34}{elapsed:>10.1f}")
+
+
+def print_news(news: NewsOutcome, bucket: str) -> None:
+    lines = [
+        ("news articles (local NewsAPI)", news.published, ""),
+        ("  on news-raw (newsapi connector)", news.delivered, ""),
+        ("scored (news job, committed)", news.scored, f"job done at {news.seconds:.1f}s"),
+        ("rows loaded into news_sentiment_ts", news.loaded, f"{news.inserted} new"),
+        ("news dead letters", sum(news.dead_letters.values()), ""),
+        *((f"  {reason}", count, "") for reason, count in sorted(news.dead_letters.items())),
+        (
+            "news lake objects (gzip JSON)",
+            len(news.lake_keys),
+            f"{news.lake_rows} articles in s3://{bucket}/",
+        ),
+    ]
+    for label, count, note in lines:
+        print(f"{label:<34}{count:>10}  {note}".rstrip())
+    for key in news.lake_keys:
+        print(f"  {key}")
+    print(f"{'sentiment per symbol':<34}{'articles':>10}  {'mean':>7} {'positive':>9} {'negative':>9}")
+    for symbol, (count, mean, positive, negative) in sorted(news.by_symbol.items()):
+        print(f"  {symbol:<32}{count:>10}  {mean:>+7.3f} {positive:>9} {negative:>9}")
 
 
 def print_daily(results: list[DayResult], bucket: str) -> None:

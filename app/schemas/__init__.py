@@ -89,8 +89,9 @@ Price = Annotated[float, Field(strict=True, gt=PRICE_ABOVE, lt=PRICE_BELOW, allo
 Size = Annotated[int, Field(strict=True, ge=0, lt=10**15)]
 Text = Annotated[str, StringConstraints(max_length=1_000_000)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-# A vendor's sequence number: a signed 64-bit integer (the job's and the database's bigint).
-Sequence = Annotated[int, Field(strict=True, ge=-(2**63), lt=2**63)]
+# A signed 64-bit integer (the job's and the database's bigint): a vendor's sequence number, a post's score.
+BigInt = Annotated[int, Field(strict=True, ge=-(2**63), lt=2**63)]
+Sequence = BigInt
 # A vendor's trade id, a string or an integer on the wire (kept as its decimal text); bounded because it is
 # part of market_data_ts's primary key (a btree entry has a size limit).
 TRADE_ID_MAX_LENGTH = 128
@@ -190,17 +191,31 @@ class Article(Record):
     categories: list[str] = []
 
 
+# The news job's article categories (app/flink/news_analysis.py CATEGORIES, plus "general").
+NewsCategory = Literal["earnings", "ma", "regulatory", "guidance", "general"]
+
+
+class ScoredArticle(Article):
+    """An article as the news job writes it to news-sentiment-stream: its symbols, score and categories."""
+
+    sentiment_score: Annotated[float, Field(strict=True, ge=-1, le=1, allow_inf_nan=False)]
+    sentiment_category: Literal["positive", "negative", "neutral"]
+    categories: list[NewsCategory] = Field(min_length=1)
+    processed_at: TimestampMs
+    pipeline_version: ShortText | None = None
+
+
 class SocialPost(Record):
     key_field: ClassVar[str] = "id"
     id: ShortText
     platform: Literal["reddit", "twitter", "stocktwits"]
-    community: str | None = None  # subreddit, or the stream's cashtag filter
-    author: str | None = None
-    title: str | None = None
+    community: ShortText | None = None  # subreddit, or the stream's cashtag filter
+    author: ShortText | None = None
+    title: Text | None = None
     text: Text = ""
-    url: str | None = None
+    url: Text | None = None
     created_at: TimestampMs
-    score: int | None = None
+    score: BigInt | None = None  # votes or likes
     symbols_mentioned: list[Symbol] = []
     source: ShortText
 
@@ -214,11 +229,12 @@ class InsiderTrade(Record):
     timestamp: TimestampMs  # transaction date
     filed_at: TimestampMs
     insider_name: ShortText
-    insider_title: str | None = None
+    insider_title: ShortText | None = None
     transaction_type: Literal["buy", "sell", "grant", "exercise", "gift", "other"]
     shares: Size | None = None
     price: Annotated[float, Field(strict=True, ge=0, lt=1_000_000, allow_inf_nan=False)] | None = None
-    total_value: Annotated[float, Field(strict=True, ge=0, allow_inf_nan=False)] | None = None
+    # decimal(15,2), the storage schema's: up to ten trillion
+    total_value: Annotated[float, Field(strict=True, ge=0, lt=10**13, allow_inf_nan=False)] | None = None
     source: ShortText
 
 
@@ -227,8 +243,22 @@ class EconomicIndicator(Record):
     series_id: ShortText
     timestamp: TimestampMs  # observation date
     value: Annotated[float, Field(strict=True, allow_inf_nan=False)]
-    unit: str | None = None
-    frequency: str | None = None
+    unit: ShortText | None = None
+    frequency: ShortText | None = None
+    source: ShortText
+
+
+class CompanyMetric(Record):
+    """One number a vendor reports about a company at a time: a fundamental (EPS, market capitalisation), a
+    vendor-computed technical (RSI), an analyst count, a sentiment score, a dividend; keyed by symbol."""
+
+    key_field: ClassVar[str] = "symbol"
+    symbol: Symbol
+    metric: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]  # ours, e.g. eps_actual
+    timestamp: TimestampMs  # the end of the period it describes, or when it was observed
+    value: Annotated[float, Field(strict=True, allow_inf_nan=False)]
+    period: ShortText | None = None  # the vendor's label of the period ("2024Q1", "FY2023", "0m")
+    unit: ShortText | None = None
     source: ShortText
 
 
@@ -239,9 +269,11 @@ SCHEMAS: dict[str, object] = {
     "market_event": MarketEvent,
     "processed_tick": ProcessedTick,
     "article": Article,
+    "scored_article": ScoredArticle,
     "social_post": SocialPost,
     "insider_trade": InsiderTrade,
     "economic_indicator": EconomicIndicator,
+    "company_metric": CompanyMetric,
 }
 _ADAPTERS = {name: TypeAdapter(schema) for name, schema in SCHEMAS.items()}
 _LIST_ADAPTERS = {name: TypeAdapter(list[schema]) for name, schema in SCHEMAS.items()}
@@ -252,6 +284,14 @@ def adapter(schema: str) -> TypeAdapter:
         return _ADAPTERS[schema]
     except KeyError:
         raise KeyError(f"unknown schema {schema!r} (known: {', '.join(SCHEMAS)})") from None
+
+
+def field_names(schema: str) -> frozenset[str]:
+    """The fields a record of `schema` can carry (for market_event, those of any of its types)."""
+    adapter(schema)
+    found = SCHEMAS[schema]
+    models = [found] if isinstance(found, type) else [Quote, Aggregate, PriceTick]
+    return frozenset(name for model in models for name in model.model_fields)
 
 
 def list_adapter(schema: str) -> TypeAdapter:

@@ -2,8 +2,8 @@
 
 The Flink market-data job (app/flink/sql/market_data.sql) writes a tick (with the vendor's trade id or
 sequence when it has one), its indicators (absent until their window fills) and when it wrote it.
-TICK_ROW is the row both sinks store, in column order: the database loader COPYs it into market_data_ts
-(sql/001_market_data.sql, 004_trade_identity.sql) and the lake writer takes its Parquet schema from it.
+TICK_ROW is the row both sinks store, in column order (market_data_ts of sql/001_market_data.sql and
+004_trade_identity.sql); app/schemas/tables.py describes it beside the other stored tables.
 """
 
 from __future__ import annotations

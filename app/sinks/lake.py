@@ -1,12 +1,13 @@
-"""The Parquet lake writer: processed ticks as Parquet (snappy) objects under their event hour's partition.
+"""The lake writer: a load's records under its dataset's partitions (app/sinks/lake_layout.py), as Parquet
+(snappy) of its table's rows or as gzip JSON lines of the messages as they came (news/, social/).
 
-Keys follow app.sinks.lake_layout (`PROCESSED_MARKET_DATA.key`: market-data/year=/month=/day=/hour=/). An
-object holds the rows of one Kafka partition and one hour from one flush, and is named after that Kafka
-partition and its first offset there (`ticks-p<partition>-<first offset>.parquet`; the last offset and row
-count are in its metadata). A flush starts at the loader's committed offsets, and a replay after a crash
-starts at the same ones: its objects get the same names and replace what the crashed run wrote, whether
-they hold more rows than that (the replay read further) or fewer (the rest follow in later flushes, whose
-first offsets are again those the crashed run used).
+An object holds the rows of one Kafka partition and one partition of the dataset (an hour of ticks, a day
+of news, a month of filings) from one flush, and is named after that Kafka partition and its first offset
+there (`<stem>-p<partition>-<first offset>.parquet` or `.json.gz`; the last offset and row count are in its
+metadata). A flush starts at the loader's committed offsets, and a replay after a crash starts at the same
+ones: its objects get the same names and replace what the crashed run wrote, whether they hold more rows
+than that (the replay read further) or fewer (the rest follow in later flushes, whose first offsets are
+again those the crashed run used).
 Each object is one PUT (atomic in S3, checked against its MD5), never a multipart upload, so a reader sees
 a whole object or none.
 """
@@ -14,6 +15,7 @@ a whole object or none.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 from collections import defaultdict
@@ -27,24 +29,26 @@ from app import metrics
 from app.metrics import PipelineMetrics
 from app.quality.ticks import check_batch
 from app.quality.validation import Validation
-from app.schemas.processed import TICK_ROW
-from app.sinks.lake_layout import PROCESSED_MARKET_DATA, Dataset
+from app.schemas.tables import TICKS, Column
+from app.sinks.loads import LOADS, Load
 
-# The Arrow type of each row kind (app/schemas: TICK_ROW, DAILY_ROW).
-ARROW_TYPES = {
+# The Arrow type of each column kind (app/schemas/tables.py; "date" for app/schemas/daily.py DAILY_ROW).
+_ARROW = {
     "timestamp": pa.timestamp("ms", tz="UTC"),
     "string": pa.string(),
     "float": pa.float64(),
     "integer": pa.int64(),
+    "strings": pa.list_(pa.string()),
     "date": pa.date32(),
 }
+FORMATS = {("parquet", "snappy"): "parquet", ("json", "gzip"): "json.gz"}
 
 
-def arrow_schema(row: tuple[tuple[str, str], ...]) -> pa.Schema:
-    return pa.schema([(name, ARROW_TYPES[kind]) for name, kind in row])
+def arrow_schema(columns: tuple[Column, ...]) -> pa.Schema:
+    return pa.schema([(name, _ARROW[kind]) for name, kind in columns])
 
 
-SCHEMA = arrow_schema(TICK_ROW)
+SCHEMA = arrow_schema(TICKS.columns)  # the processed ticks' objects, which the daily batch reads
 
 
 def ensure_bucket(s3, bucket: str, encryption: str) -> bool:
@@ -80,59 +84,71 @@ def parquet_bytes(table: pa.Table, compression: str) -> bytes:
     return body.getvalue()
 
 
-def to_table(rows: list[tuple]) -> pa.Table:
-    """TICK_ROW tuples as an Arrow table of `SCHEMA`, in (time, symbol) order."""
-    columns = list(zip(*sorted(rows, key=lambda row: (row[0], row[1])), strict=True))
+def to_table(rows: list[tuple], columns: tuple[Column, ...] = TICKS.columns) -> pa.Table:
+    """Rows of `columns` as an Arrow table of their schema, in (time, second column) order."""
+    schema = arrow_schema(columns)
+    columns_of_rows = list(zip(*sorted(rows, key=lambda row: (row[0], row[1])), strict=True))
     return pa.Table.from_arrays(
-        [pa.array(values, type=f.type) for values, f in zip(columns, SCHEMA, strict=True)], schema=SCHEMA
+        [pa.array(values, type=f.type) for values, f in zip(columns_of_rows, schema, strict=True)], schema=schema
     )
 
 
 class LakeWriter:
-    """Buffers rows with their Kafka positions (`add`), writes them per Kafka partition and hour on `flush`;
-    `keys` lists what it wrote.
+    """Buffers a load's batches (`add`, the loader's on_rows), writes them per Kafka partition and dataset
+    partition on `flush`; `keys` lists what it wrote.
 
-    Each flush's rows (those both sinks stored since the last commit, in arrival order) are validated with
-    the tick suite first (app/quality) and its score set on `metrics`; `validations` keeps the results.
-    A batch that fails is written all the same: the score and its alert report it.
+    Processed ticks are validated first, each flush's rows (those both sinks stored since the last commit)
+    with the tick suite (app/quality), its score set on `metrics`; `validations` keeps the results. A batch
+    that fails is written all the same: the score and its alert report it.
     """
 
     def __init__(
         self,
         s3,
         bucket: str,
-        dataset: Dataset = PROCESSED_MARKET_DATA,
+        load: Load = LOADS["market-data-processed"],
         *,
         metrics: PipelineMetrics | None = None,
         validate: bool = True,
     ) -> None:
-        if (dataset.format, dataset.compression) != ("parquet", "snappy"):
-            raise ValueError(f"{dataset.name} is {dataset.format}/{dataset.compression}, not parquet/snappy")
-        self.s3, self.bucket, self.dataset = s3, bucket, dataset
-        self.metrics, self.validate = metrics, validate
+        dataset = load.dataset
+        if (dataset.format, dataset.compression) not in FORMATS:
+            raise ValueError(f"{dataset.name} is {dataset.format}/{dataset.compression}: not a lake format")
+        self.s3, self.bucket, self.load, self.dataset = s3, bucket, load, dataset
+        self.metrics, self.validate = metrics, validate and load.table is TICKS
         self.keys: list[str] = []
         self.rows_written = 0
         self.validations: list[Validation] = []
-        self._buffer: list[tuple[int, int, tuple]] = []
+        self._buffer: list[tuple[int, int, tuple, bytes]] = []
 
-    def add(self, rows: list[tuple], positions: list[tuple[int, int]]) -> None:
-        """`rows` and the (Kafka partition, offset) each came from."""
-        self._buffer.extend((p, offset, row) for (p, offset), row in zip(positions, rows, strict=True))
+    def add(self, loaded) -> None:
+        """A loaded batch (app.sinks.timescale.Loaded): its rows, positions and message values."""
+        self._buffer.extend(
+            (p, offset, row, value)
+            for (p, offset), row, value in zip(loaded.positions, loaded.rows, loaded.values, strict=True)
+        )
 
     def flush(self) -> None:
         if self.validate and self._buffer:
-            rows = [row for _, _, row in self._buffer]
+            rows = [row for _, _, row, _ in self._buffer]
             self.validations.append(check_batch(rows, self.dataset.name, self.metrics))
-        groups: dict[tuple[int, datetime], list[tuple[int, tuple]]] = defaultdict(list)
-        for partition, offset, row in self._buffer:
-            groups[partition, row[0].replace(minute=0, second=0, microsecond=0)].append((offset, row))
-        for (partition, hour), held in sorted(groups.items()):
-            first, last = min(offset for offset, _ in held), max(offset for offset, _ in held)
-            key = self.dataset.key(hour, f"ticks-p{partition:04d}-{first:019d}.parquet")
-            data = parquet_bytes(to_table([row for _, row in held]), self.dataset.compression)
+        groups: dict[tuple[int, datetime], list[tuple[int, tuple, bytes]]] = defaultdict(list)
+        for partition, offset, row, value in self._buffer:
+            groups[partition, self.dataset.partition_start(row[0])].append((offset, row, value))
+        extension = FORMATS[self.dataset.format, self.dataset.compression]
+        for (partition, start), held in sorted(groups.items()):
+            first, last = min(offset for offset, _, _ in held), max(offset for offset, _, _ in held)
+            key = self.dataset.key(start, f"{self.load.stem}-p{partition:04d}-{first:019d}.{extension}")
+            data = self._body(sorted(held, key=lambda h: h[0]))
             held_range = {"kafka-partition": partition, "first-offset": first, "last-offset": last}
             put_whole(self.s3, self.bucket, key, data, {name: str(v) for name, v in held_range.items()})
             self.keys.append(key)
             self.rows_written += len(held)
             metrics.lake_written(self.dataset.bucket.suffix, self.dataset.name, len(data))
         self._buffer.clear()
+
+    def _body(self, held: list[tuple[int, tuple, bytes]]) -> bytes:
+        if self.dataset.format == "json":  # the messages as they came, one per line, in offset order
+            return gzip.compress(b"".join(value.rstrip(b"\n") + b"\n" for _, _, value in held), mtime=0)
+        rows = [row for _, row, _ in held]
+        return parquet_bytes(to_table(rows, self.load.table.columns), self.dataset.compression)

@@ -61,6 +61,16 @@ class Dataset:
     format: str
     compression: str
 
+    def partition_start(self, at: datetime) -> datetime:
+        """The start of the finest partition holding `at` (its hour, day or month)."""
+        finest = self.partitions[-1]
+        at = at.replace(minute=0, second=0, microsecond=0)
+        if finest in ("day", "month", "year"):
+            at = at.replace(hour=0)
+        if finest in ("month", "year"):
+            at = at.replace(day=1)
+        return at.replace(month=1) if finest == "year" else at
+
     def key(self, at: datetime, filename: str) -> str:
         """Object key of `filename` in the partition holding timestamp `at` (zero-padded, see
         docs/requirements.md#storage)."""
@@ -84,8 +94,14 @@ MARKET_DATA = Dataset(
 )
 NEWS = Dataset("news_data", RAW, "news/", ("year", "month", "day"), "json", "gzip")
 INSIDER_TRADING = Dataset("insider_trading", RAW, "insider-trading/", ("year", "month"), "parquet", "snappy")
+# The feeds the brief gives no layout for, laid out as their kin are: posts as news, figures as filings.
+SOCIAL = Dataset("social_posts", RAW, "social/", ("year", "month", "day"), "json", "gzip")
+ECONOMIC_INDICATORS = Dataset(
+    "economic_indicators", RAW, "economic-indicators/", ("year", "month"), "parquet", "snappy"
+)
+COMPANY_METRICS = Dataset("company_metrics", RAW, "company-metrics/", ("year", "month"), "parquet", "snappy")
 
-RAW_DATASETS = (MARKET_DATA, NEWS, INSIDER_TRADING)
+RAW_DATASETS = (MARKET_DATA, NEWS, INSIDER_TRADING, SOCIAL, ECONOMIC_INDICATORS, COMPANY_METRICS)
 # The market-data job's output (ticks with their indicators), written by the pipeline's Parquet sink.
 PROCESSED_MARKET_DATA = Dataset(
     "market_data_processed", PROCESSED, MARKET_DATA.prefix, MARKET_DATA.partitions, "parquet", "snappy"

@@ -1,11 +1,13 @@
-"""The database loader: market-data-processed -> market_data_ts (TimescaleDB/PostgreSQL), rows on to the lake.
+"""The database loader: one topic into its table (TimescaleDB/PostgreSQL), rows on to the lake; the same code
+for every load of app/sinks/loads.py (market-data-processed -> market_data_ts, news-sentiment-stream ->
+news_sentiment_ts, ...).
 
-Reads the Flink job's output with isolation.level=read_committed (only committed transactions), inserts
-batches with `insert_ticks` (idempotent on the (time, symbol, trade_key) key: one row per trade) and hands
-each batch's rows with their (partition, offset) to `on_rows` (the Parquet sink). Kafka offsets are
-committed after `on_flush` (the lake write): a crash replays the batches since, which the database skips
-and the lake writes again under the same object names. A record the loader cannot read goes to the
-dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
+Reads with isolation.level=read_committed (only committed transactions), inserts batches with `insert_rows`
+(idempotent on the table's primary key: market_data_ts's (time, symbol, trade_key) is one row per trade)
+and hands each batch (rows, (partition, offset) positions, the raw values) to `on_rows` (the lake writer).
+Kafka offsets are committed after `on_flush` (the lake write): a crash replays the batches since, which the
+database skips and the lake writes again under the same object names. A record the loader cannot read goes
+to the dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
 observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read as
 pipeline_queue_depth{queue=<topic>}.
 """
@@ -19,41 +21,48 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from app import schemas
 from app.catalog import Topic
 from app.metrics import DEAD_LETTER, SUCCESS, PipelineMetrics
 from app.schemas.deadletter import envelope
-from app.schemas.processed import TICK_COLUMNS, ProcessedTick, tick_row
+from app.schemas.tables import TICKS, Table
 from app.sinks import offsets
+from app.sinks.loads import Load
 
-LOADER_NAME = "tick-loader"
 END_TO_END = "end_to_end"
 log = logging.getLogger(__name__)
 
 
-_PROCESSED = TypeAdapter(ProcessedTick)
-
-
-def insert_ticks(conn, rows: list[tuple]) -> int:
-    """Insert TICK_ROW tuples into market_data_ts and commit; returns how many were new (not key duplicates).
+def insert_rows(conn, rows: list[tuple], table: Table = TICKS) -> int:
+    """Insert the table's rows and commit; returns how many were new (not key duplicates).
 
     COPY into a session temp table, then one INSERT .. ON CONFLICT DO NOTHING: a plain COPY would abort
     the whole batch on the first duplicate key.
     """
+    staging = f"{table.name}_staging"
     with conn.cursor() as cur:
         cur.execute(
-            "CREATE TEMP TABLE IF NOT EXISTS tick_staging (LIKE market_data_ts INCLUDING DEFAULTS)"
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name} INCLUDING DEFAULTS)"
             " ON COMMIT DELETE ROWS"
         )
-        with cur.copy(f"COPY tick_staging ({', '.join(TICK_COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY {staging} ({', '.join(table.column_names)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
-        cur.execute("INSERT INTO market_data_ts SELECT * FROM tick_staging ON CONFLICT DO NOTHING")
+        cur.execute(f"INSERT INTO {table.name} SELECT * FROM {staging} ON CONFLICT DO NOTHING")
         inserted = cur.rowcount
     conn.commit()
     return inserted
+
+
+@dataclass
+class Loaded:
+    """One batch as stored: the rows, each one's (Kafka partition, offset), and the message values."""
+
+    rows: list[tuple]
+    positions: list[tuple[int, int]]
+    values: list[bytes]
 
 
 @dataclass
@@ -68,25 +77,28 @@ class LoadStats:
         return float(np.percentile(np.concatenate(self.latencies), q)) if self.latencies else float("nan")
 
 
-class TickLoader:
-    """`run(stop)` loads until `stop` is set and the topic is read to its end as of then."""
+class TableLoader:
+    """`run(stop)` loads `topic` (the load's topic, or a suffixed copy of it) into the load's table until
+    `stop` is set and the topic is read to its end as of then."""
 
     def __init__(
         self,
         bootstrap_servers: str,
         dsn: str,
+        load: Load,
         topic: Topic,
         dead_letter: Topic,
         *,
-        group: str = LOADER_NAME,
+        group: str | None = None,
         batch_size: int = 2000,
-        on_rows: Callable[[list[tuple], list[tuple[int, int]]], None] = lambda rows, positions: None,
+        on_rows: Callable[[Loaded], None] = lambda loaded: None,
         on_flush: Callable[[], None] = lambda: None,
         flush_every: int = 100_000,
     ) -> None:
-        self.bootstrap_servers, self.dsn = bootstrap_servers, dsn
+        self.bootstrap_servers, self.dsn, self.load = bootstrap_servers, dsn, load
         self.topic, self.dead_letter = topic, dead_letter
-        self.group, self.batch_size = group, batch_size
+        self.group, self.batch_size = group or load.group, batch_size
+        self._validate = schemas.adapter(load.table.schema).validate_json
         self.on_rows, self.on_flush, self.flush_every = on_rows, on_flush, flush_every
         self.metrics = PipelineMetrics(topic.pipeline)
         self.stats = LoadStats()
@@ -160,7 +172,8 @@ class TickLoader:
 
     def _load(self, conn, dead_letters, messages) -> int:
         """Load one batch; returns how many records it consumed."""
-        rows, positions, before = [], [], self.stats.consumed
+        rows, positions, values, before = [], [], [], self.stats.consumed
+        row_of = self.load.table.row
         for msg in messages:
             if msg.error():
                 # librdkafka retries what it reports as non-fatal (a coordinator still being elected).
@@ -170,17 +183,18 @@ class TickLoader:
                 continue
             self.stats.consumed += 1
             try:
-                rows.append(tick_row(_PROCESSED.validate_json(msg.value())))
+                rows.append(row_of(self._validate(msg.value())))
                 positions.append((msg.partition(), msg.offset()))
+                values.append(msg.value())
             except ValidationError as exc:
-                value, headers = envelope(schemas.reason(exc), LOADER_NAME, self.topic.name, msg.value())
+                value, headers = envelope(schemas.reason(exc), self.load.group, self.topic.name, msg.value())
                 dead_letters.produce(self.dead_letter.name, value=value, key=msg.key(), headers=headers)
                 self.stats.dead_lettered += 1
                 self.metrics.processed(self.topic.name, DEAD_LETTER)
         dead_letters.poll(0)
         if not rows:
             return self.stats.consumed - before
-        inserted = insert_ticks(conn, rows)
+        inserted = insert_rows(conn, rows, self.load.table)
         committed_at = time.time()
         self.stats.inserted += inserted
         self.stats.duplicates += len(rows) - inserted
@@ -188,5 +202,5 @@ class TickLoader:
         latencies = committed_at - np.fromiter((row[0].timestamp() for row in rows), float, len(rows))
         self.stats.latencies.append(latencies)
         self.metrics.latencies(END_TO_END, latencies)
-        self.on_rows(rows, positions)
+        self.on_rows(Loaded(rows, positions, values))
         return self.stats.consumed - before

@@ -15,7 +15,7 @@ import pyarrow.parquet as pq
 from app.schemas.daily import DAILY_COLUMNS
 from app.schemas.processed import TICK_COLUMNS
 from app.sinks.lake import LakeWriter, put_whole, to_table
-from app.sinks.timescale import insert_ticks
+from app.sinks.timescale import Loaded, insert_rows
 
 DAY = date(2026, 3, 2)
 START = datetime(DAY.year, DAY.month, DAY.day, tzinfo=UTC)
@@ -65,10 +65,10 @@ def ticks(
 def store(s3, bucket: str, dsn: str, rows: list[tuple], partitions: int = 1) -> list[str]:
     """`rows` into the lake (the lake writer, spread over `partitions` Kafka partitions) and the database."""
     writer = LakeWriter(s3, bucket, validate=False)
-    writer.add(rows, [(n % partitions, n) for n in range(len(rows))])
+    writer.add(Loaded(rows, [(n % partitions, n) for n in range(len(rows))], [b""] * len(rows)))
     writer.flush()
     with psycopg.connect(dsn) as conn:
-        insert_ticks(conn, rows)
+        insert_rows(conn, rows)
     return writer.keys
 
 

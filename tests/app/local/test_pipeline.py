@@ -28,8 +28,9 @@ from app.local.monitoring import PIPELINE_SCRAPE_JOB, local_monitoring
 from app.metrics import LATENCY_BUCKETS, PipelineMetrics, sample
 from app.schemas.processed import TICK_COLUMNS
 from app.sinks.lake_layout import PROCESSED_MARKET_DATA
+from app.sinks.loads import LOADS
 from app.sinks.offsets import read_to_end
-from app.sinks.timescale import LOADER_NAME, TickLoader
+from app.sinks.timescale import TableLoader
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
 from tests import REPO
@@ -156,13 +157,14 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
         producer.produce(processed.name, value=value, key=b"ACME")
     assert producer.flush(30) == 0
     rows: list[tuple] = []
-    loader = TickLoader(
+    loader = TableLoader(
         kafka_broker.bootstrap_servers,
         dsn,
+        LOADS["market-data-processed"],
         processed,
         dead,
         group=unique_name("g"),
-        on_rows=lambda batch, positions: rows.extend(batch),
+        on_rows=lambda loaded: rows.extend(loaded.rows),
     )
     stop = threading.Event()
     stop.set()  # read what is there, then return
@@ -174,7 +176,7 @@ def test_loader_dead_letters_what_it_cannot_read_and_loads_the_rest(kafka_broker
     letters = [orjson.loads(m.value()) for m in read_to_end(kafka_broker.bootstrap_servers, dead.name)]
     reasons = sorted(letter["reason"].split(":")[0] for letter in letters)
     assert reasons == ["price", "processed_at", "record"]
-    assert all(letter["source"] == LOADER_NAME for letter in letters)
+    assert all(letter["source"] == LOADS["market-data-processed"].group for letter in letters)
 
 
 def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
@@ -202,6 +204,7 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     bucket = next(i for i, bound in enumerate(bounds) if float(counted) <= bound)
     assert bounds[bucket - 1] <= float(p95) <= bounds[bucket]
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
+<<<<<<< HEAD
     chart = Path(re.search(r"^chart \(price, SMA, Bollinger, RSI\)\s+\S+\s+(\S+)$", proc.stdout, re.M)[1])
     assert chart == tmp_path / "chart.png" and chart.read_bytes().startswith(b"\x89PNG")
     summary = re.search(r"^daily summary (\d{4}-\d\d-\d\d).*\n((?:  .*\n)+)", proc.stdout, re.M)
@@ -211,6 +214,23 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     pids = _pids(proc.stderr)
     # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, the Flink and the Spark gateway JVMs
     assert len(pids) == 7
+=======
+    # the news path: 20 articles from the local NewsAPI, one without a headline
+    assert table["news articles (local NewsAPI)"] == "20"
+    assert table["scored (news job, committed)"] == table["rows loaded into news_sentiment_ts"] == "19"
+    assert table["news dead letters"] == "1"
+    assert re.search(
+        r"^  news/year=\d{4}/month=\d\d/day=\d\d/articles-p\d{4}-\d{19}\.json\.gz$", proc.stdout, re.M
+    )
+    sentiment = {
+        m[1]: (int(m[2]), float(m[3]))
+        for m in re.finditer(r"^  ([A-Z.]+)\s+(\d+)\s+([+-][\d.]+)", proc.stdout, re.M)
+    }
+    assert sentiment["AAPL"][0] == sentiment["MSFT"][0] == sentiment["NVDA"][0] == 3, sentiment
+    assert all(-1 <= mean <= 1 for _, mean in sentiment.values())
+    pids = _pids(proc.stderr)
+    assert len(pids) == 5  # Kafka, PostgreSQL, the AWS emulator, a Flink gateway JVM per job
+>>>>>>> h-sources
     assert not any(pid_alive(pid) for pid in pids)
 
 

@@ -13,7 +13,8 @@ from confluent_kafka import Producer
 from app import migrations
 from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
-from app.sinks.timescale import TickLoader
+from app.sinks.loads import LOADS
+from app.sinks.timescale import TableLoader
 from tests.conftest import unique_name
 
 
@@ -28,11 +29,13 @@ def topics(suffix: str) -> Catalog:
     return Catalog([catalog()[name] for name in names]).with_suffix(suffix)
 
 
-def loader(bootstrap: str, dsn: str, suffix: str, group: str, **options) -> TickLoader:
+def loader(bootstrap: str, dsn: str, suffix: str, group: str, **options) -> TableLoader:
     """The loader of the market-data topics with `suffix`, in consumer group `group`."""
     own = topics(suffix)
     processed, dead = own["market-data-processed" + suffix], own.dead_letter("market-data")
-    return TickLoader(bootstrap, dsn, processed, dead, group=group, **options)
+    return TableLoader(
+        bootstrap, dsn, LOADS["market-data-processed"], processed, dead, group=group, **options
+    )
 
 
 class Loading:
@@ -55,7 +58,7 @@ class Loading:
             producer.produce(self.topic.name, value=orjson.dumps(record), key=record["symbol"].encode())
         assert producer.flush(30) == 0
 
-    def loader(self, **options) -> TickLoader:
+    def loader(self, **options) -> TableLoader:
         return loader(self.bootstrap, self.dsn, self.suffix, self.group, **options)
 
     def load(self, records: list[dict], **options):

@@ -11,6 +11,7 @@ import pytest
 
 from app.metrics import PipelineMetrics, sample
 from app.sinks.lake import LakeWriter
+from app.sinks.timescale import Loaded
 from tests.app.batch import lake_days
 from tests.conftest import unique_bucket, unique_name
 
@@ -37,14 +38,14 @@ def test_each_flush_is_validated_and_its_score_exported(aws_emulator):
     labels = {"pipeline": pipeline, "dataset": "market_data_processed"}
     writer = LakeWriter(s3, bucket, metrics=PipelineMetrics(pipeline))
     good = _fresh_ticks()
-    writer.add(good, [(0, n) for n in range(len(good))])
+    writer.add(Loaded(good, [(0, n) for n in range(len(good))], [b""] * len(good)))
     writer.flush()
     assert sample("pipeline_data_quality_score", labels) == 1.0
 
     bad = list(good)
     for n in (3, 10):  # a negative volume and a price of zero: loaded anyway, counted against the batch
         bad[n] = bad[n][:2] + (0.0 if n == 10 else bad[n][2], -5 if n == 3 else bad[n][3]) + bad[n][4:]
-    writer.add(bad, [(1, n) for n in range(len(bad))])
+    writer.add(Loaded(bad, [(1, n) for n in range(len(bad))], [b""] * len(bad)))
     writer.flush()
 
     assert [v.score for v in writer.validations] == [1.0, pytest.approx(1 - 2 / len(bad))]

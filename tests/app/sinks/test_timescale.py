@@ -31,7 +31,7 @@ def test_distinct_trades_in_one_millisecond_are_each_a_row(loading):
     ]
     handed_on: list[tuple] = []
 
-    stats = loading.load(trades, on_rows=lambda rows, positions: handed_on.extend(rows))
+    stats = loading.load(trades, on_rows=lambda loaded: handed_on.extend(loaded.rows))
 
     rows = loading.rows()
     assert (stats.inserted, stats.duplicates, len(rows)) == (7, 0, 7)
