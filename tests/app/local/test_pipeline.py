@@ -204,17 +204,12 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     bucket = next(i for i, bound in enumerate(bounds) if float(counted) <= bound)
     assert bounds[bucket - 1] <= float(p95) <= bounds[bucket]
     assert re.search(r"^  market-data/year=\d{4}/month=\d\d/day=\d\d/hour=\d\d/ticks-", proc.stdout, re.M)
-<<<<<<< HEAD
     chart = Path(re.search(r"^chart \(price, SMA, Bollinger, RSI\)\s+\S+\s+(\S+)$", proc.stdout, re.M)[1])
     assert chart == tmp_path / "chart.png" and chart.read_bytes().startswith(b"\x89PNG")
     summary = re.search(r"^daily summary (\d{4}-\d\d-\d\d).*\n((?:  .*\n)+)", proc.stdout, re.M)
     assert summary, proc.stdout
     assert re.search(r"^  \S+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+\.\d+ +\d+ ", summary.group(2), re.M)
     assert "daily batch quality (daily_summary)" in proc.stdout
-    pids = _pids(proc.stderr)
-    # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, the Flink and the Spark gateway JVMs
-    assert len(pids) == 7
-=======
     # the news path: 20 articles from the local NewsAPI, one without a headline
     assert table["news articles (local NewsAPI)"] == "20"
     assert table["scored (news job, committed)"] == table["rows loaded into news_sentiment_ts"] == "19"
@@ -229,8 +224,8 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     assert sentiment["AAPL"][0] == sentiment["MSFT"][0] == sentiment["NVDA"][0] == 3, sentiment
     assert all(-1 <= mean <= 1 for _, mean in sentiment.values())
     pids = _pids(proc.stderr)
-    assert len(pids) == 5  # Kafka, PostgreSQL, the AWS emulator, a Flink gateway JVM per job
->>>>>>> h-sources
+    # Kafka, PostgreSQL, Pushgateway, Prometheus, the AWS emulator, a Flink gateway JVM per job, Spark's JVM
+    assert len(pids) == 8
     assert not any(pid_alive(pid) for pid in pids)
 
 
