@@ -28,7 +28,8 @@ from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
 from app.metrics import PipelineMetrics
 from app.sinks.lake import LakeWriter
-from app.sinks.timescale import TickLoader
+from app.sinks.loads import LOADS
+from app.sinks.timescale import TableLoader
 from infra.emulator.aws import AwsEmulator
 
 SIDES = ("validated", "not validated")
@@ -57,11 +58,13 @@ def load_round(bootstrap, postgres, s3, topics: Catalog, n: int, validate: bool)
     migrations.apply(dsn)
     bucket = f"quality-bench-{n}-{int(validate)}"
     s3.create_bucket(Bucket=bucket)
-    lake = LakeWriter(s3, bucket, metrics=PipelineMetrics("quality-bench"), validate=validate)
+    load = LOADS["market-data-processed"]
+    lake = LakeWriter(s3, bucket, load, metrics=PipelineMetrics("quality-bench"), validate=validate)
     topic = topics["market-data-processed-bench"]
-    loader = TickLoader(
+    loader = TableLoader(
         bootstrap,
         dsn,
+        load,
         topic,
         topics.dead_letter("market-data"),
         group=f"quality-bench-{n}-{int(validate)}",

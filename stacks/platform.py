@@ -92,8 +92,8 @@ class PlatformStack(EnvironmentStack):
             name=MONITORING_CHART,
             chart=asset.path,
             namespace=stack.namespace,
-            atomic=True,
-            wait=True,
+            atomic=_waits(cfg),
+            wait=_waits(cfg),
             timeout=600,
             values=[yaml.safe_dump(values, sort_keys=True)],
         )
@@ -106,17 +106,20 @@ class PlatformStack(EnvironmentStack):
         overrides = environment_values_file(chart, cfg.name)
         if overrides.is_file():
             values.insert(0, overrides.read_text(encoding="utf-8"))
-        # On the local Kubernetes API no pod ever runs: a release that waited for its workloads never ends.
-        waits = not cfg.local_kubernetes
         return Release(
             self,
             chart,
             name=chart,
             chart=asset.path,
             namespace=identities.DATA_NAMESPACE,
-            atomic=waits,
-            wait=waits,
+            atomic=_waits(cfg),
+            wait=_waits(cfg),
             timeout=600,
             values=values,
             depends_on=depends_on,
         )
+
+
+def _waits(cfg: EnvironmentConfig) -> bool:
+    """On the local Kubernetes API no pod ever runs: a release that waited for its workloads never ends."""
+    return not cfg.local_kubernetes

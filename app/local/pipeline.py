@@ -152,7 +152,6 @@ def run_pipeline(
     from app.local.bounded_job import BoundedJob
     from app.metrics import PipelineMetrics
     from app.sinks.lake import LakeWriter
-    from app.sinks.lake_layout import PROCESSED_MARKET_DATA
     from app.sinks.loads import LOADS
     from app.sinks.offsets import read_to_end
     from app.sinks.timescale import TableLoader

@@ -95,7 +95,7 @@ def _metric_row(m: CompanyMetric) -> tuple:
 
 
 TICKS = Table("market_data_ts", "processed_tick", TICK_ROW, tick_row)
-# sql/002_news_and_insider.sql with 005_every_topic_stored.sql: the brief's columns; the news category is the
+# sql/002_news_and_insider.sql with 006_every_topic_stored.sql: the brief's columns; the news category is the
 # job's one category of the article.
 NEWS_SENTIMENT = Table(
     "news_sentiment_ts",

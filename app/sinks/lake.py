@@ -89,7 +89,8 @@ def to_table(rows: list[tuple], columns: tuple[Column, ...] = TICKS.columns) -> 
     schema = arrow_schema(columns)
     columns_of_rows = list(zip(*sorted(rows, key=lambda row: (row[0], row[1])), strict=True))
     return pa.Table.from_arrays(
-        [pa.array(values, type=f.type) for values, f in zip(columns_of_rows, schema, strict=True)], schema=schema
+        [pa.array(values, type=f.type) for values, f in zip(columns_of_rows, schema, strict=True)],
+        schema=schema,
     )
 
 

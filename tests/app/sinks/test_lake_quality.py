@@ -59,6 +59,6 @@ def test_validation_can_be_switched_off(aws_emulator):
     bucket = unique_bucket(s3, "sinkoff")
     writer = LakeWriter(s3, bucket, validate=False)
     rows = _fresh_ticks()
-    writer.add(rows, [(0, n) for n in range(len(rows))])
+    writer.add(Loaded(rows, [(0, n) for n in range(len(rows))], [b""] * len(rows)))
     writer.flush()
     assert writer.validations == [] and writer.rows_written == len(rows)
