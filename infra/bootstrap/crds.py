@@ -13,7 +13,7 @@ version, and neither Maven Central, PyPI nor npm carries its CRDs): `UNAVAILABLE
 Each operator's entry is cached under cache_root()/crds/, keyed by its version and this step's code, with:
   crds/<name>.yaml                   one CRD per file (Helm template placeholders and keep-policies removed)
   schemas/<group>/<kind>_<version>.json   kubeconform's JSON schemas (the openapi2jsonschema layout, strict)
-  chart/                             a CRD-only Helm chart of them (the `local` operators stack installs it)
+  charts/<name>/                     CRD-only Helm charts of them (the `local` operators stack installs them)
 The conversion needs PyYAML, so it runs in the project venv (infra.bootstrap.crd_schema); the rest is stdlib.
 """
 
@@ -159,9 +159,9 @@ def _operator(name: str) -> OperatorCrds:
 
 
 def entry_dir(name: str) -> Path:
-    """Where one operator's CRDs are cached: keyed by its version, its source, the converter and the chart."""
+    """Where one operator's CRDs are cached: keyed by its version and source and the code that makes them."""
     crds = _operator(name)
-    key = fingerprint(repr(crds), CONVERTER.read_bytes(), CHART_TEMPLATE)
+    key = fingerprint(repr(crds), CONVERTER.read_bytes(), Path(__file__).read_bytes())
     return cache_root() / "crds" / f"{name}-{crds.app_version}-{key}"
 
 
@@ -195,9 +195,10 @@ def schema_locations() -> list[str]:
     return [f"{schema_dir(name)}/{layout}" for name in OPERATORS]
 
 
-def chart_dir(name: str) -> Path:
-    """A Helm chart holding exactly the operator's CRDs (installed, upgraded and uninstalled with it)."""
-    return _built(name) / "chart"
+def chart_dirs(name: str) -> list[Path]:
+    """Helm charts holding exactly the operator's CRDs between them (each installed, upgraded and uninstalled
+    with its release): one, or several where one release would not fit (see CHART_BUDGET)."""
+    return sorted(p for p in (_built(name) / "charts").iterdir() if p.is_dir())
 
 
 def _from_go_module(source: GoModule, raw: Path) -> None:
@@ -279,19 +280,43 @@ CHART_TEMPLATE = """{{- /* Files, not templates: a CRD's descriptions may hold t
 """
 
 
-def _write_chart(crds: OperatorCrds, directory: Path) -> None:
-    chart = directory / "chart"
-    (chart / "templates").mkdir(parents=True)
-    shutil.copytree(directory / "crds", chart / "files", copy_function=os.link)
-    (chart / "Chart.yaml").write_text(
-        "apiVersion: v2\n"
-        f"name: {crds.name.replace('_', '-')}-crds\n"
-        f"description: The CustomResourceDefinitions of {crds.name} {crds.app_version}, nothing else\n"
-        "type: application\n"
-        f"version: {crds.app_version.removeprefix('v')}\n"
-        f'appVersion: "{crds.app_version}"\n'
-    )
-    (chart / "templates" / "crds.yaml").write_text(CHART_TEMPLATE)
+# Helm keeps a release (its chart's files and the rendered manifest, gzipped) in one Secret, at most 1 MiB;
+# CRD YAML compresses to about a sixth, stored twice: 1.5 MB of it per chart leaves room.
+CHART_BUDGET = 1_500_000
+
+
+def chart_parts(files: list[Path], budget: int = CHART_BUDGET) -> list[list[Path]]:
+    """The files in order, in consecutive parts of at most `budget` bytes (a larger file stands alone)."""
+    parts: list[list[Path]] = []
+    size = budget
+    for path in files:
+        if size + path.stat().st_size > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(path)
+        size += path.stat().st_size
+    return parts
+
+
+def _write_charts(crds: OperatorCrds, directory: Path) -> None:
+    parts = chart_parts(sorted((directory / "crds").glob("*.yaml")))
+    base = f"{crds.name.replace('_', '-')}-crds"
+    for index, files in enumerate(parts, start=1):
+        name = base if len(parts) == 1 else f"{base}-{index}"
+        chart = directory / "charts" / name
+        (chart / "templates").mkdir(parents=True)
+        (chart / "files").mkdir()
+        for path in files:
+            os.link(path, chart / "files" / path.name)
+        (chart / "Chart.yaml").write_text(
+            "apiVersion: v2\n"
+            f"name: {name}\n"
+            f"description: {crds.name} {crds.app_version} CRDs, part {index} of {len(parts)}\n"
+            "type: application\n"
+            f"version: {crds.app_version.removeprefix('v')}\n"
+            f'appVersion: "{crds.app_version}"\n'
+        )
+        (chart / "templates" / "crds.yaml").write_text(CHART_TEMPLATE)
 
 
 def ensure(name: str) -> Path:
@@ -314,7 +339,7 @@ def ensure(name: str) -> Path:
             what=f"converting the {name} CRDs",
             fix="the files fetched are not the CRDs expected: check the source in infra/bootstrap/crds.py",
         )
-        _write_chart(crds, staging)
+        _write_charts(crds, staging)
         shutil.rmtree(raw)
         shutil.rmtree(staging / "download", ignore_errors=True)
         mark_complete(staging)

@@ -42,27 +42,31 @@ class ChartRelease(Construct):
 
 
 class CrdRelease(Construct):
-    """An operator's CRDs alone: a release of the CRD-only chart the bootstrap packs from the registry-sourced
+    """An operator's CRDs alone: releases of the CRD-only charts the bootstrap packs from the registry-sourced
     CRDs (infra.bootstrap.crds), in the operator's namespace (created here, so destroy removes it too).
 
     For the local Kubernetes API, which reaches no chart repository and runs no pod: the API server gets the
-    operators' schemas and validates every custom resource against them, and the release waits for nothing.
+    operators' schemas and validates every custom resource against them, and the releases wait for nothing.
     """
 
     def __init__(self, scope: Construct, id: str, operator: str, chart: Chart) -> None:
         super().__init__(scope, id)
-        crd_chart = TerraformAsset(
-            self, "chart", path=str(crds.chart_dir(operator)), type=AssetType.DIRECTORY
-        )
         self.namespace = NamespaceV1(self, "namespace", metadata={"name": chart.namespace})
-        self.release = Release(
-            self,
-            "release",
-            name=f"{chart.chart}-crds",
-            chart=crd_chart.path,
-            namespace=chart.namespace,
-            atomic=False,
-            wait=False,
-            timeout=300,
-            depends_on=[self.namespace],
-        )
+        parts = crds.chart_dirs(operator)
+        self.releases = []
+        for index, directory in enumerate(parts, start=1):
+            suffix = "" if len(parts) == 1 else f"-{index}"
+            asset = TerraformAsset(self, f"chart{suffix}", path=str(directory), type=AssetType.DIRECTORY)
+            self.releases.append(
+                Release(
+                    self,
+                    f"release{suffix}",
+                    name=f"{chart.chart}-crds{suffix}",
+                    chart=asset.path,
+                    namespace=chart.namespace,
+                    atomic=False,
+                    wait=False,
+                    timeout=300,
+                    depends_on=[self.namespace],
+                )
+            )

@@ -140,7 +140,7 @@ class LocalKubernetes:
         )
 
         serving = ca.serving("apiserver")
-        account_key = pki.signing_key(work / "service-accounts.key")
+        account_key = pki.signing_key(work)
         self.token = secrets.token_urlsafe(32)
         tokens = work / "tokens.csv"
         tokens.write_text(f'{self.token},{ADMIN},{ADMIN},"system:masters"\n')
@@ -165,8 +165,8 @@ class LocalKubernetes:
                 f"--token-auth-file={tokens}",
                 "--authorization-mode=RBAC",
                 f"--service-account-issuer={issuer}",
-                f"--service-account-key-file={account_key}",
-                f"--service-account-signing-key-file={account_key}",
+                f"--service-account-key-file={account_key.cert}",
+                f"--service-account-signing-key-file={account_key.key}",
                 f"--service-cluster-ip-range={SERVICE_CIDR}",
                 "--enable-priority-and-fairness=false",
                 "--profiling=false",

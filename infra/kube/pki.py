@@ -101,13 +101,19 @@ class CertificateAuthority:
         return self._issue(stem, _name(user, group), server=False, client=True)
 
 
-def signing_key(path: Path) -> Path:
-    """A private key for signing service-account tokens (the API server needs one to start)."""
+def signing_key(directory: Path) -> KeyPair:
+    """The service-account token signing key and its public half (`cert`) the API server verifies with."""
     key = _key()
-    path.write_bytes(
+    pair = KeyPair(directory / "service-accounts.pub", directory / "service-accounts.key")
+    pair.key.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    path.chmod(0o600)
-    return path
+    pair.key.chmod(0o600)
+    pair.cert.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return pair

@@ -197,11 +197,28 @@ def test_each_fetched_set_holds_the_kinds_the_platform_uses(name):
     for group, kind, version in EXPECTED_KINDS[name]:
         schema = json.loads((crds.schema_dir(name) / group / f"{kind}_{version}.json").read_text())
         assert schema["additionalProperties"] is False and "spec" in schema["properties"], (kind, version)
-    chart = crds.chart_dir(name)
-    assert (
-        yaml.safe_load((chart / "Chart.yaml").read_text())["appVersion"] == crds.OPERATORS[name].app_version
-    )
-    assert sorted(p.name for p in (chart / "files").iterdir()) == sorted(p.name for p in files)
+    packed = []
+    for chart in crds.chart_dirs(name):
+        metadata = yaml.safe_load((chart / "Chart.yaml").read_text())
+        assert metadata["appVersion"] == crds.OPERATORS[name].app_version and metadata["name"] == chart.name
+        part = list((chart / "files").iterdir())
+        assert len(part) == 1 or sum(p.stat().st_size for p in part) <= crds.CHART_BUDGET
+        packed += [p.name for p in part]
+    assert sorted(packed) == sorted(p.name for p in files)
+
+
+def test_crds_too_large_for_one_release_are_cut_into_parts_in_order(tmp_path):
+    files = []
+    for name, size in (("a", 600), ("b", 500), ("c", 1200), ("d", 100)):
+        files.append(tmp_path / name)
+        files[-1].write_bytes(b"x" * size)
+
+    def names(budget: int) -> list[list[str]]:
+        return [[p.name for p in part] for part in crds.chart_parts(files, budget)]
+
+    assert names(1000) == [["a"], ["b"], ["c"], ["d"]]  # c alone is over: it stands alone
+    assert names(1100) == [["a", "b"], ["c"], ["d"]]
+    assert names(crds.CHART_BUDGET) == [["a", "b", "c", "d"]]
 
 
 @pytest.fixture(scope="module")

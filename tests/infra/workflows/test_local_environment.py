@@ -19,6 +19,7 @@ import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes import dynamic
+from kubernetes.dynamic.resource import ResourceList
 
 from app.catalog.strimzi import kafka_topics
 from infra import identities
@@ -75,11 +76,9 @@ def kube_inventory(api: k8s.ApiClient) -> set[tuple[str, str, str]]:
     server itself and events are the API's own bookkeeping."""
     found = set()
     for resource in dynamic.DynamicClient(api).resources.search():
-        if (
-            "list" not in (resource.verbs or [])
-            or resource.kind in ("Lease", "Event")
-            or "/" in resource.name
-        ):
+        if isinstance(resource, ResourceList) or "list" not in (resource.verbs or []):
+            continue  # the List kinds, subresources
+        if resource.kind in ("Lease", "Event") or "/" in resource.name:
             continue
         for item in resource.get().items:
             found.add(
