@@ -45,9 +45,12 @@ def produce(bootstrap: str, topic: str, records: int) -> None:
         symbol = f"S{i % 500:03d}"
         tick = {"symbol": symbol, "timestamp": now_ms - records + i, "price": 10 + i % 97 / 10, "volume": 100}
         tick |= {"source": "bench", "sequence": i, "sma_20": 10.0, "processed_at": processed_at}
-        producer.produce(topic, value=orjson.dumps(tick), key=symbol.encode())
-        if i % 10_000 == 0:
-            producer.poll(0)
+        while True:
+            try:
+                producer.produce(topic, value=orjson.dumps(tick), key=symbol.encode())
+                break
+            except BufferError:  # the local queue is full: wait for deliveries
+                producer.poll(0.5)
     if producer.flush(60):
         raise RuntimeError(f"records not delivered to {topic}")
 

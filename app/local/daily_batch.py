@@ -27,5 +27,5 @@ def run_days(
         return []
     log(f"daily batch (Spark, local mode, s3a on {s3.meta.endpoint_url}) for {', '.join(map(str, days))} ...")
     with local_spark(s3.meta.endpoint_url) as spark:
-        log(f"Spark {spark.version} in local mode (gateway JVM pid {gateway_pid()})")
+        log(f"Spark {spark.version} in local mode, gateway JVM (pid {gateway_pid()})")
         return [daily_job.run_day(spark, s3, bucket, dsn, day, log=lambda m: log(f"  {m}")) for day in days]

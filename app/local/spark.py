@@ -40,6 +40,7 @@ def start(endpoint: str):
     """A local SparkSession reading s3a:// from the emulator at `endpoint`."""
     java = toolchain(debs.java_binary)
     os.environ.setdefault("JAVA_HOME", str(java.resolve().parents[1]))
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # everything Spark binds stays on loopback
     return session("local", local_overrides(endpoint))
 
 
