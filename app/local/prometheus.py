@@ -188,7 +188,9 @@ class Prometheus(_HttpDaemon):
 
     def wait_for_scrape(self, job: str, after: float, timeout: float = 30.0) -> None:
         """Return once every target of `job` has been scraped (successfully) since the Unix time `after`."""
-        promql = f'min(timestamp(up{{job="{job}"}} == 1)) > {after:.3f}'
+        # timestamp() of a raw selector is the sample's (of `up == 1` it would be the evaluation time).
+        up = f'up{{job="{job}"}}'
+        promql = f"min(timestamp({up})) > {after:.3f} and on () min({up}) == 1"
         deadline = time.monotonic() + timeout
         while not self.query(promql):
             if time.monotonic() > deadline:
