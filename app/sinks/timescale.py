@@ -34,13 +34,18 @@ END_TO_END = "end_to_end"
 log = logging.getLogger(__name__)
 
 
+def staging_name(table: Table) -> str:
+    """The session temp table a batch is COPYed into before it is inserted."""
+    return f"{table.name}_staging"
+
+
 def insert_rows(conn, rows: list[tuple], table: Table = TICKS) -> int:
     """Insert the table's rows and commit; returns how many were new (not key duplicates).
 
     COPY into a session temp table, then one INSERT .. ON CONFLICT DO NOTHING: a plain COPY would abort
     the whole batch on the first duplicate key.
     """
-    staging = f"{table.name}_staging"
+    staging = staging_name(table)
     with conn.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name} INCLUDING DEFAULTS)"
