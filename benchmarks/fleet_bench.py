@@ -210,9 +210,27 @@ def _template_body(fixture: dict, records_path) -> tuple[object, list]:
     return best or (None, [])
 
 
+def _any_value(fixture: dict) -> dict:
+    """The fixture with its after-restart answers given to any request of the configured fan-out: no query
+    to match, fan-out values in paths as wildcards, error answers left out (a quiet vendor, nothing new)."""
+    values = {str(v) for vs in (fixture.get("options", {}).get("fan_out") or {}).values() for v in vs}
+    rules = []
+    for rule in fixture.get("after") or []:
+        if rule.get("status", 200) == 200:
+            path = rule["path"]
+            for value in sorted(values, key=len, reverse=True):  # a value may span segments (ODA/POILBRE_USD)
+                path = path.replace(f"/{value}/", "/*/")
+            rules.append({k: v for k, v in rule.items() if k != "query"} | {"path": path})
+    return {**fixture, "after": rules}
+
+
 def plan(name: str, config, options) -> dict:
     fixture = yaml.safe_load((FIXTURES / f"{name}.yaml").read_text(encoding="utf-8"))
-    base = {"name": name, "fixture": fixture, "mode": "static"}
+    base = {
+        "name": name,
+        "fixture": _any_value(fixture) if "stream" not in fixture else fixture,
+        "mode": "static",
+    }
     if config.adapter in STREAMING:
         message = next(m for m in fixture["stream"]["after"] if not isinstance(m, str))
         items = (
@@ -274,7 +292,8 @@ def plan(name: str, config, options) -> dict:
 
 
 def _scaled(config, options, base_url: str, scale: float):
-    update = {"url": base_url + _path(options.url)}
+    scheme = "ws" if config.adapter == "websocket" else "http"
+    update = {"url": base_url.replace("http", scheme, 1) + _path(options.url)}
     if getattr(options, "schedule", None):
         update["schedule"] = f"{max(100, int(duration_ms(options.schedule) / scale))}ms"
     rate = None
@@ -297,9 +316,11 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _rss_mib() -> float:
+def _process() -> tuple[float, int]:
+    """This process's resident memory (MiB) and thread count."""
     with open(f"/proc/{os.getpid()}/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+        fields = dict(line.split(":", 1) for line in status)
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["Threads"])
 
 
 def _topics(bootstrap: str, suffix: str) -> Catalog:
@@ -322,13 +343,18 @@ def _topics(bootstrap: str, suffix: str) -> Catalog:
     return topics
 
 
-async def _run_fleet(connectors: list[Connector], seconds: float, warmup: float = 0.0) -> float:
-    """Run the connectors for `seconds`; returns the CPU seconds used after the first `warmup` seconds."""
+async def _run_fleet(connectors: list[Connector], seconds: float, warmup: float = 0.0) -> dict:
+    """Run the connectors for `seconds`: the CPU seconds used after the first `warmup` seconds, and the
+    process's largest resident memory (MiB) and thread count seen while they ran."""
     tasks = [asyncio.create_task(c.run()) for c in connectors]
     await asyncio.sleep(warmup)
-    start = _cpu()
-    await asyncio.sleep(seconds - warmup)
-    used = _cpu() - start
+    start, end = _cpu(), time.monotonic() + seconds - warmup
+    peak = {"rss": 0.0, "threads": 0}
+    while time.monotonic() < end:
+        await asyncio.sleep(min(1.0, max(end - time.monotonic(), 0)))
+        rss, threads = _process()
+        peak = {"rss": max(peak["rss"], rss), "threads": max(peak["threads"], threads)}
+    used = {"cpu": _cpu() - start, **peak}
     for connector in connectors:
         connector.stop()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
@@ -423,61 +449,70 @@ def main(argv: list[str] | None = None) -> int:
                     for name in sources
                 ]
 
-            rss = _rss_mib()
+            rss0, threads0 = _process()
             loaded = fleet("-fleet", args.scale)
-            rss_per_source = (_rss_mib() - rss) / len(loaded)
             wall = time.monotonic()
-            cpu_loaded = asyncio.run(_run_fleet(loaded, args.seconds))
-            wall_loaded = time.monotonic() - wall
+            run = asyncio.run(_run_fleet(loaded, args.seconds))
+            cpu_loaded, wall_loaded = run["cpu"], time.monotonic() - wall
+            rss_per_source = (run["rss"] - rss0) / len(loaded)
+            threads_per_source = (run["threads"] - threads0) / len(loaded)
             records = sum(c.producer.delivered_total + c.producer.dead_lettered_total for c in loaded)
 
             quiet.set()  # nothing new anywhere: the fleet polls and waits at its real schedules
             idle = fleet("-idle", 1)
             warmup = min(10.0, args.idle_seconds / 3)  # every source's first poll is behind it
-            cpu_idle = asyncio.run(_run_fleet(idle, args.idle_seconds, warmup)) / (args.idle_seconds - warmup)
+            cpu_idle = asyncio.run(_run_fleet(idle, args.idle_seconds, warmup))["cpu"] / (
+                args.idle_seconds - warmup
+            )
 
-            latency: dict[str, list[float]] = {}
+            latency: dict[tuple[str, str], list[float]] = {}
             values: list[bytes] = []
             for topic in sorted({config.topic for config, _ in sources.values()}):
                 field = EVENT_FIELD.get(topic)
                 for record, appended in _read_back(bootstrap, topic + "-fleet"):
                     values.append(orjson.dumps(record))
                     if field and isinstance(record.get(field), int) and record[field] >= started_ms:
-                        latency.setdefault(topic, []).append((appended - record[field]) / 1000)
+                        key = (topic, str(record.get("source")))
+                        latency.setdefault(key, []).append((appended - record[field]) / 1000)
             cpu_base = _baseline(bootstrap, catalog().with_suffix("-fleet")["market-data-raw-fleet"], values)
     finally:
         vendors.kill()
         vendors.join(10)
 
     per_k, base_per_k = cpu_loaded / records * 1000, cpu_base / len(values) * 1000
-    print(f"\n{'topic':<20} {'records':>9} {'p50 s':>7} {'p95 s':>7}  (vendor time -> broker ack)")
-    for topic, seconds in sorted(latency.items()):
+    header = f"{'topic':<18} {'source':<18} {'records':>8} {'p50 s':>7} {'p95 s':>7}"
+    print(f"\n{header}  (vendor time -> broker ack)")
+    for (topic, source), seconds in sorted(latency.items()):
         p50, p95 = np.percentile(seconds, 50), np.percentile(seconds, 95)
-        print(f"{topic:<20} {len(seconds):>9,} {p50:>7.2f} {p95:>7.2f}")
+        print(f"{topic:<18} {source:<18} {len(seconds):>8,} {p50:>7.2f} {p95:>7.2f}")
     everything = [v for vs in latency.values() for v in vs]
-    print(f"\n{'measure':<54} {'value':>14}")
+    print(f"\n{'measure':<58} {'value':>14}")
     rows = [
         ("records delivered (dead letters included)", f"{records:,}"),
         ("loaded run: wall s / fleet CPU s", f"{wall_loaded:.1f} / {cpu_loaded:.1f}"),
         ("fleet CPU s per 1,000 records", f"{per_k:.3f}"),
         ("bare producer CPU s per 1,000 of the same records", f"{base_per_k:.3f}"),
-        ("ratio fleet / bare producer", f"{per_k / base_per_k:.1f}x"),
+        ("ratio fleet / bare producer", f"{per_k / base_per_k:.0f}x"),
         ("p95 vendor time -> broker ack, all timed records (s)", f"{np.percentile(everything, 95):.2f}"),
         ("the fleet at its real schedules, nothing new: CPU s/s", f"{cpu_idle:.3f}"),
-        ("memory per source (MiB RSS)", f"{rss_per_source:.1f}"),
+        ("memory per source, peak (MiB RSS)", f"{rss_per_source:.1f}"),
+        ("threads per source, peak", f"{threads_per_source:.1f}"),
     ]
     for label, value in rows:
-        print(f"{label:<54} {value:>14}")
+        print(f"{label:<58} {value:>14}")
     # One source at its real rate: its share of the resting fleet, plus its share of the loaded run's work
     # above rest, which ran `scale` times the real rate.
     active = max(cpu_loaded / wall_loaded - cpu_idle, 0.0)
     per_source = (cpu_idle + active / args.scale) / len(sources)
+    at_scale = cpu_loaded / wall_loaded / len(sources)
     by_cpu = int(POD_CORES * POD_UTILISATION / per_source)
     by_memory = int(POD_MEMORY_MIB / rss_per_source) if rss_per_source > 0 else by_cpu
+    carried = min(by_cpu, by_memory)
     print(
         f"\none source at its real schedule: {per_source * 1000:.2f} ms CPU a second; one 2-core pod at"
         f" {POD_UTILISATION:.0%} CPU carries about {by_cpu:,} such sources, {by_memory:,} within"
-        f" {POD_MEMORY_MIB} MiB: {min(by_cpu, by_memory):,}"
+        f" {POD_MEMORY_MIB} MiB: {carried:,} ({int(carried * threads_per_source):,} threads); at"
+        f" x{args.scale:g} the real rates, {int(POD_CORES * POD_UTILISATION / at_scale):,} sources"
     )
     return 0
 

@@ -280,25 +280,15 @@ def run_news(
     from app.catalog import catalog
     from app.local.bounded_job import BoundedJob
     from app.sinks import lake_layout
-    from app.sinks.lake import LakeWriter
     from app.sinks.loads import LOADS
     from app.sinks.offsets import read_to_end
-    from app.sinks.timescale import TableLoader
+    from app.sinks.timescale import loader_with_lake
 
     topics = catalog().with_suffix(topic_suffix)
     load = LOADS["news-sentiment-stream"]
     dead_letter = topics.dead_letter("news")
-    lake = LakeWriter(s3, lake_layout.bucket_name(ENV, load.dataset.bucket), load)
-    loader = TableLoader(
-        bootstrap,
-        dsn,
-        load,
-        topics[load.topic + topic_suffix],
-        dead_letter,
-        group=load.group + topic_suffix,
-        on_rows=lake.add,
-        on_flush=lake.flush,
-    )
+    bucket = lake_layout.bucket_name(ENV, load.dataset.bucket)
+    loader, lake = loader_with_lake(load, bootstrap, dsn, s3, bucket, topics, topic_suffix)
     outcome = NewsOutcome()
     log("starting the news Flink job on the local mini-cluster ...")
     started = time.monotonic()

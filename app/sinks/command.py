@@ -33,9 +33,8 @@ def run(args: argparse.Namespace) -> int:
 
     from app.catalog import catalog
     from app.sinks import lake_layout
-    from app.sinks.lake import LakeWriter
     from app.sinks.loads import LOADS
-    from app.sinks.timescale import TableLoader
+    from app.sinks.timescale import loader_with_lake
 
     unknown = [t for t in args.topic if t not in LOADS]
     if unknown:
@@ -49,18 +48,8 @@ def run(args: argparse.Namespace) -> int:
     stop, failures, threads = threading.Event(), [], []
     for name in args.topic or LOADS:
         load = LOADS[name]
-        lake = LakeWriter(s3, lake_layout.bucket_name(args.env, load.dataset.bucket), load)
-        topic = topics[name + suffix]
-        loader = TableLoader(
-            args.bootstrap_servers,
-            args.dsn,
-            load,
-            topic,
-            topics.dead_letter(topic.pipeline),
-            group=load.group + suffix,
-            on_rows=lake.add,
-            on_flush=lake.flush,
-        )
+        bucket = lake_layout.bucket_name(args.env, load.dataset.bucket)
+        loader, _ = loader_with_lake(load, args.bootstrap_servers, args.dsn, s3, bucket, topics, suffix)
 
         def work(loader=loader, name=name) -> None:
             try:

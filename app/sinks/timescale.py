@@ -24,15 +24,21 @@ import numpy as np
 from pydantic import ValidationError
 
 from app import schemas
-from app.catalog import Topic
+from app.catalog import Catalog, Topic
 from app.metrics import DEAD_LETTER, SUCCESS, PipelineMetrics
 from app.schemas.deadletter import envelope
 from app.schemas.tables import TICKS, Table
 from app.sinks import offsets
+from app.sinks.lake import LakeWriter
 from app.sinks.loads import Load
 
 END_TO_END = "end_to_end"
 log = logging.getLogger(__name__)
+
+
+def staging_name(table: Table) -> str:
+    """The session temp table a batch is COPYed into before it is inserted."""
+    return f"{table.name}_staging"
 
 
 def insert_rows(conn, rows: list[tuple], table: Table = TICKS) -> int:
@@ -41,7 +47,7 @@ def insert_rows(conn, rows: list[tuple], table: Table = TICKS) -> int:
     COPY into a session temp table, then one INSERT .. ON CONFLICT DO NOTHING: a plain COPY would abort
     the whole batch on the first duplicate key.
     """
-    staging = f"{table.name}_staging"
+    staging = staging_name(table)
     with conn.cursor() as cur:
         cur.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table.name} INCLUDING DEFAULTS)"
@@ -204,3 +210,23 @@ class TableLoader:
         self.metrics.latencies(END_TO_END, latencies)
         self.on_rows(Loaded(rows, positions, values))
         return self.stats.consumed - before
+
+
+def loader_with_lake(
+    load: Load, bootstrap_servers: str, dsn: str, s3, bucket: str, topics: Catalog, topic_suffix: str = ""
+) -> tuple[TableLoader, LakeWriter]:
+    """The load's loader with its lake writer in `bucket`, on the topics of `topics` named with the suffix
+    (the load's consumer group too): a run isolated on a shared broker, or the cluster's (no suffix)."""
+    lake = LakeWriter(s3, bucket, load)
+    topic = topics[load.topic + topic_suffix]
+    loader = TableLoader(
+        bootstrap_servers,
+        dsn,
+        load,
+        topic,
+        topics.dead_letter(topic.pipeline),
+        group=load.group + topic_suffix,
+        on_rows=lake.add,
+        on_flush=lake.flush,
+    )
+    return loader, lake
