@@ -41,7 +41,8 @@ def print_summary(
     quality_ok = figures.quality is not None and figures.quality > QUALITY_TARGET
     latency_ok = figures.p95_latency is not None and figures.p95_latency < LATENCY_TARGET
     print(
-        f"{'data quality (PromQL)':<34}{_number(figures.quality, 5):>10}  valid / total "
+        f"{'data quality (PromQL)':<34}{_number(figures.quality, 5):>10}  tick suite, stored batches; "
+        "valid / total "
         f"(counted: {outcome.quality:.5f}), target > {QUALITY_TARGET:g}: {'PASS' if quality_ok else 'FAIL'}"
     )
     print(
