@@ -38,8 +38,9 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
-        # Its namespace comes from the operators stack, so it exists when these releases are planned.
-        helm_provider(self, eks_connection(self, cfg), live_objects=True)
+        # Its namespace comes from the operators stack. Not live_objects: the helm provider's manifest
+        # experiment fails a first install as inconsistent (its plan lacks the labels Helm adds).
+        helm_provider(self, eks_connection(self, cfg))
         pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
