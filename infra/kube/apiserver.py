@@ -23,12 +23,14 @@ import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from infra.bootstrap import gotools
 from infra.bootstrap.common import is_complete
 from infra.process import ManagedProcess, ServiceError, free_port, service_workdir
 
-from . import pki
+if TYPE_CHECKING:  # cryptography is an infra extra: naming the API's variables must not need it
+    from . import pki
 
 READY_TIMEOUT = 180.0  # the API server's post-start hooks take 10-40 s on a busy 2-core machine
 ADMIN = "waardhaven-admin"
@@ -112,6 +114,8 @@ class LocalKubernetes:
         return self
 
     def _start(self, binaries: dict[str, Path], work: Path) -> None:
+        from . import pki
+
         ca = pki.CertificateAuthority(work)
         etcd_tls = ca.serving("etcd")
         etcd_client = ca.client("etcd-client", "kube-apiserver-etcd-client")

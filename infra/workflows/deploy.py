@@ -5,7 +5,9 @@ production tier a plan that destroys or replaces a stateful resource is refused 
 plan (`--reviewed-plans`, see infra.workflows.reviewed), which is then applied as it is. In an
 emulated environment the stacks that need a live Kubernetes API are skipped, and said so. The first deploy
 of a state stack whose bucket does not exist yet applies on local state and migrates it into that bucket
-(infra.workflows.state_bootstrap). Interrupting (Ctrl-C, SIGTERM) lets OpenTofu stop cleanly and save its
+(infra.workflows.state_bootstrap). Objects changed by hand inside a stack's helm releases, which no plan
+shows, are put back as the releases installed them (infra.workflows.release_drift). Interrupting (Ctrl-C,
+SIGTERM) lets OpenTofu stop cleanly and save its
 state: deploying again converges. A killed run leaves its state lock held: the next deploy names the lock,
 its holder and age, and the `tofu force-unlock` that releases it (infra.tofu.runner.lock_report).
 """
@@ -22,6 +24,7 @@ from infra.tofu.runner import TofuError
 from stacks.app import LAYERS
 
 from . import review, reviewed
+from .release_drift import ReleaseObjects, releases
 from .stackset import (
     EXPECTED_ERRORS,
     AwsTarget,
@@ -106,6 +109,20 @@ def apply_reviewed(
     return Outcome(plan, entry.pending, seconds)
 
 
+def restore_releases(stack: Stack, tofu, target: AwsTarget) -> None:
+    """Objects changed inside the stack's helm releases go back to the releases' manifests (no plan shows
+    them: infra.workflows.release_drift)."""
+    state = tofu.show_json()
+    if not releases(state):
+        return
+    objects = ReleaseObjects(target)
+    drifted = objects.drift(state)
+    if drifted:
+        objects.restore(drifted)
+        restored = ", ".join(a for d in drifted for a in d.attributes)
+        say(f"{stack.name}: restored what was changed inside its helm releases: {restored}")
+
+
 def deploy_stack(
     stack: Stack,
     target: AwsTarget,
@@ -150,6 +167,8 @@ def deploy_stack(
         plan_file.unlink(missing_ok=True)
     if bootstrap:
         bootstrap.finish(tofu)
+    if "helm" in stack.providers:
+        restore_releases(stack, tofu, target)
     seconds = time.monotonic() - started
     counts = ", ".join(f"{plan.count(k)} to {k}" for k in ("add", "change", "destroy"))
     say(f"{stack.name}: {'applied' if pending else 'no changes'} ({counts}) in {seconds:.1f}s")

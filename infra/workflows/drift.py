@@ -8,6 +8,9 @@ Drift is what a user would act on: an attribute that changed outside OpenTofu (t
 - `resource_drift` alone also names what the provider merely reads back differently from what it stored
   at apply (computed or deprecated attributes, null vs empty tags); a plan ignores those, so drift does.
 - `resource_changes` alone also names code not yet deployed; those are noted, not counted as drift.
+Inside a helm_release, which a plan sees as chart and values only, drift is each object field the release's
+manifest sets and the live object no longer holds (infra.workflows.release_drift), named
+`resources.<kind>/<version>/<namespace>/<name>.<field>`; `wh deploy` puts those back.
 Neither exit code is the verdict: `-refresh-only -detailed-exitcode` answers 2 for read-back noise and for
 a new output alone (tests/ops/workflows/test_drift_detection.py shows both).
 """
@@ -15,11 +18,11 @@ a new output alone (tests/ops/workflows/test_drift_detection.py shows both).
 from __future__ import annotations
 
 import argparse
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .release_drift import ObjectDrift, ReleaseObjects, releases
 from .stackset import (
     EXPECTED_ERRORS,
     AwsTarget,
@@ -43,31 +46,18 @@ class Drift:
     attributes: tuple[str, ...]
 
 
-def _json_document(value: Any) -> Any:
-    try:
-        document = json.loads(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-    return document if isinstance(document, dict | list) else None
-
-
-def changed_paths(before: Any, after: Any, prefix: str = "", *, inside_json: bool = False) -> list[str]:
-    """Attribute paths (a.b[0].c) whose values differ between two JSON values; with `inside_json`, into
-    string values that hold JSON documents too (a helm_release's `resources`: each object as JSON)."""
-    if inside_json and before != after:
-        documents = _json_document(before), _json_document(after)
-        if None not in documents:
-            before, after = documents
+def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
+    """Attribute paths (a.b[0].c) whose values differ between two JSON values."""
     if isinstance(before, dict) and isinstance(after, dict):
         paths = []
         for key in sorted(set(before) | set(after)):
             sub = f"{prefix}.{key}" if prefix else key
-            paths += changed_paths(before.get(key), after.get(key), sub, inside_json=inside_json)
+            paths += changed_paths(before.get(key), after.get(key), sub)
         return paths
     if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
         paths = []
         for index, (b, a) in enumerate(zip(before, after, strict=True)):
-            paths += changed_paths(b, a, f"{prefix}[{index}]", inside_json=inside_json)
+            paths += changed_paths(b, a, f"{prefix}[{index}]")
         return paths
     return [] if before == after else [prefix]
 
@@ -115,15 +105,9 @@ def drifts(stack: str, plan: dict[str, Any]) -> tuple[list[Drift], list[str]]:
         if drifted is not None and drifted["actions"] == ["delete"]:
             found.append(Drift(stack, address, "delete", ()))
             continue
-        # A helm_release with the provider's manifest experiment holds its objects as they are live.
-        inside_json = rc.get("type") == "helm_release"
-        planned = changed_paths(change.get("before"), change.get("after"), inside_json=inside_json)
+        planned = changed_paths(change.get("before"), change.get("after"))
         planned += unknown_paths(change.get("after_unknown"))
-        changed_outside = (
-            changed_paths(drifted.get("before"), drifted.get("after"), inside_json=inside_json)
-            if drifted
-            else []
-        )
+        changed_outside = changed_paths(drifted.get("before"), drifted.get("after")) if drifted else []
         attributes = overlap(changed_outside, planned)
         if attributes:
             found.append(Drift(stack, address, _kind(change["actions"]), tuple(attributes)))
@@ -132,17 +116,31 @@ def drifts(stack: str, plan: dict[str, Any]) -> tuple[list[Drift], list[str]]:
     return found, undeployed
 
 
+def with_release_drift(stack: str, found: list[Drift], inside: list[ObjectDrift]) -> list[Drift]:
+    """The plan's drift and the drift inside its helm releases, one entry per resource."""
+    by_address = {d.address: d for d in found}
+    for d in inside:
+        known = by_address.get(d.address)
+        attributes = (known.attributes if known else ()) + d.attributes
+        by_address[d.address] = Drift(stack, d.address, known.action if known else "update", attributes)
+    return list(by_address.values())
+
+
 def detect(stack: Stack, target: AwsTarget) -> list[Drift]:
     tofu = target.tofu(stack)
     plan_file = stack.workdir / PLAN_FILE
     tofu.init()
     try:
         tofu.plan(plan_file)  # a normal plan, refreshing first: the drift it would undo is what matters
-        found, undeployed = drifts(stack.name, tofu.show_json(plan_file))
+        plan = tofu.show_json(plan_file)
     finally:
         plan_file.unlink(missing_ok=True)
+    found, undeployed = drifts(stack.name, plan)
     if undeployed:
         say(f"{stack.name}: not drift, code not deployed yet: the plan also changes {', '.join(undeployed)}")
+    prior = plan.get("prior_state", {})
+    if releases(prior):
+        found = with_release_drift(stack.name, found, ReleaseObjects(target).drift(prior))
     return found
 
 

@@ -69,6 +69,22 @@ class AwsTarget:
         keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "test"}
         return boto3.client(service, endpoint_url=self.endpoint, region_name=self.cfg.region, **keys)
 
+    def kubernetes_client(self) -> Any:
+        """A kubernetes client to the environment's cluster: the local API's kubeconfig here; elsewhere the
+        default kubeconfig's context named after the cluster (`aws eks update-kubeconfig --alias`)."""
+        from kubernetes import config
+
+        if self.kubeconfig is not None:
+            return config.new_client_from_config(config_file=str(self.kubeconfig))
+        cluster = self.cfg.cluster_name
+        try:
+            return config.new_client_from_config(context=cluster)
+        except config.ConfigException as exc:
+            raise ServiceError(
+                f"no kubeconfig context {cluster!r} for the releases inside {cluster} ({exc}): run "
+                f"`aws eks update-kubeconfig --name {cluster} --alias {cluster}`"
+            ) from None
+
     def tofu(self, stack: Stack) -> Tofu:
         require_providers(set(stack.providers))  # only stacks that run need their providers built
         return Tofu(stack.workdir, stack.name, env=self.tofu_env)
@@ -111,6 +127,7 @@ def aws_target(env: str, endpoint: str | None = None, config_dir: Path = CONFIG_
     (its resources go when it stops).
     """
     cfg = load_environment(env, config_dir)
+    tofu_binary()  # a missing OpenTofu fails before any service is started for it
     if cfg.emulator is None:
         yield AwsTarget(cfg, None)
         return

@@ -146,7 +146,14 @@ def test_irsa_roles_are_least_privilege_on_exactly_their_prefixes(synthesized, e
     raw, processed, state = (
         f"arn:aws:s3:::waardhaven-{env}-{s}" for s in ("raw-data", "processed-data", "flink-state")
     )
-    raw_prefixes = ["market-data/", "news/", "insider-trading/"]
+    raw_prefixes = [
+        "market-data/",
+        "news/",
+        "insider-trading/",
+        "social/",
+        "economic-indicators/",
+        "company-metrics/",
+    ]
 
     _, flink = _role(synthesized, env, "flink")
     flink_objects = {f"{state}/{p}*" for p in ("checkpoints/", "savepoints/", "ha/")}

@@ -106,10 +106,20 @@ def test_the_platform_namespace_comes_from_the_operators_stack(synthesized, env)
 
 @pytest.mark.parametrize("env", ENVS)
 def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, env):
-    waits = not load_environment(env).local_kubernetes
-    for release in resources(synthesized.stack(f"{env}-platform"), "helm_release").values():
+    cfg = load_environment(env)
+    waits = not cfg.local_kubernetes
+    releases = resources(synthesized.stack(f"{env}-platform"), "helm_release")
+    for release in releases.values():
         assert (release["wait"], release["atomic"]) == (waits, waits)
-        assert release["namespace"] == "data-processing" and "create_namespace" not in release
+        assert "create_namespace" not in release  # the operators stack owns the namespaces
+    namespaces = {release["name"]: release["namespace"] for release in releases.values()}
+    # the monitoring chart goes where kube-prometheus-stack's selectors and Grafana sidecar look
+    monitoring = cfg.operators.kube_prometheus_stack.namespace
+    assert namespaces == {
+        "waardhaven-pipeline": "data-processing",
+        "flink-jobs": "data-processing",
+        "waardhaven-monitoring": monitoring,
+    }
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -75,7 +75,9 @@ def kube_inventory(api: k8s.ApiClient) -> set[tuple[str, str, str]]:
     """Every object the API server stores, as (api version/kind, namespace, name); leases renewed by the API
     server itself and events are the API's own bookkeeping."""
     found = set()
-    for resource in dynamic.DynamicClient(api).resources.search():
+    discovery = dynamic.DynamicClient(api).resources
+    discovery.invalidate_cache()  # it is cached in a file per server: the CRDs' kinds installed since count
+    for resource in discovery.search():
         if isinstance(resource, ResourceList) or "list" not in (resource.verbs or []):
             continue  # the List kinds, subresources
         if resource.kind in ("Lease", "Event") or "/" in resource.name:
