@@ -23,6 +23,7 @@ from infra.bootstrap.common import REPO
 from infra.process import ManagedProcess, ServiceError, free_port, require_free_port
 
 READY_TIMEOUT = 60.0
+_PORT_ATTEMPTS = 3
 REGION = "us-east-1"
 # moto accepts any credentials; these keep boto3 and the AWS provider from looking for real ones.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_SESSION_TOKEN": "test"}
@@ -88,7 +89,22 @@ class AwsEmulator:
             raise ServiceError(f"the AWS emulator is already running at {self.endpoint}")
         if importlib.util.find_spec("moto") is None:
             raise ServiceError("moto is not installed here: run `python3 -m infra.bootstrap python`")
-        self.port = require_free_port(self.port, "AWS emulator") if self.port else free_port()
+        if self.port:
+            self.port = require_free_port(self.port, "AWS emulator")
+            return self._launch()
+        attempts = _PORT_ATTEMPTS
+        while True:
+            self.port = free_port()
+            try:
+                return self._launch()
+            except ServiceError as exc:
+                # Another process here can take a free port between the check and moto's bind.
+                attempts -= 1
+                if "Address already in use" not in str(exc) or not attempts:
+                    raise
+                self.process = None
+
+    def _launch(self) -> AwsEmulator:
         self._log_dir = tempfile.TemporaryDirectory(prefix="wh-moto-")
         self.process = ManagedProcess(
             f"AWS emulator (moto) on {self.endpoint}",

@@ -81,12 +81,15 @@ def object_key(document: dict[str, Any], namespace: str | None) -> str:
 
 def differences(desired: Any, live: Any, prefix: str = "") -> list[str]:
     """Paths (a.b[0].c) the desired value sets and the live one does not hold; keys only the live object has
-    are the cluster's own."""
+    are the cluster's own, and a zero value (0, "", false, empty) the live object leaves out is the API
+    server's omitempty, not a change."""
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return [prefix]
         paths = []
         for key, value in desired.items():
+            if key not in live and _zero(value):
+                continue
             sub = f"{prefix}.{key}" if prefix else key
             paths += differences(value, live.get(key), sub)
         return paths
@@ -96,6 +99,10 @@ def differences(desired: Any, live: Any, prefix: str = "") -> list[str]:
             paths += differences(d, v, f"{prefix}[{index}]")
         return paths
     return [] if desired == live else [prefix]
+
+
+def _zero(value: Any) -> bool:
+    return value is None or (isinstance(value, bool | int | float | str | list | dict) and not value)
 
 
 class ReleaseObjects:

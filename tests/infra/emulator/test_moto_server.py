@@ -78,3 +78,24 @@ def test_access_logging_is_accepted_into_a_bucket_whose_policy_also_denies_plain
     for entry in s3.list_objects_v2(Bucket="wh-moto-logs").get("Contents", []):  # moto delivers logs too
         s3.delete_object(Bucket="wh-moto-logs", Key=entry["Key"])
     s3.delete_bucket(Bucket="wh-moto-logs")
+
+
+def test_a_free_port_taken_before_moto_binds_it_is_replaced_by_another(monkeypatch):
+    import socket
+
+    from infra.emulator import aws
+    from infra.process import free_port
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1], free_port()])
+    monkeypatch.setattr(aws, "free_port", lambda: next(ports))
+    emulator = aws.AwsEmulator()
+    try:
+        emulator.start()
+        assert emulator.port != taken.getsockname()[1]
+        assert emulator.client("s3").list_buckets()["Buckets"] == []
+    finally:
+        emulator.stop()
+        taken.close()

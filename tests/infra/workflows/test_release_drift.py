@@ -40,6 +40,16 @@ def test_only_the_fields_the_manifest_sets_count():
     assert differences(desired, put_back) == []
 
 
+def test_a_zero_value_the_api_server_leaves_out_is_no_drift():
+    column = {"name": "Age", "type": "date", "priority": 0}
+    desired = {"spec": {"columns": [column], "replicas": 0, "paused": False, "note": ""}}
+    assert differences(desired, {"spec": {"columns": [{"name": "Age", "type": "date"}]}}) == []
+    assert differences(desired, {"spec": {"columns": [{**column, "priority": 1}]}}) == [
+        "spec.columns[0].priority"
+    ]
+    assert differences({"spec": {"replicas": 2}}, {"spec": {}}) == ["spec.replicas"]
+
+
 def test_lists_compare_by_position_and_a_changed_length_is_the_whole_list():
     desired = {"spec": {"ports": [{"port": 80}, {"port": 443}]}}
     assert differences(desired, {"spec": {"ports": [{"port": 80}, {"port": 8443}]}}) == ["spec.ports[1].port"]
