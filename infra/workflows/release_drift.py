@@ -17,7 +17,10 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import yaml
@@ -109,11 +112,16 @@ class ReleaseObjects:
     """The cluster a target's helm releases live in, through the kubernetes client."""
 
     def __init__(self, target: AwsTarget) -> None:
-        from kubernetes import client, dynamic
+        from kubernetes import client
 
         self.api = target.kubernetes_client()
         self.core = client.CoreV1Api(self.api)
-        self.dynamic = dynamic.DynamicClient(self.api)
+
+    @cached_property
+    def dynamic(self) -> Any:
+        from kubernetes import dynamic
+
+        return dynamic.DynamicClient(self.api)  # discovers the API's kinds: inside _answering only
 
     def _resource(self, document: dict[str, Any]) -> Any:
         return self.dynamic.resources.get(api_version=document["apiVersion"], kind=document["kind"])
@@ -134,8 +142,27 @@ class ReleaseObjects:
                 return None
             raise
 
+    @contextmanager
+    def _answering(self, what: str) -> Iterator[None]:
+        """An API error or an unreachable cluster ends the command naming what was being done."""
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        try:
+            yield
+        except ApiException as exc:
+            raise ServiceError(
+                f"{what}: {self.api.configuration.host} answered {exc.status} {exc.reason}"
+            ) from None
+        except HTTPError as exc:
+            raise ServiceError(f"{what}: {self.api.configuration.host} is not answering ({exc})") from None
+
     def drift(self, state: dict[str, Any]) -> list[ObjectDrift]:
         """Each object of the state's releases that differs from its release's manifest, or is gone."""
+        with self._answering("reading the helm releases' objects"):
+            return self._drift(state)
+
+    def _drift(self, state: dict[str, Any]) -> list[ObjectDrift]:
         found = []
         for address, name, release_namespace in releases(state):
             for document in manifest(self.core, name, release_namespace):
@@ -149,6 +176,10 @@ class ReleaseObjects:
 
     def restore(self, drifted: list[ObjectDrift]) -> None:
         """Put each drifted object back as its release's manifest has it."""
+        with self._answering("restoring the helm releases' objects"):
+            self._restore(drifted)
+
+    def _restore(self, drifted: list[ObjectDrift]) -> None:
         for d in drifted:
             resource = self._resource(d.document)
             scope = {"namespace": d.namespace} if d.namespace else {}

@@ -7,8 +7,21 @@ import base64
 import gzip
 import json
 
+import pytest
+import yaml
+
+from infra.config import load_environment
+from infra.process import ServiceError, free_port
 from infra.workflows.drift import Drift, with_release_drift
-from infra.workflows.release_drift import ObjectDrift, decode_release, differences, object_key, releases
+from infra.workflows.release_drift import (
+    ObjectDrift,
+    ReleaseObjects,
+    decode_release,
+    differences,
+    object_key,
+    releases,
+)
+from infra.workflows.stackset import AwsTarget
 
 
 def _as_the_api_returns(release: dict) -> bytes:
@@ -102,3 +115,37 @@ def test_drift_inside_a_release_joins_the_plans_drift_of_that_release():
         Drift("s", "helm_release.a", "update", ("values[0]", "resources.configmap/v1/ns/x.data.k")),
         Drift("s", "helm_release.b", "update", ("resources.configmap/v1/ns/y",)),
     ]
+
+
+def test_an_unreachable_cluster_is_named_not_a_traceback(tmp_path):
+    server = f"https://127.0.0.1:{free_port()}"  # nothing listens there
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server, "insecure-skip-tls-verify": True}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "current-context": "c",
+            }
+        )
+    )
+    target = AwsTarget(load_environment("local"), "http://127.0.0.1:1", kubeconfig=kubeconfig)
+    state = {
+        "values": {
+            "root_module": {
+                "resources": [
+                    {
+                        "address": "helm_release.a",
+                        "mode": "managed",
+                        "type": "helm_release",
+                        "values": {"name": "a", "namespace": "ns"},
+                    }
+                ]
+            }
+        }
+    }
+    with pytest.raises(ServiceError, match=rf"reading the helm releases' objects: {server} is not answering"):
+        ReleaseObjects(target).drift(state)
