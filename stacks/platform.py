@@ -72,21 +72,12 @@ class PlatformStack(EnvironmentStack):
                 "metricsPorts": sorted([flink_chart["metricsPort"], kafka_client.METRICS_PORT]),
             },
         }
-        flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
-        flink_values = {
-            "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
-            "kafka": kafka_client_values("tls"),
-            "jobs": {job: {"kafkaUser": kafka_access.flink_user(job)} for job in flink_jobs.JOBS},
-            "storage": {
-                "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
-                "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
-                "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
-            },
-        }
         self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
         self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
         # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
-        self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline, self.kafka])
+        self._chart_release(
+            cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
+        )
         self._monitoring_release(cfg)
 
     def _monitoring_release(self, cfg: EnvironmentConfig) -> Release:
@@ -138,6 +129,22 @@ class PlatformStack(EnvironmentStack):
             values=values,
             depends_on=depends_on,
         )
+
+
+def flink_jobs_values(cfg: EnvironmentConfig) -> dict:
+    """charts/flink-jobs' values: state under the environment's flink-state bucket, each job on Kafka's TLS
+    listener as its KafkaUser."""
+    flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
+    return {
+        "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
+        "kafka": kafka_client_values("tls"),
+        "jobs": {job: {"kafkaUser": kafka_access.flink_user(job)} for job in flink_jobs.JOBS},
+        "storage": {
+            "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
+            "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
+            "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
+        },
+    }
 
 
 def flink_chart_values() -> dict:
