@@ -4,6 +4,11 @@ The IRSA stack writes trust policies for these names and the platform chart crea
 """
 
 DATA_NAMESPACE = "data-processing"
+# Pod Security admission: every pod in it runs under the restricted standard (enforced, and warned and
+# audited at the same level).
+DATA_NAMESPACE_LABELS = {
+    f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")
+}
 FLINK_SERVICE_ACCOUNT = "flink-service-account"  # as docs/requirements.md#infrastructure names it
 SPARK_SERVICE_ACCOUNT = "spark-service-account"  # as docs/requirements.md#infrastructure names it
 CONNECTORS_SERVICE_ACCOUNT = "connectors-service-account"

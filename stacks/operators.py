@@ -52,7 +52,9 @@ class OperatorsStack(EnvironmentStack):
         # The platform's namespace, owned here so that it exists when the platform stack plans its releases
         # (a dry run of every object) and goes when the environment is destroyed.
         self.data_namespace = NamespaceV1(
-            self, "data_namespace", metadata={"name": identities.DATA_NAMESPACE}
+            self,
+            "data_namespace",
+            metadata={"name": identities.DATA_NAMESPACE, "labels": identities.DATA_NAMESPACE_LABELS},
         )
         if cfg.local_kubernetes:
             self.crd_releases = self._crd_releases(cfg)
@@ -89,7 +91,11 @@ class OperatorsStack(EnvironmentStack):
                     }
                 },
             },
-            "strimzi": {"watchAnyNamespace": True},
+            # Its Kafka, node and entity-operator pods meet the namespace's restricted Pod Security Standard.
+            "strimzi": {
+                "watchAnyNamespace": True,
+                "extraEnvs": [{"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}],
+            },
             "flink_operator": {"webhook": {"create": True}},
             "spark_operator": {"webhook": {"enable": True}},
             "cluster_autoscaler": {

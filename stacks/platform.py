@@ -7,6 +7,9 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
+from app import kafka_access, kafka_client
+from app.catalog import strimzi
+from app.flink import jobs as flink_jobs
 from app.sinks import lake_layout
 from infra import identities
 from infra.config import EnvironmentConfig
@@ -20,7 +23,11 @@ from .operators import OperatorsStack
 CHARTS_DIR = Path(__file__).resolve().parents[1] / "charts"
 PIPELINE_CHART = "waardhaven-pipeline"
 FLINK_JOBS_CHART = "flink-jobs"
+KAFKA_CHART = "waardhaven-kafka"
 MONITORING_CHART = "waardhaven-monitoring"
+# Where the Strimzi Secrets are mounted in a client's pod: app.kafka_client reads them there.
+KAFKA_CA_DIR = f"{kafka_client.CREDENTIALS_DIR}/{kafka_client.CA_DIR}"
+KAFKA_USER_DIR = f"{kafka_client.CREDENTIALS_DIR}/{kafka_client.USER_DIR}"
 
 
 def environment_values_file(chart: str, env: str) -> Path:
@@ -41,6 +48,7 @@ class PlatformStack(EnvironmentStack):
         # Its namespace comes from the operators stack. Not live_objects: the helm provider's manifest
         # experiment fails a first install as inconsistent (its plan lacks the labels Helm adds).
         helm_provider(self, eks_connection(self, cfg))
+        flink_chart = flink_chart_values()
         pipeline_values = {
             "environment": cfg.name,
             "region": cfg.region,
@@ -53,28 +61,30 @@ class PlatformStack(EnvironmentStack):
                 "spark": {"name": identities.SPARK_SERVICE_ACCOUNT, "roleArn": irsa.spark.arn},
                 "connectors": {"name": identities.CONNECTORS_SERVICE_ACCOUNT, "roleArn": irsa.connectors.arn},
             },
-        }
-        flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
-        flink_values = {
-            "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
-            "storage": {
-                "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
-                "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
-                "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
+            "networkPolicy": {
+                "kafka": {
+                    "cluster": kafka_client.CLUSTER,
+                    "clientLabel": kafka_client.CLIENT_POD_LABEL,
+                    "tlsPort": kafka_client.TLS_LISTENER["port"],
+                },
+                "flink": {"operatorNamespace": cfg.operators.flink_operator.namespace},
+                "monitoringNamespace": cfg.operators.kube_prometheus_stack.namespace,
+                "metricsPorts": sorted([flink_chart["metricsPort"], kafka_client.METRICS_PORT]),
             },
         }
         self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
-        # Its pods run as the service account the pipeline chart creates.
-        self._chart_release(cfg, FLINK_JOBS_CHART, flink_values, depends_on=[self.pipeline])
+        self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
+        # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
+        self._chart_release(
+            cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
+        )
         self._monitoring_release(cfg)
 
     def _monitoring_release(self, cfg: EnvironmentConfig) -> Release:
         """charts/waardhaven-monitoring (rules, dashboards, the Flink PodMonitor) in kube-prometheus-stack's
         namespace, where its Grafana sidecar looks for dashboards, labelled for its selectors."""
         stack = cfg.operators.kube_prometheus_stack
-        flink_jobs = yaml.safe_load(
-            (CHARTS_DIR / FLINK_JOBS_CHART / "values.yaml").read_text(encoding="utf-8")
-        )
+        flink_jobs = flink_chart_values()
         values = {
             "prometheusRelease": stack.chart,  # the operators stack names the release after its chart
             "pipelineNamespace": identities.DATA_NAMESPACE,
@@ -119,6 +129,76 @@ class PlatformStack(EnvironmentStack):
             values=values,
             depends_on=depends_on,
         )
+
+
+def flink_jobs_values(cfg: EnvironmentConfig) -> dict:
+    """charts/flink-jobs' values: state under the environment's flink-state bucket, each job on Kafka's TLS
+    listener as its KafkaUser."""
+    flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
+    return {
+        "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
+        "kafka": kafka_client_values("tls"),
+        "jobs": {job: {"kafkaUser": kafka_access.flink_user(job)} for job in flink_jobs.JOBS},
+        "storage": {
+            "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
+            "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
+            "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
+        },
+    }
+
+
+def flink_chart_values() -> dict:
+    """charts/flink-jobs/values.yaml: its jobs and their metrics port."""
+    return yaml.safe_load((CHARTS_DIR / FLINK_JOBS_CHART / "values.yaml").read_text(encoding="utf-8"))
+
+
+def kafka_values(cfg: EnvironmentConfig) -> dict:
+    """charts/waardhaven-kafka's values: the environment's cluster, the catalog's topics scaled to its
+    brokers, and a user per workload with its ACLs."""
+    kafka, brokers = cfg.kafka, cfg.kafka.brokers.replicas
+    topics = strimzi.kafka_topics(brokers=brokers, namespace=identities.DATA_NAMESPACE)
+    users = kafka_access.kafka_users(cfg.name, identities.DATA_NAMESPACE)
+    return {
+        "cluster": kafka_client.CLUSTER,
+        "version": kafka.version,
+        "config": strimzi.broker_config(brokers),
+        "storageClass": GP3_STORAGE_CLASS,
+        "deleteClaim": not cfg.features.deletion_protection,
+        "controllers": _pool(kafka.controllers),
+        "brokers": _pool(kafka.brokers),
+        "listeners": {
+            "tls": kafka_client.TLS_LISTENER["port"],
+            "external": kafka_client.EXTERNAL_LISTENER["port"],
+        },
+        "externalListener": kafka.external_listener,
+        "clientLabel": kafka_client.CLIENT_POD_LABEL,
+        "topics": {
+            t["metadata"]["name"]: {
+                "pipeline": t["metadata"]["labels"]["waardhaven.io/pipeline"],
+                **t["spec"],
+            }
+            for t in topics
+        },
+        "users": {u["metadata"]["name"]: {"acls": u["spec"]["authorization"]["acls"]} for u in users},
+    }
+
+
+def _pool(pool) -> dict:
+    return {"replicas": pool.replicas, "volumes": pool.volumes, "volumeGib": pool.volume_gib}
+
+
+def kafka_client_values(protocol: str) -> dict:
+    """How a chart's pods reach Kafka: the TLS bootstrap, the pod label the network policies admit, the
+    environment app.kafka_client reads, and where the cluster CA's Secret is mounted (the KafkaUser's
+    Secret, named after the user, goes to userDir)."""
+    return {
+        "bootstrapServers": kafka_client.tls_bootstrap(identities.DATA_NAMESPACE),
+        "clientLabel": kafka_client.CLIENT_POD_LABEL,
+        "environment": kafka_client.pod_environment(protocol),
+        "caSecret": kafka_client.CLUSTER_CA_SECRET,
+        "caDir": KAFKA_CA_DIR,
+        "userDir": KAFKA_USER_DIR,
+    }
 
 
 def _waits(cfg: EnvironmentConfig) -> bool:

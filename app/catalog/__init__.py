@@ -34,6 +34,15 @@ def duration_ms(text: str) -> int:
     return int(match[1]) * _UNIT_MS[match[2]]
 
 
+def scaled_replication(replicas: int, min_insync_replicas: int, brokers: int) -> tuple[int, int]:
+    """The one rule for smaller clusters: replicas capped at the broker count, and min.insync.replicas
+    capped so that one replica may be down (never below 1). 3/2 on six brokers, 1/1 on one."""
+    if brokers < 1:
+        raise ValueError("a cluster has at least one broker")
+    replicas = min(replicas, brokers)
+    return replicas, min(min_insync_replicas, max(replicas - 1, 1))
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -85,18 +94,16 @@ class Topic(_Strict):
         return duration_ms(self.segment) if self.segment else None
 
     def scaled(self, brokers: int) -> Topic:
-        """The one rule for smaller clusters: replicas capped at the broker count, and min.insync.replicas
-        capped so that one replica may be down (never below 1). 3/2 on six brokers, 1/1 on one."""
-        if brokers < 1:
-            raise ValueError("a cluster has at least one broker")
-        replicas = min(self.replicas, brokers)
-        min_isr = min(self.min_insync_replicas, max(replicas - 1, 1))
+        replicas, min_isr = scaled_replication(self.replicas, self.min_insync_replicas, brokers)
         return self.model_copy(update={"replicas": replicas, "min_insync_replicas": min_isr})
 
     def kafka_config(self) -> dict[str, str]:
         """Topic-level Kafka configs, as strings (AdminClient and Strimzi both take these)."""
         config = {
             "retention.ms": str(self.retention_ms),
+            # Time alone bounds a topic: the brokers' default byte limit per partition (1 GiB) would cut
+            # the 30-day and 1-year topics short.
+            "retention.bytes": "-1",
             "compression.type": self.compression,
             "cleanup.policy": self.cleanup,
             "min.insync.replicas": str(self.min_insync_replicas),
@@ -112,8 +119,9 @@ class _CatalogFile(_Strict):
 
 
 class Catalog:
-    def __init__(self, topics: list[Topic]) -> None:
+    def __init__(self, topics: list[Topic], defaults: Defaults | None = None) -> None:
         self.topics = {topic.name: topic for topic in topics}
+        self.defaults = defaults or Defaults()
 
     def __iter__(self):
         return iter(self.topics.values())
@@ -137,11 +145,13 @@ class Catalog:
         )
 
     def scaled(self, brokers: int) -> Catalog:
-        return Catalog([topic.scaled(brokers) for topic in self])
+        return Catalog([topic.scaled(brokers) for topic in self], self.defaults)
 
     def with_suffix(self, suffix: str) -> Catalog:
         """The same topics under suffixed names: isolates a test or a run on a shared broker."""
-        return Catalog([topic.model_copy(update={"name": topic.name + suffix}) for topic in self])
+        return Catalog(
+            [topic.model_copy(update={"name": topic.name + suffix}) for topic in self], self.defaults
+        )
 
 
 def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:
@@ -157,7 +167,7 @@ def load_catalog(path: Path | str = CATALOG_PATH) -> Catalog:
             topics.append(validate(path, {**defaults, **(entry or {}), "name": name}, Topic))
         except ConfigError as exc:
             raise ConfigError(path, f"topics.{name}.{exc.key}".rstrip("."), exc.problem) from None
-    catalog = Catalog(topics)
+    catalog = Catalog(topics, raw.defaults)
     for pipeline in catalog.pipelines:
         count = sum(1 for t in catalog if t.pipeline == pipeline and t.kind == "dead-letter")
         if count != 1:

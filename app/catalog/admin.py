@@ -9,6 +9,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
 from app.catalog import Catalog, catalog
+from app.kafka_client import librdkafka_settings
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ def ensure_topics(bootstrap_servers: str, topics: Catalog | None = None, timeout
     Returns the names created. Existing topics keep their data; a topic with more partitions than the
     catalog says is reported as an error, since Kafka cannot shrink partitions.
     """
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **librdkafka_settings()})
     metadata = admin.list_topics(timeout=timeout)
     scaled = (topics or catalog()).scaled(len(metadata.brokers))
     missing = [t for t in scaled if t.name not in metadata.topics]

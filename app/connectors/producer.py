@@ -22,6 +22,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource
 
 from app import metrics
 from app.catalog import Topic
+from app.kafka_client import librdkafka_settings
 from app.schemas import adapter, list_adapter, reason
 from app.schemas.deadletter import envelope
 
@@ -56,6 +57,7 @@ def producer_config(bootstrap_servers: str, topic: Topic, client_id: str, **over
     compression = {"producer": "none", "uncompressed": "none"}.get(topic.compression, topic.compression)
     return {
         "bootstrap.servers": bootstrap_servers,
+        **librdkafka_settings(),
         "client.id": client_id,
         "enable.idempotence": True,
         "acks": "all",

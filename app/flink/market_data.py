@@ -10,6 +10,7 @@ from __future__ import annotations
 from app.catalog import catalog
 from app.flink.config import JobSettings
 from app.flink.scripts import statements
+from app.kafka_client import java_client_properties
 from app.metrics import bucket_labels
 from app.schemas import (
     FUTURE_TOLERANCE_MS,
@@ -25,6 +26,8 @@ from app.schemas.deadletter import RAW_LIMIT
 PIPELINE = "market-data"
 RAW_TOPIC = "market-data-raw"
 PROCESSED_TOPIC = "market-data-processed"
+# Both sinks' transactional ids start with it (app/flink/sql: <prefix>-processed, <prefix>-dead-letter).
+TRANSACTIONAL_ID_PREFIX = PIPELINE
 STREAMS_CLASS = "com.waardhaven.flink.MarketDataStreams"
 # Source offsets and indicator state are restored by these operator ids: keep them when the job changes.
 SOURCE_UID = "market-data-source"
@@ -71,6 +74,10 @@ def topics(suffix: str = "") -> dict[str, str]:
     }
 
 
+def consumer_group(settings: JobSettings) -> str:
+    return settings.market_data.consumer_group
+
+
 def source_options(settings: JobSettings, bootstrap_servers: str, topic_suffix: str = "") -> dict[str, str]:
     """The options of the job's source (com.waardhaven.flink.TickSource), as strings."""
     md = settings.market_data
@@ -80,7 +87,7 @@ def source_options(settings: JobSettings, bootstrap_servers: str, topic_suffix: 
             **tick_rules(settings),
             "bootstrap_servers": bootstrap_servers,
             "topic": topics(topic_suffix)["raw_topic"],
-            "group_id": md.consumer_group + topic_suffix,
+            "group_id": consumer_group(settings) + topic_suffix,
             "max_partition_fetch_bytes": md.max_partition_fetch_bytes,
             "partition_discovery_ms": PARTITION_DISCOVERY_MS,
             "out_of_orderness_ms": md.out_of_orderness,
@@ -88,6 +95,8 @@ def source_options(settings: JobSettings, bootstrap_servers: str, topic_suffix: 
             "alignment_group": f"{PIPELINE}{topic_suffix}",
             "alignment_max_drift_ms": md.watermark_alignment.max_drift,
             "alignment_update_interval_ms": md.watermark_alignment.update_interval,
+            # TickSource sets each kafka.<property> on its consumer.
+            **{f"kafka.{key}": value for key, value in java_client_properties().items()},
         }.items()
     }
 
@@ -109,7 +118,7 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
             **topics(topic_suffix),
             "bootstrap_servers": bootstrap_servers,
             "transaction_timeout_ms": settings.transaction_timeout,
-            "transactional_id_prefix": f"{PIPELINE}{topic_suffix}",
+            "transactional_id_prefix": f"{TRANSACTIONAL_ID_PREFIX}{topic_suffix}",
             "dead_letter_source": f"flink:{PIPELINE}",
             "raw_limit": RAW_LIMIT,
         },

@@ -21,6 +21,8 @@ PIPELINE = "news"
 RAW_TOPIC = "news-raw"
 PROCESSED_TOPIC = "news-sentiment-stream"
 DEAD_LETTER_SOURCE = f"flink:{PIPELINE}"
+# Both sinks' transactional ids start with it (app/flink/sql: <prefix>-processed, <prefix>-dead-letter).
+TRANSACTIONAL_ID_PREFIX = PIPELINE
 
 
 def analyse(raw: bytes, raw_topic: str, pipeline_version: str, max_bytes: int) -> dict:
@@ -84,6 +86,10 @@ def _udf(raw_topic: str, pipeline_version: str, max_bytes: int):
     return analyse_article
 
 
+def consumer_group(settings: JobSettings) -> str:
+    return settings.news.consumer_group
+
+
 def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: str, topic_suffix: str = ""):
     """Register the job's tables and views in `tables`; returns the statement set (no JVM functions)."""
     names = topics(topic_suffix)
@@ -96,9 +102,9 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
         {
             **names,
             "bootstrap_servers": bootstrap_servers,
-            "consumer_group": settings.news.consumer_group + topic_suffix,
+            "consumer_group": consumer_group(settings) + topic_suffix,
             "transaction_timeout_ms": settings.transaction_timeout,
-            "transactional_id_prefix": f"{PIPELINE}{topic_suffix}",
+            "transactional_id_prefix": f"{TRANSACTIONAL_ID_PREFIX}{topic_suffix}",
             "dead_letter_source": DEAD_LETTER_SOURCE,
         },
     )

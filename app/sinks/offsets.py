@@ -10,6 +10,8 @@ import time
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
+from app.kafka_client import librdkafka_settings
+
 # A topic created a moment ago may have no partition leader yet.
 _NO_LEADER_YET = (
     KafkaError.NOT_LEADER_FOR_PARTITION,
@@ -68,7 +70,7 @@ def committed(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int
 
 def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> bool:
     """True when `group` has committed the end of `topic` as it is now (a job commits on its checkpoints)."""
-    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": group})
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, **librdkafka_settings(), "group.id": group})
     try:
         return reached(committed(consumer, topic), end_offsets(consumer, topic))
     finally:
@@ -80,6 +82,7 @@ def read_to_end(bootstrap_servers: str, topic: str, timeout: float = 60.0) -> li
     consumer = Consumer(
         {
             "bootstrap.servers": bootstrap_servers,
+            **librdkafka_settings(),
             "group.id": f"wh-read-to-end-{time.monotonic_ns()}",
             "isolation.level": "read_committed",
             "enable.auto.commit": False,

@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from app import schemas
 from app.catalog import Catalog, Topic
+from app.kafka_client import librdkafka_settings
 from app.metrics import DEAD_LETTER, SUCCESS, PipelineMetrics
 from app.schemas.deadletter import envelope
 from app.schemas.tables import TICKS, Table
@@ -121,13 +122,16 @@ class TableLoader:
         consumer = Consumer(
             {
                 "bootstrap.servers": self.bootstrap_servers,
+                **librdkafka_settings(),
                 "group.id": self.group,
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
             }
         )
-        dead_letters = Producer({"bootstrap.servers": self.bootstrap_servers, "enable.idempotence": True})
+        dead_letters = Producer(
+            {"bootstrap.servers": self.bootstrap_servers, **librdkafka_settings(), "enable.idempotence": True}
+        )
         unflushed, ends = 0, None
         try:
             with psycopg.connect(self.dsn) as conn:

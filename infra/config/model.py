@@ -144,6 +144,25 @@ class Features(Section):
     ci_access: bool
 
 
+class KafkaPool(Section):
+    """A Strimzi KafkaNodePool: its node count and each node's persistent volumes (gp3, JBOD)."""
+
+    replicas: Annotated[int, _between(1, 30)]
+    volumes: Annotated[int, _between(1, 4)]
+    volume_gib: Annotated[int, _between(1, 16000)]
+
+
+class Kafka(Section):
+    """The Strimzi Kafka cluster (KRaft): controllers and brokers in their own node pools. Topic and
+    broker replication scale down to `brokers.replicas` (app.catalog's one rule)."""
+
+    version: Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]  # one the pinned Strimzi runs
+    controllers: KafkaPool
+    brokers: KafkaPool
+    # The SCRAM-SHA-512 listener behind a load balancer, for clients outside the cluster.
+    external_listener: bool
+
+
 class Chart(Section):
     repository: Annotated[str, Field(pattern=r"^(https|oci)://\S+$")]
     chart: Name
@@ -196,6 +215,7 @@ class EnvironmentConfig(Section):
     data_lake: DataLake
     features: Features
     operators: Operators
+    kafka: Kafka
     emulator: Emulator | None = None
 
     @property

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from .model import EnvironmentConfig
 
 DATA_PROCESSING_GROUP = "data-processing"
+# The Kafka versions each Strimzi release runs (its release notes; 0.45.0: 3.8.0, 3.8.1, 3.9.0).
+STRIMZI_KAFKA_VERSIONS = {"0.45.0": ("3.8.0", "3.8.1", "3.9.0")}
 # Tiers whose stacks must never point their AWS provider at an emulator.
 REAL_ACCOUNT_TIERS = ("production", "staging")
 
@@ -43,5 +45,28 @@ def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
             f"eks.node_groups.{DATA_PROCESSING_GROUP}",
             "a dedicated (tainted) data-processing node group is required: Spark and Flink pods select it",
         )
+    yield from _kafka_violations(cfg)
     if cfg.eks.endpoint_public_access and not cfg.eks.public_access_cidrs:
         yield "eks.public_access_cidrs", "a public API endpoint needs at least one allowed CIDR"
+
+
+def _kafka_violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
+    strimzi = cfg.operators.strimzi.version
+    runs = STRIMZI_KAFKA_VERSIONS.get(strimzi)
+    if runs is None:
+        yield (
+            "operators.strimzi.version",
+            f"no Kafka versions known for Strimzi {strimzi}: add them to policy.py",
+        )
+    elif cfg.kafka.version not in runs:
+        yield "kafka.version", f"Strimzi {strimzi} runs Kafka {', '.join(runs)}, not {cfg.kafka.version}"
+    if cfg.kafka.controllers.replicas % 2 == 0:
+        yield "kafka.controllers.replicas", "a KRaft quorum needs an odd number of controllers"
+    if cfg.kafka.controllers.volumes != 1:
+        yield "kafka.controllers.volumes", "a controller keeps its metadata log on one volume: must be 1"
+    if cfg.tier == "production" and cfg.kafka.brokers.replicas < 3:
+        yield (
+            "kafka.brokers.replicas",
+            "production replicates every topic 3 times: at least 3 brokers "
+            f"(got {cfg.kafka.brokers.replicas})",
+        )

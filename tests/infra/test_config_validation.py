@@ -195,6 +195,31 @@ REJECTIONS = [
     ),
     (
         "dev",
+        _set("kafka", "version", "3.6.0"),
+        "kafka.version: Strimzi 0.45.0 runs Kafka 3.8.0, 3.8.1, 3.9.0, not 3.6.0",
+    ),
+    (
+        "staging",
+        _set("kafka", "controllers", "replicas", 2),
+        "kafka.controllers.replicas: a KRaft quorum needs an odd number of controllers",
+    ),
+    (
+        "prod",
+        _set("kafka", "brokers", "replicas", 2),
+        "kafka.brokers.replicas: production replicates every topic 3 times: at least 3 brokers (got 2)",
+    ),
+    (
+        "dev",
+        _set("kafka", "brokers", "volume_size", 100),
+        "kafka.brokers: Value error, unknown key 'volume_size'; allowed keys: replicas, volumes, volume_gib",
+    ),
+    (
+        "dev",
+        _set("kafka", "brokers", "volumes", 5),
+        "kafka.brokers.volumes: Value error, must be between 1 and 4 (got 5)",
+    ),
+    (
+        "dev",
         _set("features", "eks_addons", False),
         "features.eks_addons: may be false only with an emulator; real clusters need the EBS CSI add-on",
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
+from app.catalog import catalog
 from infra.bootstrap import crds
 from infra.config import load_environment
 from tests.stacks.synth_helpers import AWS_ENVS, ENVS, resource, resources
@@ -98,8 +99,15 @@ def test_the_platform_namespace_comes_from_the_operators_stack(synthesized, env)
     # ... which needs their namespace before they are planned: the operators stack makes it.
     operators = synthesized.stack(f"{env}-operators")
     assert "experiments" not in operators["provider"]["helm"][0]
-    assert "data-processing" in {
-        r["metadata"]["name"] for r in resources(operators, "kubernetes_namespace_v1").values()
+    (data,) = [
+        r
+        for r in resources(operators, "kubernetes_namespace_v1").values()
+        if r["metadata"]["name"] == "data-processing"
+    ]
+    assert data["metadata"]["labels"] == {  # every pod in it under the restricted Pod Security Standard
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
     }
     assert "kubernetes_namespace_v1" not in synthesized.stack(f"{env}-platform").get("resource", {})
 
@@ -117,6 +125,7 @@ def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, 
     monitoring = cfg.operators.kube_prometheus_stack.namespace
     assert namespaces == {
         "waardhaven-pipeline": "data-processing",
+        "waardhaven-kafka": "data-processing",
         "flink-jobs": "data-processing",
         "waardhaven-monitoring": monitoring,
     }
@@ -157,7 +166,16 @@ def test_flink_jobs_keep_state_under_their_prefixes_of_the_flink_state_bucket(sy
         "ha": f"s3://waardhaven-{env}-flink-state/ha/",
     }
     assert generated["serviceAccount"] == "flink-service-account"
-    assert release["depends_on"] == ["helm_release.waardhaven-pipeline"]  # which creates that account
+    # the pipeline chart creates that account; the Kafka chart the users whose Secrets the pods mount
+    assert release["depends_on"] == ["helm_release.waardhaven-pipeline", "helm_release.waardhaven-kafka"]
+    assert generated["jobs"] == {
+        "market-data": {"kafkaUser": "flink-market-data"},
+        "news": {"kafkaUser": "flink-news"},
+    }
+    assert (
+        generated["kafka"]["bootstrapServers"]
+        == "waardhaven-kafka-cluster-kafka-bootstrap.data-processing.svc:9093"
+    )
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -177,3 +195,29 @@ def test_platform_installs_the_monitoring_chart_beside_kube_prometheus_stack(syn
         "flinkJobs": sorted(flink_jobs["jobs"]),
         "flinkMetricsPort": flink_jobs["metricsPort"],
     }
+
+
+@pytest.mark.parametrize("env", AWS_ENVS)
+def test_strimzi_runs_its_pods_under_the_restricted_standard(synthesized, env):
+    release = resource(synthesized.stack(f"{env}-operators"), "helm_release", name="strimzi-kafka-operator")
+    values = yaml.safe_load(release["values"][0])
+    assert {"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"} in values["extraEnvs"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_kafka_release_carries_the_environments_cluster_topics_and_users(synthesized, env):
+    cfg = load_environment(env)
+    release = resource(synthesized.stack(f"{env}-platform"), "helm_release", name="waardhaven-kafka")
+    values = [yaml.safe_load(v) for v in release["values"]]
+    generated = values[-1]
+    assert (generated["cluster"], generated["version"]) == ("waardhaven-kafka-cluster", cfg.kafka.version)
+    assert generated["brokers"] == {
+        "replicas": cfg.kafka.brokers.replicas,
+        "volumes": cfg.kafka.brokers.volumes,
+        "volumeGib": cfg.kafka.brokers.volume_gib,
+    }
+    assert generated["deleteClaim"] is (not cfg.features.deletion_protection)
+    assert generated["externalListener"] is cfg.kafka.external_listener
+    assert len(generated["topics"]) == len(list(catalog()))
+    assert all(t["replicas"] <= cfg.kafka.brokers.replicas for t in generated["topics"].values())
+    assert "triage" in generated["users"] and "tick-loader" in generated["users"]

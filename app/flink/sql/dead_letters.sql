@@ -8,6 +8,7 @@ CREATE TEMPORARY TABLE dead_letters (
   'connector' = 'kafka',
   'topic' = '${dead_letter_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
+  ${security_options}
   'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
   'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${transactional_id_prefix}-dead-letter',

@@ -15,6 +15,7 @@ CREATE TEMPORARY TABLE processed_ticks (
   'connector' = 'kafka',
   'topic' = '${processed_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
+  ${security_options}
   'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
   -- Fewer, larger produce requests: 5 ms of linger cost the broker and the sender thread less CPU per tick.
   'properties.linger.ms' = '5',

@@ -9,6 +9,7 @@ CREATE TEMPORARY TABLE raw_articles (
   'connector' = 'kafka',
   'topic' = '${raw_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
+  ${security_options}
   'properties.group.id' = '${consumer_group}',
   'properties.isolation.level' = 'read_committed',
   'properties.auto.offset.reset' = 'earliest',
@@ -24,6 +25,7 @@ CREATE TEMPORARY TABLE scored_articles (
   'connector' = 'kafka',
   'topic' = '${processed_topic}',
   'properties.bootstrap.servers' = '${bootstrap_servers}',
+  ${security_options}
   'properties.transaction.timeout.ms' = '${transaction_timeout_ms}',
   'sink.delivery-guarantee' = 'exactly-once',
   'sink.transactional-id-prefix' = '${transactional_id_prefix}-processed',

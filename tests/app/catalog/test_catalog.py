@@ -15,6 +15,7 @@ def test_brief_topics_have_the_briefs_settings():
     assert (raw.partitions, raw.replicas, raw.min_insync_replicas) == (24, 3, 2)
     assert raw.kafka_config() == {
         "retention.ms": "604800000",
+        "retention.bytes": "-1",
         "segment.ms": "3600000",
         "compression.type": "lz4",
         "cleanup.policy": "delete",

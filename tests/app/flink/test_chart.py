@@ -1,5 +1,5 @@
 """charts/flink-jobs: the FlinkDeployments carry exactly the checkpoint, restart and state settings of
-app/flink/jobs.yaml, the same the local runtime runs with."""
+app/flink/jobs.yaml, the same the local runtime runs with, and reach Kafka on its TLS listener."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import yaml
 from app.flink import chart_values, config, jobs
 from infra.bootstrap import gotools
 from infra.bootstrap.common import is_complete
+from infra.config import load_environment
+from stacks.platform import flink_jobs_values
 
 
 @pytest.mark.parametrize("env", config.environments())
@@ -29,9 +31,12 @@ def helm() -> str:
 
 
 @pytest.mark.parametrize("env", ["prod", "dev"])
-def test_rendered_deployments_match_the_settings(helm, env):
+def test_rendered_deployments_match_the_settings(helm, env, tmp_path):
+    generated = tmp_path / "platform.yaml"  # what the platform stack gives the chart on top
+    generated.write_text(yaml.safe_dump(flink_jobs_values(load_environment(env))))
+    values = ["-f", str(chart_values.values_path(env)), "-f", str(generated)]
     rendered = subprocess.run(
-        [helm, "template", "flink-jobs", str(chart_values.CHART), "-f", str(chart_values.values_path(env))],
+        [helm, "template", "flink-jobs", str(chart_values.CHART), *values],
         capture_output=True,
         text=True,
         check=True,
@@ -47,6 +52,17 @@ def test_rendered_deployments_match_the_settings(helm, env):
         assert spec["job"]["parallelism"] == settings.parallelism
         assert spec["job"]["args"][:3] == ["-pym", "app.flink.cluster", deployment["metadata"]["name"]]
         assert spec["job"]["upgradeMode"] == "last-state"
+        args = spec["job"]["args"]
+        assert args[args.index("--bootstrap-servers") + 1] == (
+            "waardhaven-kafka-cluster-kafka-bootstrap.data-processing.svc:9093"
+        )
+        (container,) = spec["podTemplate"]["spec"]["containers"]
+        assert {"name": "WAARDHAVEN_KAFKA_SECURITY", "value": "tls"} in container["env"]
+        secrets = {v["secret"]["secretName"] for v in spec["podTemplate"]["spec"]["volumes"]}
+        assert secrets == {
+            "waardhaven-kafka-cluster-cluster-ca-cert",
+            f"flink-{deployment['metadata']['name']}",
+        }
 
 
 def test_prod_uses_the_briefs_checkpointing():

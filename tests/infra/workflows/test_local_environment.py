@@ -22,6 +22,7 @@ from kubernetes import dynamic
 from kubernetes.dynamic.resource import ResourceList
 
 from app.catalog.strimzi import kafka_topics
+from app.kafka_access import kafka_users
 from infra import identities
 from infra.bootstrap import crds
 from infra.bootstrap.common import REPO
@@ -148,6 +149,15 @@ def test_deploy_applies_all_eight_stacks_into_the_emulator_and_the_kubernetes_ap
     assert {
         ("flink.apache.org/v1beta1/FlinkDeployment", data, job) for job in ("market-data", "news")
     } <= stored
+    # The Kafka cluster, its node pools, every catalog topic and a user per workload, each accepted by the
+    # API server against its CRD; the namespace's network policies.
+    strimzi = "kafka.strimzi.io/v1beta2"
+    assert (f"{strimzi}/Kafka", data, "waardhaven-kafka-cluster") in stored
+    assert {(f"{strimzi}/KafkaNodePool", data, pool) for pool in ("controllers", "brokers")} <= stored
+    assert {(f"{strimzi}/KafkaTopic", data, t["metadata"]["name"]) for t in kafka_topics()} <= stored
+    users = {(f"{strimzi}/KafkaUser", data, u["metadata"]["name"]) for u in kafka_users("local", data)}
+    assert users <= stored
+    assert ("networking.k8s.io/v1/NetworkPolicy", data, "default-deny") in stored
     local.first_plan = plan_shape(outcomes)
 
 

@@ -6,6 +6,7 @@ import java.util.Map;
 import org.apache.flink.api.common.eventtime.SerializableTimestampAssigner;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.KafkaSourceBuilder;
 import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -17,7 +18,8 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  * {@link TickParser}, event time and watermarks taken from the parsed row.
  *
  * <p>The options are the keys of {@link #KEYS}, all strings, filled by app/flink/market_data.py from the
- * topic catalog, app.schemas and app/flink/jobs.yaml (validated there).
+ * topic catalog, app.schemas and app/flink/jobs.yaml (validated there); each {@code kafka.<property>} option
+ * is set on the consumer (its security settings, from app/kafka_client.py).
  */
 final class TickSource {
     static final String[] KEYS = {
@@ -27,6 +29,8 @@ final class TickSource {
         "max_depth", "min_event_ms", "max_future_ms", "max_price", "max_size", "max_trade_id_length",
         "max_source_length",
     };
+
+    static final String CLIENT_PREFIX = "kafka.";
 
     private final Map<String, String> options;
 
@@ -40,7 +44,13 @@ final class TickSource {
     }
 
     DataStream<RowData> read(StreamExecutionEnvironment env, String uid) {
-        KafkaSource<RowData> source = KafkaSource.<RowData>builder()
+        KafkaSourceBuilder<RowData> builder = KafkaSource.<RowData>builder();
+        options.forEach((key, value) -> {
+            if (key.startsWith(CLIENT_PREFIX)) {
+                builder.setProperty(key.substring(CLIENT_PREFIX.length()), value);
+            }
+        });
+        KafkaSource<RowData> source = builder
                 .setBootstrapServers(options.get("bootstrap_servers"))
                 .setTopics(options.get("topic"))
                 .setGroupId(options.get("group_id"))

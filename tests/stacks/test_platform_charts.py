@@ -1,0 +1,248 @@
+"""Every chart the platform stack installs, with the values it passes in each environment: `helm lint`,
+`helm template`, and kubeconform in strict mode against the pinned operators' CRD schemas (the `crds`
+bootstrap step's). Core kinds have no offline schema here; the local deploy's API server validates them.
+Then what the Kafka chart must say: the environment's node pools and listeners, the catalog's topics,
+a user per workload, and network policies that let exactly the labelled clients reach the TLS listener."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from app.catalog.strimzi import broker_config, kafka_topics
+from app.kafka_access import kafka_users
+from infra.bootstrap import crds, gotools
+from infra.bootstrap.common import is_complete
+from infra.config import load_environment
+from tests.stacks.synth_helpers import ENVS, resource, resources
+
+pytestmark = pytest.mark.integration
+STAND_IN_ARN = "arn:aws:iam::123456789012:role/stand-in"
+CORE_KINDS = {"ConfigMap", "ServiceAccount", "NetworkPolicy"}
+RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by")
+
+
+def _built(tool: gotools.GoTool) -> str:
+    if not is_complete(gotools.tool_dir(tool)):
+        pytest.fail(f"{tool.name} is not built: run `python3 -m infra.bootstrap {tool.name}`")
+    return str(gotools.binary_path(tool))
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    return _built(gotools.HELM)
+
+
+@pytest.fixture(scope="module")
+def kubeconform() -> str:
+    return _built(gotools.KUBECONFORM)
+
+
+def release_values(synthesized, env: str, chart: str, tmp_path: Path) -> list[str]:
+    """`-f` arguments of the release's values as synthesized (apply-time ARNs stand in as a fixed one)."""
+    release = resource(synthesized.stack(f"{env}-platform"), "helm_release", name=chart)
+    args = []
+    for index, text in enumerate(release["values"]):
+        path = tmp_path / f"{chart}-{index}.yaml"
+        path.write_text(re.sub(r"\$\{[^}]*\}", STAND_IN_ARN, text))
+        args += ["-f", str(path)]
+    return args
+
+
+def render(helm: str, chart: str, values: list[str], namespace: str = "data-processing") -> list[dict]:
+    lint = subprocess.run([helm, "lint", f"charts/{chart}", *values], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    rendered = subprocess.run(
+        [helm, "template", chart, f"charts/{chart}", "-n", namespace, *values],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [doc for doc in yaml.safe_load_all(rendered) if doc]
+
+
+def conform(kubeconform: str, documents: list[dict], tmp_path: Path) -> subprocess.CompletedProcess:
+    manifest = tmp_path / "custom-resources.yaml"
+    manifest.write_text(yaml.safe_dump_all(documents))
+    locations = [arg for location in crds.schema_locations() for arg in ("-schema-location", location)]
+    return subprocess.run(
+        [kubeconform, "-strict", "-summary", "-output", "text", *locations, str(manifest)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_platform_chart_lints_renders_and_its_custom_resources_conform(
+    synthesized, helm, kubeconform, env, tmp_path
+):
+    releases = resources(synthesized.stack(f"{env}-platform"), "helm_release").values()
+    custom = []
+    for release in releases:
+        chart = release["name"]
+        documents = render(
+            helm, chart, release_values(synthesized, env, chart, tmp_path), release["namespace"]
+        )
+        assert documents, chart
+        for doc in documents:
+            labels = doc["metadata"].get("labels", {})
+            assert all(key in labels for key in RECOMMENDED), (chart, doc["kind"], doc["metadata"]["name"])
+            assert doc["kind"] != "Secret"  # credentials come from Strimzi and the secret store, never values
+        custom += [d for d in documents if d["kind"] not in CORE_KINDS]
+    result = conform(kubeconform, custom, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Valid: {len(custom)}, Invalid: 0, Errors: 0, Skipped: 0" in result.stdout
+
+
+def _kafka(synthesized, helm, env, tmp_path) -> dict[str, list[dict]]:
+    documents = render(
+        helm, "waardhaven-kafka", release_values(synthesized, env, "waardhaven-kafka", tmp_path)
+    )
+    by_kind: dict[str, list[dict]] = {}
+    for doc in documents:
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    return by_kind
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_kafka_runs_kraft_node_pools_sized_by_the_environment(synthesized, helm, env, tmp_path):
+    cfg = load_environment(env)
+    rendered = _kafka(synthesized, helm, env, tmp_path)
+    (kafka,) = rendered["Kafka"]
+    assert kafka["metadata"]["name"] == "waardhaven-kafka-cluster"
+    assert kafka["metadata"]["annotations"] == {
+        "strimzi.io/node-pools": "enabled",
+        "strimzi.io/kraft": "enabled",
+    }
+    spec = kafka["spec"]["kafka"]
+    assert spec["version"] == cfg.kafka.version and "replicas" not in spec and "storage" not in spec
+    assert spec["authorization"] == {"type": "simple"}
+    assert spec["config"] == broker_config(cfg.kafka.brokers.replicas)
+    replication = min(3, cfg.kafka.brokers.replicas)
+    assert spec["config"]["default.replication.factor"] == replication
+    assert spec["config"]["min.insync.replicas"] == max(1, min(2, replication - 1))
+    assert spec["config"]["auto.create.topics.enable"] is False
+    pools = {pool["metadata"]["name"]: pool["spec"] for pool in rendered["KafkaNodePool"]}
+    assert pools["controllers"]["roles"] == ["controller"] and pools["brokers"]["roles"] == ["broker"]
+    for name, pool in (("controllers", cfg.kafka.controllers), ("brokers", cfg.kafka.brokers)):
+        volumes = pools[name]["storage"]["volumes"]
+        assert pools[name]["replicas"] == pool.replicas
+        assert [v["size"] for v in volumes] == [f"{pool.volume_gib}Gi"] * pool.volumes
+        assert {v["class"] for v in volumes} == {"gp3-optimized"}
+        assert {v["deleteClaim"] for v in volumes} == {not cfg.features.deletion_protection}
+    listeners = {listener["name"]: listener for listener in spec["listeners"]}
+    assert listeners["tls"]["port"] == 9093 and listeners["tls"]["authentication"] == {"type": "tls"}
+    assert listeners["tls"]["tls"] is True
+    if cfg.kafka.external_listener:
+        assert listeners["external"]["type"] == "loadbalancer"
+        assert listeners["external"]["authentication"] == {"type": "scram-sha-512"}
+    else:
+        assert set(listeners) == {"tls"}
+    (metrics,) = rendered["ConfigMap"]
+    assert metrics["metadata"]["name"] == spec["metricsConfig"]["valueFrom"]["configMapKeyRef"]["name"]
+    assert yaml.safe_load(metrics["data"]["kafka-metrics-config.yml"])["rules"]
+
+
+def test_prod_has_the_requirements_brokers_and_the_external_scram_listener(synthesized, helm, tmp_path):
+    rendered = _kafka(synthesized, helm, "prod", tmp_path)
+    (brokers,) = [p["spec"] for p in rendered["KafkaNodePool"] if p["metadata"]["name"] == "brokers"]
+    assert brokers["replicas"] == 6
+    assert brokers["storage"] == {
+        "type": "jbod",
+        "volumes": [
+            {
+                "id": 0,
+                "type": "persistent-claim",
+                "size": "2000Gi",
+                "class": "gp3-optimized",
+                "deleteClaim": False,
+                "kraftMetadata": "shared",
+            },
+            {
+                "id": 1,
+                "type": "persistent-claim",
+                "size": "2000Gi",
+                "class": "gp3-optimized",
+                "deleteClaim": False,
+            },
+        ],
+    }
+    assert brokers["resources"] == {
+        "requests": {"memory": "16Gi", "cpu": "4"},
+        "limits": {"memory": "32Gi", "cpu": "8"},
+    }
+    assert (brokers["jvmOptions"]["-Xms"], brokers["jvmOptions"]["-Xmx"]) == ("8g", "16g")
+    (kafka,) = rendered["Kafka"]
+    assert {listener["name"] for listener in kafka["spec"]["kafka"]["listeners"]} == {"tls", "external"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_topics_are_the_catalog_scaled_and_users_are_the_workloads(synthesized, helm, env, tmp_path):
+    cfg = load_environment(env)
+    rendered = _kafka(synthesized, helm, env, tmp_path)
+    expected = {t["metadata"]["name"]: t for t in kafka_topics(brokers=cfg.kafka.brokers.replicas)}
+    topics = {t["metadata"]["name"]: t for t in rendered["KafkaTopic"]}
+    assert set(topics) == set(expected)
+    for name, topic in topics.items():
+        assert topic["spec"] == expected[name]["spec"]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "waardhaven-kafka-cluster"
+        assert topic["spec"]["replicas"] <= cfg.kafka.brokers.replicas
+    users = {u["metadata"]["name"]: u["spec"] for u in rendered["KafkaUser"]}
+    assert users == {u["metadata"]["name"]: u["spec"] for u in kafka_users(env, "data-processing")}
+
+
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
+    synthesized, helm, env, tmp_path
+):
+    pipeline = render(
+        helm, "waardhaven-pipeline", release_values(synthesized, env, "waardhaven-pipeline", tmp_path)
+    )
+    policies = {p["metadata"]["name"]: p["spec"] for p in pipeline if p["kind"] == "NetworkPolicy"}
+    assert policies["default-deny"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    assert {port["port"] for rule in policies["allow-dns"]["egress"] for port in rule["ports"]} == {53}
+    (kafka,) = _kafka(synthesized, helm, env, tmp_path)["Kafka"]
+    (tls,) = [listener for listener in kafka["spec"]["kafka"]["listeners"] if listener["name"] == "tls"]
+    (peer,) = tls["networkPolicyPeers"]
+    client = policies["kafka-clients-to-tls-listener"]
+    assert client["podSelector"] == peer["podSelector"]  # the clients Strimzi admits are the ones let out
+    (egress,) = client["egress"]
+    assert egress["ports"] == [{"protocol": "TCP", "port": tls["port"]}]
+    flink = render(helm, "flink-jobs", release_values(synthesized, env, "flink-jobs", tmp_path))
+    for deployment in flink:
+        labels = deployment["spec"]["podTemplate"]["metadata"]["labels"]
+        assert labels.items() >= peer["podSelector"]["matchLabels"].items()
+    scrape = policies["prometheus-to-metrics"]["ingress"][0]
+    assert {port["port"] for port in scrape["ports"]} == {9249, 9404}  # Flink's reporter, Kafka's exporter
+    assert scrape["from"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("chart", "change", "named"),
+    [
+        ("waardhaven-kafka", {"brokers": {"replica": 3}}, "replica"),
+        ("waardhaven-kafka", {"deleteClaim": "no"}, "deleteClaim"),
+        ("waardhaven-pipeline", {"logLevel": "LOUD"}, "logLevel"),
+        ("flink-jobs", {"jobManager": {"replicas": "two"}}, "replicas"),
+        ("waardhaven-monitoring", {"flinkMetricPort": 9249}, "flinkMetricPort"),
+    ],
+)
+def test_a_bad_value_fails_install_through_the_schema_naming_the_key(
+    synthesized, helm, chart, change, named, tmp_path
+):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(change))
+    values = [*release_values(synthesized, "dev", chart, tmp_path), "-f", str(bad)]
+    result = subprocess.run(
+        [helm, "template", chart, f"charts/{chart}", *values], capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "values don't meet the specifications of the schema" in result.stderr
+    assert named in result.stderr
