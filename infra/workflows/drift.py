@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .json_paths import changed_paths
 from .release_drift import ObjectDrift, ReleaseObjects, releases
 from .stackset import (
     EXPECTED_ERRORS,
@@ -44,22 +45,6 @@ class Drift:
     address: str
     action: str  # "update", "replace", or "delete" (gone outside OpenTofu; the plan creates it again)
     attributes: tuple[str, ...]
-
-
-def changed_paths(before: Any, after: Any, prefix: str = "") -> list[str]:
-    """Attribute paths (a.b[0].c) whose values differ between two JSON values."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        paths = []
-        for key in sorted(set(before) | set(after)):
-            sub = f"{prefix}.{key}" if prefix else key
-            paths += changed_paths(before.get(key), after.get(key), sub)
-        return paths
-    if isinstance(before, list) and isinstance(after, list) and len(before) == len(after):
-        paths = []
-        for index, (b, a) in enumerate(zip(before, after, strict=True)):
-            paths += changed_paths(b, a, f"{prefix}[{index}]")
-        return paths
-    return [] if before == after else [prefix]
 
 
 def unknown_paths(after_unknown: Any, prefix: str = "") -> list[str]:

@@ -27,6 +27,7 @@ import yaml
 
 from infra.process import ServiceError
 
+from .json_paths import changed_paths
 from .stackset import AwsTarget
 
 RELEASE_TYPE = "helm_release"
@@ -82,26 +83,15 @@ def object_key(document: dict[str, Any], namespace: str | None) -> str:
     return f"{kind}/{version}/{where}{document['metadata']['name']}"
 
 
-def differences(desired: Any, live: Any, prefix: str = "") -> list[str]:
+def differences(desired: Any, live: Any) -> list[str]:
     """Paths (a.b[0].c) the desired value sets and the live one does not hold; keys only the live object has
     are the cluster's own, and a zero value (0, "", false, empty) the live object leaves out is the API
     server's omitempty, not a change."""
-    if isinstance(desired, dict):
-        if not isinstance(live, dict):
-            return [prefix]
-        paths = []
-        for key, value in desired.items():
-            if key not in live and _zero(value):
-                continue
-            sub = f"{prefix}.{key}" if prefix else key
-            paths += differences(value, live.get(key), sub)
-        return paths
-    if isinstance(desired, list) and isinstance(live, list) and len(desired) == len(live):
-        paths = []
-        for index, (d, v) in enumerate(zip(desired, live, strict=True)):
-            paths += differences(d, v, f"{prefix}[{index}]")
-        return paths
-    return [] if desired == live else [prefix]
+    return changed_paths(desired, live, keys=_set_by_manifest)
+
+
+def _set_by_manifest(desired: dict[str, Any], live: dict[str, Any]) -> list[str]:
+    return [key for key, value in desired.items() if key in live or not _zero(value)]
 
 
 def _zero(value: Any) -> bool:
@@ -126,17 +116,12 @@ class ReleaseObjects:
     def _resource(self, document: dict[str, Any]) -> Any:
         return self.dynamic.resources.get(api_version=document["apiVersion"], kind=document["kind"])
 
-    def _namespace(self, document: dict[str, Any], release_namespace: str) -> str | None:
-        if not self._resource(document).namespaced:
-            return None
-        return document["metadata"].get("namespace", release_namespace)
-
-    def _live(self, document: dict[str, Any], namespace: str | None) -> dict[str, Any] | None:
+    def _live(self, resource: Any, document: dict[str, Any], namespace: str | None) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
         scope = {"namespace": namespace} if namespace else {}
         try:
-            return self._resource(document).get(name=document["metadata"]["name"], **scope).to_dict()
+            return resource.get(name=document["metadata"]["name"], **scope).to_dict()
         except ApiException as exc:
             if exc.status == 404:
                 return None
@@ -166,8 +151,11 @@ class ReleaseObjects:
         found = []
         for address, name, release_namespace in releases(state):
             for document in manifest(self.core, name, release_namespace):
-                namespace = self._namespace(document, release_namespace)
-                live = self._live(document, namespace)
+                resource = self._resource(document)
+                namespace = (
+                    document["metadata"].get("namespace", release_namespace) if resource.namespaced else None
+                )
+                live = self._live(resource, document, namespace)
                 paths = () if live is None else tuple(differences(document, live))
                 if live is None or paths:
                     key = object_key(document, namespace)
