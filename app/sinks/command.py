@@ -2,10 +2,11 @@
 (every load by default), until interrupted; with --until-caught-up, until each has stored its topic up to
 its end as of the start.
 
-On Ctrl-C or SIGTERM each load finishes what it read, writes the lake, commits its offsets and returns. The
-lake buckets are the environment's (--env, by the data-lake stack's names), on AWS through the default
-credential chain, or on --aws-endpoint (the local emulator). The database comes from --dsn or
-$WH_DATABASE_DSN. Exit 1 if a load failed, 2 on bad arguments.
+A load whose database or broker goes away starts again from its committed offsets after a growing delay
+(app/sinks/supervisor.py). On Ctrl-C or SIGTERM each load finishes what it read, writes the lake, commits
+its offsets and returns. The lake buckets are the environment's (--env, by the data-lake stack's names),
+on AWS through the default credential chain, or on --aws-endpoint (the local emulator). The database
+comes from --dsn or $WH_DATABASE_DSN. Exit 1 if a load failed, 2 on bad arguments.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from app.catalog import catalog
     from app.sinks import lake_layout
     from app.sinks.loads import LOADS
+    from app.sinks.supervisor import keep_loading
     from app.sinks.timescale import loader_with_lake
 
     unknown = [t for t in args.topic if t not in LOADS]
@@ -49,14 +51,17 @@ def run(args: argparse.Namespace) -> int:
     for name in args.topic or LOADS:
         load = LOADS[name]
         bucket = lake_layout.bucket_name(args.env, load.dataset.bucket)
-        loader, _ = loader_with_lake(load, args.bootstrap_servers, args.dsn, s3, bucket, topics, suffix)
 
-        def work(loader=loader, name=name) -> None:
+        def make(load=load, bucket=bucket):
+            return loader_with_lake(load, args.bootstrap_servers, args.dsn, s3, bucket, topics, suffix)[0]
+
+        def work(make=make, name=name) -> None:
             try:
-                stats = loader.run(stop)
+                runs = keep_loading(make, stop, name=name).stats
+                inserted, duplicates = sum(r.inserted for r in runs), sum(r.duplicates for r in runs)
                 print(
-                    f"{name}: {stats.inserted} rows inserted ({stats.duplicates} already there), "
-                    f"{stats.dead_lettered} dead-lettered"
+                    f"{name}: {inserted} rows inserted ({duplicates} already there), "
+                    f"{sum(r.dead_lettered for r in runs)} dead-lettered, {len(runs) - 1} restarts"
                 )
             except Exception as exc:  # one load's failure ends it alone
                 failures.append(name)

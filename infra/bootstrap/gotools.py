@@ -23,7 +23,7 @@ from pathlib import Path
 
 from infra.bootstrap.provider_versions import BUILT_VERSIONS, PROVIDER_VERSIONS
 
-from . import aws_services
+from . import aws_services, tofu_backends
 from .common import (
     BootstrapError,
     cache_root,
@@ -109,6 +109,8 @@ TOFU = GoTool(
     "./cmd/tofu",
     "-X github.com/opentofu/opentofu/version.dev=no",
     first_build="5-20 minutes on a busy 2-core machine",
+    overlay=tofu_backends.overlay,
+    variant="backends-" + fingerprint(*tofu_backends.KEPT),
 )
 HELM = GoTool(
     "helm", "helm.sh/helm/v3", "v3.22.0", "./cmd/helm", "-X helm.sh/helm/v3/internal/version.version=v3.22.0"

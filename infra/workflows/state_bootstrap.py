@@ -1,9 +1,13 @@
-"""The first deploy of a state stack whose S3 backend is the bucket it creates itself.
+"""The state stack, whose S3 backend is the bucket it creates itself: its first deploy and its destroy.
 
 Before that bucket exists OpenTofu cannot init the stack's backend. So the stack is applied with local
 state (an override file turns its backend into a local one, `bootstrap.tfstate` in its directory), and then
 `init -migrate-state -force-copy` moves that state into the bucket it just created. A bootstrap cut short
 leaves `bootstrap.tfstate` behind, and the next deploy resumes from it instead of starting over.
+
+Its destroy runs the other way: the state moves out of the bucket into `bootstrap.tfstate` first (the
+destroy deletes the bucket it would otherwise write to), and the local copy goes only once the destroy
+succeeded; a teardown cut short resumes from it.
 """
 
 from __future__ import annotations
@@ -41,15 +45,37 @@ class Bootstrap:
             f"{self.stack.name}: its state bucket {self.bucket} does not exist yet: applying with local "
             f"state in {self.local_state}{resumed}, then migrating that state into the bucket"
         )
+        self._use_local_state(tofu, "-reconfigure", upgrade=upgrade)
+
+    def leave_bucket(self, tofu: Tofu) -> None:
+        """Before destroying the stack: move its state out of the bucket the destroy deletes (or resume the
+        local state an earlier destroy left)."""
+        if self.local_state.exists():
+            say(f"{self.stack.name}: resuming the destroy an earlier teardown left in {self.local_state}")
+            self._use_local_state(tofu, "-reconfigure")
+            return
+        tofu.init("-reconfigure")  # on the bucket: what it holds is what moves
+        say(f"{self.stack.name}: moving its state out of s3://{self.bucket} into {self.local_state}")
+        self._use_local_state(tofu, "-migrate-state", "-force-copy")
+
+    def destroyed(self) -> None:
+        """The destroy succeeded: no state is left to keep."""
+        for leftover in (self.override, *self._local_files()):
+            leftover.unlink(missing_ok=True)
+
+    def _use_local_state(self, tofu: Tofu, *init_args: str, upgrade: bool = False) -> None:
         local = {"terraform": {"backend": {"local": {"path": LOCAL_STATE}}}}
         self.override.write_text(json.dumps(local, indent=2), encoding="utf-8")
-        tofu.init("-reconfigure", upgrade=upgrade)
+        tofu.init(*init_args, upgrade=upgrade)
+
+    def _local_files(self) -> tuple[Path, Path]:
+        return self.local_state, self.local_state.with_name(LOCAL_STATE + ".backup")
 
     def finish(self, tofu: Tofu) -> None:
         """Move the applied local state into the bucket, then drop the local copy."""
         self.override.unlink()
         tofu.init("-migrate-state", "-force-copy")
-        for leftover in (self.local_state, self.local_state.with_name(LOCAL_STATE + ".backup")):
+        for leftover in self._local_files():
             leftover.unlink(missing_ok=True)
         say(f"{self.stack.name}: state migrated into s3://{self.bucket}")
 
@@ -58,11 +84,10 @@ def bootstrap_needed(stack: Stack, target: AwsTarget) -> Bootstrap | None:
     """A Bootstrap when `stack` is the state stack and its S3 bucket does not exist yet, or an earlier
     bootstrap of it stopped before its migration; None when the stack's backend is ready. Any other stack
     whose bucket is missing is refused: the state stack comes first."""
-    config = json.loads(stack.config.read_text(encoding="utf-8"))
-    s3 = config.get("terraform", {}).get("backend", {}).get("s3")
-    if s3 is None:
+    bucket = state_bucket(stack)
+    if bucket is None:
         return None
-    bootstrap = Bootstrap(stack, s3["bucket"])
+    bootstrap = Bootstrap(stack, bucket)
     if stack.layer == STATE_LAYER and bootstrap.local_state.exists():
         return bootstrap
     if _bucket_exists(target, bootstrap.bucket):
@@ -73,6 +98,31 @@ def bootstrap_needed(stack: Stack, target: AwsTarget) -> Bootstrap | None:
         f"{stack.name}: its state bucket {bootstrap.bucket} does not exist yet: deploy the state stack first "
         f"(`wh deploy {target.cfg.name} --stacks {STATE_LAYER}`)"
     )
+
+
+def init_for_destroy(stack: Stack, target: AwsTarget, tofu: Tofu) -> Bootstrap | bool:
+    """Init `stack` to destroy it. False: it has no state (its S3 backend's bucket is gone, so nothing of
+    it can be deployed); the state stack's Bootstrap, its state moved out of its bucket (call `destroyed()`
+    once the destroy succeeded); else True."""
+    bucket = state_bucket(stack)
+    if bucket is None:
+        tofu.init()
+        return True
+    bootstrap = Bootstrap(stack, bucket)
+    if stack.layer == STATE_LAYER and (bootstrap.local_state.exists() or _bucket_exists(target, bucket)):
+        bootstrap.leave_bucket(tofu)
+        return bootstrap
+    if not _bucket_exists(target, bucket):
+        return False
+    tofu.init()
+    return True
+
+
+def state_bucket(stack: Stack) -> str | None:
+    """The bucket of the stack's S3 backend; None for local state."""
+    config = json.loads(stack.config.read_text(encoding="utf-8"))
+    s3 = config.get("terraform", {}).get("backend", {}).get("s3")
+    return None if s3 is None else s3["bucket"]
 
 
 def _bucket_exists(target: AwsTarget, bucket: str) -> bool:

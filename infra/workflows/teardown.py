@@ -1,7 +1,9 @@
 """Ordered teardown of an ephemeral environment, cleaning what is known to block destroying or recreating it.
 
 Stacks go in reverse dependency order: workloads (platform), operators, cluster (irsa, eks), data (data-lake,
-kms), network, state. Around OpenTofu's destroy of a stack:
+kms), network, state; a failed destroy stops the teardown there, so the buckets of the stacks after it (the
+data, the states) keep what they hold. The state stack's own state leaves its bucket before that bucket is
+destroyed (infra.workflows.state_bootstrap). Around OpenTofu's destroy of a stack:
   before: the whole destroy is planned (a prevent_destroy or a plan error stops here, nothing changed);
           load-balancer ENIs left by Kubernetes services are deleted, or the subnets and VPC cannot go;
           versioned buckets are emptied (every version and delete marker), or the bucket delete fails;
@@ -29,6 +31,7 @@ from .stackset import (
     say,
     synthesize,
 )
+from .state_bootstrap import Bootstrap, init_for_destroy, state_bucket
 
 # Environments of these tiers (their config file's `tier`) are never torn down by this tool.
 PROTECTED_TIERS = frozenset({"production", "staging"})
@@ -117,9 +120,14 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
         say(f"{stack.name}: skipped ({reason})")
         return
     tofu = target.tofu(stack)
-    tofu.init()
+    prepared = init_for_destroy(stack, target, tofu)
+    if not prepared:
+        say(f"{stack.name}: nothing deployed (its state bucket {state_bucket(stack)} does not exist)")
+        return
     state = tofu.show_json()
     if not state.get("values"):
+        if isinstance(prepared, Bootstrap):
+            prepared.destroyed()
         say(f"{stack.name}: nothing deployed")
         return
     plan_file = stack.workdir / PLAN_FILE
@@ -136,6 +144,8 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
         tofu.apply(plan_file)
     finally:
         plan_file.unlink(missing_ok=True)
+    if isinstance(prepared, Bootstrap):
+        prepared.destroyed()
     clusters = [c["name"] for c in _resources(state, "aws_eks_cluster")]
     if clusters and (count := delete_eks_log_groups(target.client("logs"), clusters)):
         say(f"{stack.name}: deleted {count} leftover EKS log group(s)")

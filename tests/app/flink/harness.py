@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import collections
+import os
+import signal
+import subprocess
+import sys
 import time
 import urllib.parse
 import urllib.request
@@ -13,6 +17,40 @@ from confluent_kafka import Consumer, Producer
 
 from app.flink import config
 from app.local import flink_jobs
+from tests import REPO
+
+
+def start_job(bootstrap_servers: str, checkpoints: Path, log: Path, suffix: str = "") -> subprocess.Popen:
+    """The market-data job as `wh flink-job` runs it (resuming from the newest checkpoint in
+    `checkpoints`), its output appended to `log`."""
+    command = [
+        sys.executable,
+        "-m",
+        "app.cli",
+        "flink-job",
+        "market-data",
+        "--bootstrap-servers",
+        bootstrap_servers,
+        "--checkpoint-dir",
+        str(checkpoints),
+        "--topic-suffix",
+        suffix,
+    ]
+    # A session of its own, so the kill reaches the job's gateway JVM too (it is the JVM that runs Flink).
+    return subprocess.Popen(
+        command,
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+
+
+def kill_job(job: subprocess.Popen) -> None:
+    """SIGKILL the job's process group (a crash of the gateway JVM with its mini-cluster)."""
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait(30)
 
 
 def create_topics(broker, names: list[str], partitions: int = 2) -> None:

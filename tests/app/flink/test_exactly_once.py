@@ -3,10 +3,7 @@ committed output holds every input tick exactly once, with indicators as if it h
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -18,7 +15,6 @@ import pytest
 from app.flink import market_data
 from app.local.flink_jobs import latest_checkpoint
 from infra.process import pid_alive
-from tests import REPO
 from tests.app.flink import harness, reference
 from tests.conftest import unique_name
 
@@ -27,36 +23,6 @@ pytestmark = pytest.mark.integration
 SYMBOLS = [f"S{i:03d}" for i in range(20)]
 ROUNDS = 150  # ticks per symbol
 RATE = 600  # ticks per second while the job runs: the kill lands mid-stream
-
-
-def _start_job(broker, suffix: str, checkpoints: Path, log: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "app.cli",
-        "flink-job",
-        "market-data",
-        "--bootstrap-servers",
-        broker.bootstrap_servers,
-        "--checkpoint-dir",
-        str(checkpoints),
-        "--topic-suffix",
-        suffix,
-    ]
-    # A session of its own, so the kill reaches the job's gateway JVM too (it is the JVM that runs Flink).
-    return subprocess.Popen(
-        command,
-        cwd=REPO,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-    )
-
-
-def _kill(job: subprocess.Popen) -> None:
-    os.killpg(job.pid, signal.SIGKILL)
-    job.wait(30)
 
 
 def _wait_for(what: str, check, timeout: float, job: subprocess.Popen, log: Path) -> None:
@@ -98,16 +64,16 @@ def test_kill_and_restart_from_checkpoint_loses_and_duplicates_nothing(kafka_bro
         stop_at.set()
 
     feeder = threading.Thread(target=feed, args=(ticks,), daemon=True)
-    job = _start_job(kafka_broker, suffix, checkpoints, log)
+    job = harness.start_job(kafka_broker.bootstrap_servers, checkpoints, log, suffix)
     try:
         _wait_for("first checkpoint", lambda: latest_checkpoint(checkpoints) is not None, 180, job, log)
         feeder.start()
         time.sleep(4.5)  # two more checkpoints (2 s interval locally), output committed in between
-        _kill(job)
+        harness.kill_job(job)
         assert not stop_at.is_set(), "the input ended before the kill: raise ROUNDS so the kill is mid-stream"
         # Its open transactions now hold read_committed readers back until the restarted job aborts them.
         killed_at = latest_checkpoint(checkpoints)
-        job = _start_job(kafka_broker, suffix, checkpoints, log)
+        job = harness.start_job(kafka_broker.bootstrap_servers, checkpoints, log, suffix)
         feeder.join(120)
         last = ticks[-1]["timestamp"]
         harness.produce(
@@ -120,7 +86,7 @@ def test_kill_and_restart_from_checkpoint_loses_and_duplicates_nothing(kafka_bro
         )
     finally:
         if job.poll() is None:
-            _kill(job)
+            harness.kill_job(job)
     assert not pid_alive(job.pid)
     assert f"resuming from checkpoint {killed_at}" in log.read_text()
     processed = pd.DataFrame([orjson.loads(m.value()) for m in out])

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,8 @@ from infra.emulator.aws import AwsEmulator
 from infra.tofu.runner import TofuError, tofu_binary
 from infra.workflows.deploy import deploy_stack
 from infra.workflows.stackset import AwsTarget, Stack
+
+from .processes import children, cmdline, wait_for
 
 BUCKET, TABLE, KEY = "wh-test-tfstate", "wh-test-tfstate-lock", "dev-lockdemo/terraform.tfstate"
 
@@ -109,32 +110,3 @@ def test_a_killed_apply_is_reported_with_its_lock_then_released_and_converges(tm
         assert holder() is None
         assert deploy_stack(stack, target).applied
         assert not deploy_stack(stack, target).applied  # the third plan: no changes
-
-
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)  # polling interval of a bounded wait on another process
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def children(pid: int) -> list[int]:
-    found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
-    return found
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""

@@ -37,6 +37,11 @@ final class Indicators {
     private long latestEventMs = Long.MIN_VALUE;
     private final HashSet<String> keysAtLatest = new HashSet<>();
 
+    /** The event time of the latest trade taken (Long.MIN_VALUE before the first). */
+    long latestEventMs() {
+        return latestEventMs;
+    }
+
     /** Takes the next trade; false (and no change) if it replays one already taken. */
     boolean add(double price, long eventMs, String tradeKey) {
         if (eventMs != latestEventMs) {

@@ -18,7 +18,6 @@ import org.apache.flink.table.api.bridge.internal.AbstractStreamTableEnvironment
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 import org.apache.flink.table.data.GenericRowData;
 import org.apache.flink.table.data.RowData;
-import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.utils.ProjectedRowData;
 import org.apache.flink.table.runtime.typeutils.InternalTypeInfo;
 import org.apache.flink.table.types.logical.LogicalType;
@@ -109,14 +108,13 @@ public final class MarketDataStreams {
     }
 
     /**
-     * Ticks go on with the tick columns only; rejected records, and ticks behind the watermark (the
-     * indicators of later ticks are already out, so they can't be placed: reason {@code late}), go to the
-     * side output.
+     * Ticks go on with the tick columns only; rejected records go to the side output. Whether a tick comes
+     * too late is for its symbol's state to say ({@link SymbolIndicators}): the watermark here mixes the
+     * partitions of every symbol.
      */
     static final class Split extends ProcessFunction<RowData, RowData> {
         private static final int REASON = checkedField("reason");
         private static final int VALUE = checkedField("value");
-        private static final StringData LATE = StringData.fromString("late");
 
         private final OutputTag<RowData> rejected;
         private transient ProjectedRowData tick;
@@ -134,17 +132,11 @@ public final class MarketDataStreams {
 
         @Override
         public void processElement(RowData row, Context ctx, Collector<RowData> out) {
-            if (!row.isNullAt(REASON)) {
-                reject(row.getString(REASON), row, ctx);
-            } else if (ctx.timestamp() <= ctx.timerService().currentWatermark()) {
-                reject(LATE, row, ctx);
-            } else {
+            if (row.isNullAt(REASON)) {
                 out.collect(tick.replaceRow(row));
+                return;
             }
-        }
-
-        private void reject(StringData reason, RowData row, Context ctx) {
-            rejection.setField(0, reason);
+            rejection.setField(0, row.getString(REASON));
             rejection.setField(1, row.getBinary(VALUE));
             ctx.output(rejected, rejection);
         }

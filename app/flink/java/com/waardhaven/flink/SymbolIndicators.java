@@ -28,11 +28,13 @@ import org.apache.flink.util.OutputTag;
  * <p>Input rows have {@link MarketDataStreams#TICK_ROW}'s columns; output rows those and
  * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full.
  *
- * <p>Late ticks: {@link MarketDataStreams.Split} dead-letters the ticks behind its source's watermark. A
- * source that was idle is not part of this operator's watermark, which may therefore be ahead of the
- * source's own when it resumes: its ticks behind this watermark can no longer be placed (later ticks of their
- * symbol may be out), so they go to the {@code late} output as {@link MarketDataStreams#REJECTED_ROW}s,
- * with the parsed tick as JSON for the raw bytes, which are not carried this far.
+ * <p>Late ticks: a tick older than the latest its symbol has emitted can no longer be placed (the indicators
+ * of that later tick are out), so it goes to the {@code late} output as a {@link MarketDataStreams#REJECTED_ROW},
+ * with the parsed tick as JSON for the raw bytes, which are not carried this far. Lateness is the symbol's
+ * own, not the watermark's: a symbol's ticks come in order from one partition, while the watermark follows
+ * the others whenever that partition waited its turn (a backlog after a restart or an outage, an idle
+ * partition resuming). A tick behind the watermark but after its symbol's latest joins the pending ones and
+ * goes out at the next watermark, in order.
  *
  * <p>Metrics (mapped onto the pipeline metrics by the recording rules of app/monitoring/flink.py): ticks
  * emitted and replays dropped as {@code status.<success|duplicate>.messages_processed}, and the time from a
@@ -92,7 +94,7 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
         // Rows from the network are binary already; anything else is converted (and copied off reuse).
         BinaryRowData tick = row instanceof BinaryRowData ? (BinaryRowData) row : ticks.toBinaryRow(row).copy();
         long eventMs = tick.getLong(EVENT_MS);
-        if (eventMs <= ctx.timerService().currentWatermark()) {
+        if (eventMs < s.indicators.latestEventMs()) {
             rejection.setField(1, lateJson.write(tick));
             ctx.output(late, rejection);
             return;
