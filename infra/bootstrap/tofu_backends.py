@@ -24,6 +24,10 @@ _REMOVED = "RemovedBackends = map[string]string{"
 
 def backend_table(source: str, kept: tuple[str, ...] = KEPT) -> str:
     """init.go registering only `kept`; the others answer as removed backends, naming what is built."""
+    if _REMOVED not in source:
+        raise ValueError(
+            f"{INIT} has a shape this overlay does not know: update infra/bootstrap/tofu_backends.py"
+        )
     entries = {m.group(1): line for line in source.splitlines() if (m := _ENTRY.match(line))}
     dropped = sorted(set(entries) - set(kept))
     aliases = {m.group(1) for line in source.splitlines() if (m := _IMPORT.match(line))}
@@ -41,9 +45,9 @@ def backend_table(source: str, kept: tuple[str, ...] = KEPT) -> str:
                 f"only {built}: infra/bootstrap/tofu_backends.py).`,"
                 for name in dropped
             ]
-    if _REMOVED not in source or not dropped:
+    if not dropped:
         raise ValueError(
-            f"{INIT} has a shape this overlay does not know: update infra/bootstrap/tofu_backends.py"
+            f"{INIT} registers no backend this overlay drops: update infra/bootstrap/tofu_backends.py"
         )
     return "\n".join(lines) + "\n"
 

@@ -101,19 +101,21 @@ def bootstrap_needed(stack: Stack, target: AwsTarget) -> Bootstrap | None:
 
 
 def init_for_destroy(stack: Stack, target: AwsTarget, tofu: Tofu) -> Bootstrap | bool:
-    """Init `stack` to destroy it. False: it has no state (its S3 backend's bucket is gone, so nothing of
-    it can be deployed); the state stack's Bootstrap, its state moved out of its bucket (call `destroyed()`
-    once the destroy succeeded); else True."""
+    """Init `stack` to destroy it. False (said): it has no state, as its S3 backend's bucket is gone; the
+    state stack's Bootstrap, its state moved out of its bucket (call `destroyed()` once the destroy
+    succeeded); else True."""
     bucket = state_bucket(stack)
     if bucket is None:
         tofu.init()
         return True
     bootstrap = Bootstrap(stack, bucket)
-    if stack.layer == STATE_LAYER and (bootstrap.local_state.exists() or _bucket_exists(target, bucket)):
+    resuming = stack.layer == STATE_LAYER and bootstrap.local_state.exists()
+    if not resuming and not _bucket_exists(target, bucket):
+        say(f"{stack.name}: nothing deployed (its state bucket {bucket} does not exist)")
+        return False
+    if stack.layer == STATE_LAYER:
         bootstrap.leave_bucket(tofu)
         return bootstrap
-    if not _bucket_exists(target, bucket):
-        return False
     tofu.init()
     return True
 

@@ -31,7 +31,7 @@ from .stackset import (
     say,
     synthesize,
 )
-from .state_bootstrap import Bootstrap, init_for_destroy, state_bucket
+from .state_bootstrap import Bootstrap, init_for_destroy
 
 # Environments of these tiers (their config file's `tier`) are never torn down by this tool.
 PROTECTED_TIERS = frozenset({"production", "staging"})
@@ -122,7 +122,6 @@ def destroy_stack(stack: Stack, target: AwsTarget) -> None:
     tofu = target.tofu(stack)
     prepared = init_for_destroy(stack, target, tofu)
     if not prepared:
-        say(f"{stack.name}: nothing deployed (its state bucket {state_bucket(stack)} does not exist)")
         return
     state = tofu.show_json()
     if not state.get("values"):

@@ -1,7 +1,11 @@
-"""Watching the OpenTofu processes a workflow under test starts: a bounded wait, its child processes."""
+"""Watching the OpenTofu processes a workflow under test starts: a bounded wait, its child processes, the
+state lock they hold in an S3 backend's DynamoDB table."""
 
 from __future__ import annotations
 
+import json
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -35,3 +39,22 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def lock_holder(dynamodb, table: str, lock_id: str) -> dict | None:
+    """The lock's Info (ID, Who, Operation, Created, ...) as OpenTofu wrote it, or None when not held."""
+    item = dynamodb.get_item(TableName=table, Key={"LockID": {"S": lock_id}})
+    return json.loads(item["Item"]["Info"]["S"]) if "Item" in item else None
+
+
+def tofu_holding_lock(worker: threading.Thread, subcommand: str, holder, outcome: object) -> int | None:
+    """The pid of our child `tofu <subcommand>` once `holder()` says that operation holds the lock; None
+    until then. `worker` (the thread running the workflow) must still be alive; `outcome` is what it
+    left, shown when it is not."""
+    assert worker.is_alive(), (
+        f"the workflow ended before its {subcommand} was caught holding the lock: {outcome}"
+    )
+    pids = [p for p in children(os.getpid()) if f" {subcommand} " in cmdline(p)]
+    lock = holder()
+    operation = f"OperationType{subcommand.title()}"
+    return pids[0] if pids and lock and lock["Operation"] == operation else None

@@ -22,7 +22,7 @@ from infra.tofu.runner import TofuError, tofu_binary
 from infra.workflows.deploy import deploy_stack
 from infra.workflows.stackset import AwsTarget, Stack
 
-from .processes import children, cmdline, wait_for
+from .processes import lock_holder, tofu_holding_lock, wait_for
 
 BUCKET, TABLE, KEY = "wh-test-tfstate", "wh-test-tfstate-lock", "dev-lockdemo/terraform.tfstate"
 
@@ -60,8 +60,7 @@ def test_a_killed_apply_is_reported_with_its_lock_then_released_and_converges(tm
         target = AwsTarget(load_environment("dev"), None)
 
         def holder() -> dict | None:
-            item = aws.client("dynamodb").get_item(TableName=TABLE, Key={"LockID": {"S": f"{BUCKET}/{KEY}"}})
-            return json.loads(item["Item"]["Info"]["S"]) if "Item" in item else None
+            return lock_holder(aws.client("dynamodb"), TABLE, f"{BUCKET}/{KEY}")
 
         failures: list[BaseException] = []
 
@@ -74,14 +73,12 @@ def test_a_killed_apply_is_reported_with_its_lock_then_released_and_converges(tm
         deploying = threading.Thread(target=first_deploy)
         deploying.start()
         try:
-
-            def applying() -> int | None:
-                assert deploying.is_alive(), f"the deploy ended before its apply was killed: {failures}"
-                pids = [p for p in children(os.getpid()) if "apply" in cmdline(p)]
-                lock = holder()
-                return pids[0] if pids and lock and lock["Operation"] == "OperationTypeApply" else None
-
-            os.kill(wait_for(applying, 300, "the apply to hold the lock"), signal.SIGKILL)
+            applying = wait_for(
+                lambda: tofu_holding_lock(deploying, "apply", holder, failures),
+                300,
+                "the apply to hold the lock",
+            )
+            os.kill(applying, signal.SIGKILL)
             deploying.join(timeout=120)
         finally:
             try:  # the killed apply's provisioner (`cat`), if it started, reads EOF and ends

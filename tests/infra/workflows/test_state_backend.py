@@ -27,7 +27,7 @@ from infra.workflows.stackset import AwsTarget, Stack, aws_target, synthesize
 from infra.workflows.state_bootstrap import LOCAL_STATE, OVERRIDE_FILE
 from infra.workflows.teardown import teardown
 
-from .processes import children, cmdline, wait_for
+from .processes import lock_holder, tofu_holding_lock, wait_for
 
 ENV = "dev"
 
@@ -82,22 +82,18 @@ def test_a_second_plan_names_the_first_as_holder_and_a_teardown_it_blocks_keeps_
     lock_id = f"{state_bucket_name(target.cfg)}/{kms.name}/terraform.tfstate"
 
     def holder() -> dict | None:
-        item = target.client("dynamodb").get_item(TableName=table, Key={"LockID": {"S": lock_id}})
-        return json.loads(item["Item"]["Info"]["S"]) if "Item" in item else None
+        return lock_holder(target.client("dynamodb"), table, lock_id)
 
     first: list = []
     planning = threading.Thread(target=lambda: first.append(plan_stack(kms, target)))
     planning.start()
     held = None
     try:
-
-        def planning_with_lock() -> int | None:
-            assert planning.is_alive(), f"the first plan ended before it was caught holding its lock: {first}"
-            pids = [p for p in children(os.getpid()) if " plan " in cmdline(p)]
-            lock = holder()
-            return pids[0] if pids and lock and lock["Operation"] == "OperationTypePlan" else None
-
-        held = wait_for(planning_with_lock, 300, "the first plan to hold the state lock")
+        held = wait_for(
+            lambda: tofu_holding_lock(planning, "plan", holder, first),
+            300,
+            "the first plan to hold the state lock",
+        )
         os.kill(held, signal.SIGSTOP)  # the first plan keeps its lock while the rest of the test runs
         lock = holder()
 
