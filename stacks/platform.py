@@ -87,6 +87,7 @@ class PlatformStack(EnvironmentStack):
         flink_jobs = flink_chart_values()
         values = {
             "prometheusRelease": stack.chart,  # the operators stack names the release after its chart
+            "environment": cfg.name,  # its latency thresholds (app/monitoring/latency.py)
             "pipelineNamespace": identities.DATA_NAMESPACE,
             "flinkJobs": sorted(flink_jobs["jobs"]),
             "flinkMetricsPort": flink_jobs["metricsPort"],

@@ -28,6 +28,8 @@ RAW_TOPIC = "market-data-raw"
 PROCESSED_TOPIC = "market-data-processed"
 # Both sinks' transactional ids start with it (app/flink/sql: <prefix>-processed, <prefix>-dead-letter).
 TRANSACTIONAL_ID_PREFIX = PIPELINE
+LATENCY_STAGE = "indicators"  # event time -> emitted with indicators (SymbolIndicators.STAGE)
+LATENCY_SUM_UNIT = 1.0
 STREAMS_CLASS = "com.waardhaven.flink.MarketDataStreams"
 # Source offsets and indicator state are restored by these operator ids: keep them when the job changes.
 SOURCE_UID = "market-data-source"

@@ -7,11 +7,12 @@ category (app/flink/news_analysis.py) in one Python UDF.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import orjson
 
 from app.catalog import catalog
-from app.flink import news_analysis
+from app.flink import news_analysis, udf_metrics
 from app.flink.config import JobSettings
 from app.flink.scripts import statements
 from app.schemas import BadRecord, parse_json, validate
@@ -23,19 +24,39 @@ PROCESSED_TOPIC = "news-sentiment-stream"
 DEAD_LETTER_SOURCE = f"flink:{PIPELINE}"
 # Both sinks' transactional ids start with it (app/flink/sql: <prefix>-processed, <prefix>-dead-letter).
 TRANSACTIONAL_ID_PREFIX = PIPELINE
+LATENCY_STAGE = "sentiment"  # ingest -> scored, in the UDF
+LATENCY_SUM_UNIT = udf_metrics.LATENCY_SUM_UNIT
 
 
-def analyse(raw: bytes, raw_topic: str, pipeline_version: str, max_bytes: int) -> dict:
-    """{article_id, output, reason, dead_letter}: `output` for a good article, the rest for a bad one."""
+@dataclass(frozen=True)
+class Analysis:
+    """One article's result: `output` for a good one; `reason` (with its `code`) and `dead_letter` for a
+    bad one."""
+
+    article_id: str | None
+    output: str | None
+    reason: str | None = None
+    code: str | None = None
+    dead_letter: str | None = None
+
+    def row(self) -> dict[str, str | None]:
+        """The UDF's result row (ANALYSED_FIELDS)."""
+        return {name: getattr(self, name) for name in ANALYSED_FIELDS}
+
+
+ANALYSED_FIELDS = ("article_id", "output", "reason", "dead_letter")  # what news.sql reads
+
+
+def analyse(raw: bytes, raw_topic: str, pipeline_version: str, max_bytes: int) -> Analysis:
     try:
-        if raw is None or len(raw) > max_bytes:
-            raise BadRecord(
-                "empty message" if raw is None else f"message of {len(raw)} bytes over {max_bytes}"
-            )
+        if raw is None:
+            raise BadRecord("empty message", "empty_message")
+        if len(raw) > max_bytes:
+            raise BadRecord(f"message of {len(raw)} bytes over {max_bytes}", "message_too_large")
         article = validate("article", parse_json(raw))
     except BadRecord as exc:
         value, _ = envelope(str(exc), DEAD_LETTER_SOURCE, raw_topic, raw or b"")
-        return {"article_id": None, "output": None, "reason": str(exc), "dead_letter": value.decode()}
+        return Analysis(None, None, str(exc), exc.code, value.decode())
     text = f"{article.title}\n{article.content}"
     score = news_analysis.sentiment_score(article.title, article.content)
     symbols = sorted(set(article.symbols_mentioned) | set(news_analysis.extract_symbols(text)))
@@ -48,12 +69,7 @@ def analyse(raw: bytes, raw_topic: str, pipeline_version: str, max_bytes: int) -
         "processed_at": int(time.time() * 1000),
         "pipeline_version": pipeline_version,
     }
-    return {
-        "article_id": article.id,
-        "output": orjson.dumps(output).decode(),
-        "reason": None,
-        "dead_letter": None,
-    }
+    return Analysis(article.id, orjson.dumps(output).decode())
 
 
 def topics(suffix: str = "") -> dict[str, str]:
@@ -66,24 +82,34 @@ def topics(suffix: str = "") -> dict[str, str]:
 
 
 def _udf(raw_topic: str, pipeline_version: str, max_bytes: int):
+    """analyse_article(value, ingested_at): the Analysis row, counting each article in Flink metrics
+    (app/flink/udf_metrics.py): success or dead letter by reject code, and ingest -> scored latency (the
+    Kafka record's timestamp, which the connector sets when it produces, to now) in stage `sentiment`."""
+    from pyflink.common import Row
     from pyflink.table import DataTypes
-    from pyflink.table.udf import udf
+    from pyflink.table.udf import ScalarFunction, udf
 
-    result = DataTypes.ROW(
-        [
-            DataTypes.FIELD(name, DataTypes.STRING())
-            for name in ("article_id", "output", "reason", "dead_letter")
-        ]
-    )
+    class AnalyseArticle(ScalarFunction):
+        def open(self, function_context):
+            group = function_context.get_metric_group()
+            self.counts = udf_metrics.RecordCounts(group)
+            self.latency = udf_metrics.LatencyCounters(group, LATENCY_STAGE)
 
-    @udf(result_type=result)
-    def analyse_article(raw: bytes):
-        from pyflink.common import Row
+        def eval(self, raw: bytes, ingested_at):
+            result = analyse(raw, raw_topic, pipeline_version, max_bytes)
+            if result.reason is None:
+                self.counts.processed()
+                if ingested_at is not None:
+                    self.latency.observe(time.time() - ingested_at.timestamp())
+            else:
+                self.counts.dead_letter(result.code)
+            return Row(**result.row())
 
-        fields = analyse(raw, raw_topic, pipeline_version, max_bytes)
-        return Row(**fields)
+        def is_deterministic(self) -> bool:
+            return False  # it counts: the planner must neither fold nor repeat it
 
-    return analyse_article
+    result_type = DataTypes.ROW([DataTypes.FIELD(name, DataTypes.STRING()) for name in ANALYSED_FIELDS])
+    return udf(AnalyseArticle(), result_type=result_type)
 
 
 def consumer_group(settings: JobSettings) -> str:

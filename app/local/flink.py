@@ -46,14 +46,16 @@ FLINK_SCRAPE_JOB = "flink"
 PUSH_REPORTER = "org.apache.flink.metrics.prometheus.PrometheusPushGatewayReporterFactory"
 
 
-def pushgateway_reporter(url: str) -> dict[str, str]:
+def pushgateway_reporter(url: str, job: str) -> dict[str, str]:
     """Flink keys that push the mini-cluster's metrics, named as the cluster's pull reporter names them, to
-    the Pushgateway at `url` every second; the last push stays there after the job ends."""
+    the Pushgateway at `url` every second; the last push stays there after the job ends. Each job (of
+    app.flink.jobs) pushes to a group of its own (label flink_job): a push replaces its whole group."""
     reporter = f"metrics.reporter.{config.METRIC_REPORTER}"
     return {
         f"{reporter}.factory.class": PUSH_REPORTER,
         f"{reporter}.hostUrl": url,
         f"{reporter}.jobName": FLINK_SCRAPE_JOB,
+        f"{reporter}.groupingKey": f"flink_job={job}",
         f"{reporter}.randomJobNameSuffix": "false",
         f"{reporter}.deleteOnShutdown": "false",
         f"{reporter}.interval": "1 s",

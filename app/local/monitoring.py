@@ -1,8 +1,9 @@
 """The local pipeline's monitoring: this process's /metrics, a Pushgateway for the Flink mini-cluster and a
-Prometheus scraping both with the chart's rules loaded, all on loopback, stopped in reverse order on exit.
+Prometheus scraping both with the chart's rules and the local latency thresholds loaded, all on loopback,
+stopped in reverse order on exit.
 
     with local_monitoring() as monitoring:
-        run_pipeline(..., flink_overrides=monitoring.flink_reporter)
+        run_pipeline(..., flink_overrides=monitoring.flink_reporter("market-data"))
         monitoring.prometheus.query(...)
 """
 
@@ -15,11 +16,12 @@ from dataclasses import dataclass
 from app import metrics
 from app.local.flink import FLINK_SCRAPE_JOB, pushgateway_reporter
 from app.local.prometheus import Prometheus, Pushgateway
-from app.monitoring.chart import RULES_FILE
+from app.monitoring.chart import RULES_FILE, thresholds_file
 from infra.process import free_port, require_free_port
 
 # The scrape job of this process's /metrics (the connector and the loaders run in it).
 PIPELINE_SCRAPE_JOB = "wh-pipeline"
+LOCAL = "local"  # the environment whose latency thresholds apply
 
 
 @dataclass(frozen=True)
@@ -28,10 +30,9 @@ class LocalMonitoring:
     pushgateway: Pushgateway
     metrics_port: int
 
-    @property
-    def flink_reporter(self) -> dict[str, str]:
-        """The Flink keys that push a job's metrics where this Prometheus scrapes them."""
-        return pushgateway_reporter(self.pushgateway.url)
+    def flink_reporter(self, job: str) -> dict[str, str]:
+        """The Flink keys that push `job`'s metrics where this Prometheus scrapes them."""
+        return pushgateway_reporter(self.pushgateway.url, job)
 
 
 @contextmanager
@@ -51,7 +52,7 @@ def local_monitoring(
         prometheus = stack.enter_context(
             Prometheus(
                 {PIPELINE_SCRAPE_JOB: [f"127.0.0.1:{port}"], FLINK_SCRAPE_JOB: [gateway.address]},
-                rule_files=[RULES_FILE],
+                rule_files=[RULES_FILE, thresholds_file(LOCAL)],
                 pushed=[FLINK_SCRAPE_JOB],
             )
         )

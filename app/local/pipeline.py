@@ -272,9 +272,11 @@ def run_news(
     *,
     timeout: float,
     topic_suffix: str = "",
+    flink_overrides: dict[str, str] | None = None,
     log: Callable[[str], None] = say,
 ) -> NewsOutcome:
-    """The news path of one bounded run on running services (the database migrated, the buckets made)."""
+    """The news path of one bounded run on running services (the database migrated, the buckets made);
+    `flink_overrides` as run_pipeline's."""
     import psycopg
 
     from app.catalog import catalog
@@ -292,7 +294,9 @@ def run_news(
     outcome = NewsOutcome()
     log("starting the news Flink job on the local mini-cluster ...")
     started = time.monotonic()
-    with BoundedJob(bootstrap, workdir, job="news", topic_suffix=topic_suffix) as job:
+    with BoundedJob(
+        bootstrap, workdir, job="news", topic_suffix=topic_suffix, overrides=flink_overrides
+    ) as job:
         log(f"Flink job {job.job_id} running in {time.monotonic() - started:.1f}s (pid {job.pid})")
         with _loading(loader, timeout, log) as stats:
             outcome.published, outcome.delivered = asyncio.run(

@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
                 ticks=args.ticks,
                 rate=args.rate,
                 timeout=args.timeout,
-                flink_overrides=monitoring.flink_reporter,
+                flink_overrides=monitoring.flink_reporter("market-data"),
             )
             news = run_news(
                 services.broker.bootstrap_servers,
@@ -115,12 +115,15 @@ def run(args: argparse.Namespace) -> int:
                 s3,
                 Path(workdir),
                 timeout=args.timeout,
+                flink_overrides=monitoring.flink_reporter("news"),
             )
             say("reading the run's figures back from Prometheus ...")
-            figures = pipeline_queries.read(monitoring.prometheus, time.time(), outcome.processed)
+            figures = pipeline_queries.read(
+                monitoring.prometheus, time.time(), outcome.processed, news.scored
+            )
             chart, symbol = price_chart.draw(services.postgres.dsn, args.chart.resolve())
             print_summary(outcome, figures, bucket, (chart, symbol), time.monotonic() - started)
-            print_news(news, bucket_name(ENV, NEWS.bucket))
+            print_news(news, figures, bucket_name(ENV, NEWS.bucket))
             problems = outcome.problems() + news.problems()
             for problem in problems:
                 print(f"wh pipeline: {problem}", file=sys.stderr)

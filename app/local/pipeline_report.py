@@ -66,11 +66,18 @@ def print_summary(
     print(f"{'total elapsed (s)':<34}{elapsed:>10.1f}")
 
 
-def print_news(news: NewsOutcome, bucket: str) -> None:
+def print_news(news: NewsOutcome, figures: PrometheusFigures, bucket: str) -> None:
     lines = [
         ("news articles (local NewsAPI)", news.published, ""),
         ("  on news-raw (newsapi connector)", news.delivered, ""),
         ("scored (news job, committed)", news.scored, f"job done at {news.seconds:.1f}s"),
+        ("news job scored (PromQL)", _number(figures.news_scored, 0), "recording rules"),
+        ("news job dead letters (PromQL)", _number(figures.news_dead_letters, 0), ""),
+        (
+            "news job p95 to scored (PromQL)",
+            _number(figures.news_p95, 2),
+            "s, ingest (the record's Kafka timestamp) to scored",
+        ),
         ("rows loaded into news_sentiment_ts", news.loaded, f"{news.inserted} new"),
         ("news dead letters", sum(news.dead_letters.values()), ""),
         *((f"  {reason}", count, "") for reason, count in sorted(news.dead_letters.items())),

@@ -3,11 +3,13 @@ into the pipeline metrics (app/metrics.py) with the requirements' names and labe
 
 Decision: the jobs count in Flink metrics (app/flink/java: `SymbolIndicators` counts ticks emitted and
 replays dropped and times event time -> emission in a `LatencyHistogram`; `IsDeadLetter` counts dead letters
-by reason), Flink's Prometheus reporter exports them with Flink's own (checkpoints, uptime, the Kafka
-source's backlog), and these recording rules sum the subtasks and give the sums the pipeline metrics'
-names. Why not the names themselves: the reporter puts its scope in front of every name
-(`flink_taskmanager_job_task_operator_...`) and exports one series per subtask, which Prometheus has to sum
-anyway. Why not prometheus_client inside the job: that is Python per record, which the job exists to avoid.
+by reason; the news job's Python UDF counts the same names through app/flink/udf_metrics.py), Flink's
+Prometheus reporter exports them with Flink's own (checkpoints, uptime, the Kafka source's backlog), and
+these recording rules sum the subtasks and give the sums the pipeline metrics' names. Why not the names
+themselves: the reporter puts its scope in front of every name (`flink_taskmanager_job_task_operator_...`)
+and exports one series per subtask, which Prometheus has to sum anyway. Why not prometheus_client inside the
+jobs: that is Python per record, which the market-data job exists to avoid, and in the news job's Python
+workers another endpoint per worker to scrape beside the reporter's.
 
 All of a job's subtasks restart together (its keyBy joins them into one failover region), so the sum of
 their counters falls to zero on a restart, which rate() and increase() read as the counter reset it is.
@@ -18,17 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app import metrics
-from app.flink import jobs
+from app.flink import jobs, udf_metrics
 from app.metrics import DEAD_LETTER, SUCCESS
 
 OPERATOR = "flink_taskmanager_job_task_operator"
-# SymbolIndicators: status.<success|duplicate>.messages_processed
-PROCESSED = f"{OPERATOR}_status_messages_processed"
-# IsDeadLetter: reason.<reason>.dead_letters
-DEAD_LETTERS = f"{OPERATOR}_reason_dead_letters"
-# LatencyHistogram in group stage.<stage>
-LATENCY = f"{OPERATOR}_stage_processing_latency_seconds"
-LATENCY_BUCKET = f"{OPERATOR}_stage_le_processing_latency_seconds_bucket"
+# status.<success|duplicate>.messages_processed
+PROCESSED = f"{OPERATOR}_status_{udf_metrics.PROCESSED_METRIC}"
+# reason.<reason>.dead_letters
+DEAD_LETTERS = f"{OPERATOR}_reason_{udf_metrics.DEAD_LETTER_METRIC}"
+# A latency histogram in group stage.<stage>
+LATENCY = f"{OPERATOR}_stage_{udf_metrics.LATENCY_METRIC}"
+LATENCY_BUCKET = f"{OPERATOR}_stage_le_{udf_metrics.LATENCY_METRIC}_bucket"
+LATENCY_SUM_MS = f"{OPERATOR}_stage_{udf_metrics.LATENCY_SUM_MS_METRIC}"  # a Python UDF's (in ms)
 # The Kafka source's records not yet read (Flink's standard source metric).
 PENDING_RECORDS = f"{OPERATOR}_pendingRecords"
 # The job manager's, per job.
@@ -49,17 +52,22 @@ class FlinkJob:
     pipeline: str
     topic: str  # the topic it reads
     output: str  # the topic its valid records go to (the dataset its quality score is for)
-    counts_records: bool  # exports the counters and latency of SymbolIndicators/IsDeadLetter
+    stage: str  # the stage its latency histogram times
+    sum_unit: float  # seconds per unit of that histogram's sum
 
     @property
     def selector(self) -> str:
         return f'job_name="{jobs.job_name(self.name)}"'
 
 
-# The news job's UDF is Python and counts nothing of its own yet: it gets the job-level rules only.
 FLINK_JOBS = tuple(
     FlinkJob(
-        name, module.PIPELINE, module.RAW_TOPIC, module.PROCESSED_TOPIC, counts_records=name == "market-data"
+        name,
+        module.PIPELINE,
+        module.RAW_TOPIC,
+        module.PROCESSED_TOPIC,
+        module.LATENCY_STAGE,
+        module.LATENCY_SUM_UNIT,
     )
     for name, module in jobs.JOBS.items()
 )
@@ -74,45 +82,47 @@ def recording_rules(window: str = "5m") -> list[dict]:
     rules = []
     for job in FLINK_JOBS:
         on = job.selector
-        if job.counts_records:
-            rules += [
-                _rule(
-                    metrics.MESSAGES_PROCESSED_TOTAL,
-                    f"sum by ({KEEP}, status) ({PROCESSED}{{{on}}})",
-                    pipeline=job.pipeline,
-                    topic=job.topic,
-                ),
-                _rule(
-                    metrics.MESSAGES_PROCESSED_TOTAL,
-                    f"sum by ({KEEP}) ({DEAD_LETTERS}{{{on}}})",
-                    pipeline=job.pipeline,
-                    topic=job.topic,
-                    status=DEAD_LETTER,
-                ),
-                _rule(
-                    f"{metrics.PROCESSING_LATENCY_SECONDS}_bucket",
-                    f"sum by ({KEEP}, stage, le) ({LATENCY_BUCKET}{{{on}}})",
-                    pipeline=job.pipeline,
-                ),
-                *(
-                    _rule(
-                        f"{metrics.PROCESSING_LATENCY_SECONDS}{part}",
-                        f"sum by ({KEEP}, stage) ({LATENCY}{part}{{{on}}})",
-                        pipeline=job.pipeline,
-                    )
-                    for part in ("_sum", "_count")
-                ),
-                # Valid / (valid + dead-lettered) records of the last `window` (no dead letters: 0 of them).
-                _rule(
-                    metrics.DATA_QUALITY_SCORE_NAME,
-                    f'sum by ({KEEP}) (rate({PROCESSED}{{{on}, status="{SUCCESS}"}}[{window}])) / ('
-                    f'sum by ({KEEP}) (rate({PROCESSED}{{{on}, status="{SUCCESS}"}}[{window}])) + ('
-                    f"sum by ({KEEP}) (rate({DEAD_LETTERS}{{{on}}}[{window}])) or "
-                    f"sum by ({KEEP}) (rate({PROCESSED}{{{on}}}[{window}])) * 0))",
-                    pipeline=job.pipeline,
-                    dataset=job.output,
-                ),
-            ]
+        latency_sum = (
+            f"sum by ({KEEP}, stage) ({LATENCY}_sum{{{on}}})"
+            if job.sum_unit == 1
+            else f"sum by ({KEEP}, stage) ({LATENCY_SUM_MS}{{{on}}}) * {job.sum_unit:g}"
+        )
+        rules += [
+            _rule(
+                metrics.MESSAGES_PROCESSED_TOTAL,
+                f"sum by ({KEEP}, status) ({PROCESSED}{{{on}}})",
+                pipeline=job.pipeline,
+                topic=job.topic,
+            ),
+            _rule(
+                metrics.MESSAGES_PROCESSED_TOTAL,
+                f"sum by ({KEEP}) ({DEAD_LETTERS}{{{on}}})",
+                pipeline=job.pipeline,
+                topic=job.topic,
+                status=DEAD_LETTER,
+            ),
+            _rule(
+                f"{metrics.PROCESSING_LATENCY_SECONDS}_bucket",
+                f"sum by ({KEEP}, stage, le) ({LATENCY_BUCKET}{{{on}}})",
+                pipeline=job.pipeline,
+            ),
+            _rule(f"{metrics.PROCESSING_LATENCY_SECONDS}_sum", latency_sum, pipeline=job.pipeline),
+            _rule(
+                f"{metrics.PROCESSING_LATENCY_SECONDS}_count",
+                f"sum by ({KEEP}, stage) ({LATENCY}_count{{{on}}})",
+                pipeline=job.pipeline,
+            ),
+            # Valid / (valid + dead-lettered) records of the last `window` (no dead letters: 0 of them).
+            _rule(
+                metrics.DATA_QUALITY_SCORE_NAME,
+                f'sum by ({KEEP}) (rate({PROCESSED}{{{on}, status="{SUCCESS}"}}[{window}])) / ('
+                f'sum by ({KEEP}) (rate({PROCESSED}{{{on}, status="{SUCCESS}"}}[{window}])) + ('
+                f"sum by ({KEEP}) (rate({DEAD_LETTERS}{{{on}}}[{window}])) or "
+                f"sum by ({KEEP}) (rate({PROCESSED}{{{on}}}[{window}])) * 0))",
+                pipeline=job.pipeline,
+                dataset=job.output,
+            ),
+        ]
         rules += [
             _rule(
                 metrics.QUEUE_DEPTH_NAME,

@@ -33,7 +33,13 @@ FUTURE_TOLERANCE_MS = 86_400_000
 
 
 class BadRecord(ValueError):
-    """A record that cannot enter its topic; str() is the dead-letter reason."""
+    """A record that cannot enter its topic; str() is the dead-letter reason, `code` a short form of it from
+    a bounded set (a metric label: app/flink/news.py counts dead letters by it), named as the Flink job's
+    tick parser names its rejects where they agree (empty_message, malformed_json, missing_field:price)."""
+
+    def __init__(self, reason: object, code: str) -> None:
+        super().__init__(str(reason))
+        self.code = code
 
 
 def _plausible_ms(value: int) -> int:
@@ -309,17 +315,47 @@ def reason(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}{shown}"
 
 
+# pydantic error types -> the kind of a validation reject's code (the rest: invalid).
+_WRONG_TYPE = ("_type", "_parsing", "is_instance_of")
+_OUT_OF_RANGE = ("greater_than", "less_than", "too_long", "too_short", "finite_number")
+
+
+def reject_code(exc: ValidationError, schema: str) -> str:
+    """The first problem as `<kind>:<field>`: missing_field, wrong_type, out_of_range or invalid, with the
+    first of the schema's fields on the problem's path (a market event's path starts with its type's tag).
+    A type tag that names no type is `unknown_type`; a field the schema does not know is `unknown_field`
+    (its name is the sender's, an unbounded label)."""
+    first = exc.errors(include_url=False)[0]
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        return "unknown_field"
+    if kind == "union_tag_invalid":
+        return "unknown_type"
+    if kind == "missing":
+        kind = "missing_field"
+    elif kind.endswith(_WRONG_TYPE):
+        kind = "wrong_type"
+    elif any(part in kind for part in _OUT_OF_RANGE):
+        kind = "out_of_range"
+    else:
+        kind = "invalid"
+    known = field_names(schema)
+    field = next((part for part in first["loc"] if part in known), None)
+    return f"{kind}:{field}" if field else kind
+
+
 def validate(schema: str, data: object) -> Record:
     try:
         return _ADAPTERS[schema].validate_python(data)
     except ValidationError as exc:
-        raise BadRecord(reason(exc)) from None
+        raise BadRecord(reason(exc), reject_code(exc, schema)) from None
 
 
 def serialize(record: Record) -> bytes:
     return record.__pydantic_serializer__.to_json(record)
 
 
+MALFORMED_JSON = "malformed_json"
 # How deep a record's JSON may nest (the top-level object is 1): records are flat, this bounds the rest.
 MAX_JSON_DEPTH = 16
 
@@ -327,7 +363,7 @@ MAX_JSON_DEPTH = 16
 def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     record = dict(pairs)
     if len(record) != len(pairs):
-        raise BadRecord("malformed JSON: duplicate key")
+        raise BadRecord("malformed JSON: duplicate key", MALFORMED_JSON)
     return record
 
 
@@ -344,27 +380,29 @@ def parse_record(raw: bytes, max_bytes: int) -> object:
     without a byte-order mark, exactly one JSON document and nothing after it but whitespace, no duplicate
     keys, no NaN/Infinity, at most MAX_JSON_DEPTH levels of nesting. Anything else is a BadRecord."""
     if not raw:
-        raise BadRecord("empty message")
+        raise BadRecord("empty message", "empty_message")
     if len(raw) > max_bytes:
-        raise BadRecord(f"message of {len(raw)} bytes over {max_bytes}")
+        raise BadRecord(f"message of {len(raw)} bytes over {max_bytes}", "message_too_large")
     try:
         text = bytes(raw).decode("utf-8")  # strict: no overlong forms, no encoded surrogates
     except UnicodeDecodeError as exc:
-        raise BadRecord(f"not UTF-8: {exc.reason} at byte {exc.start}") from None
+        raise BadRecord(f"not UTF-8: {exc.reason} at byte {exc.start}", "invalid_utf8") from None
     if text.startswith("\ufeff"):
-        raise BadRecord("malformed JSON: byte-order mark")
+        raise BadRecord("malformed JSON: byte-order mark", MALFORMED_JSON)
 
     def no_constant(name: str):
-        raise BadRecord(f"malformed JSON: {name}")
+        raise BadRecord(f"malformed JSON: {name}", MALFORMED_JSON)
 
     try:
         data = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=no_constant)
     except RecursionError:
-        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}") from None
+        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}", MALFORMED_JSON) from None
     except ValueError as exc:  # JSONDecodeError, or an integer too long to convert
-        raise BadRecord(exc if isinstance(exc, BadRecord) else f"malformed JSON: {exc}") from None
+        if isinstance(exc, BadRecord):
+            raise
+        raise BadRecord(f"malformed JSON: {exc}", MALFORMED_JSON) from None
     if _depth(data) > MAX_JSON_DEPTH:
-        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}")
+        raise BadRecord(f"malformed JSON: nested deeper than {MAX_JSON_DEPTH}", MALFORMED_JSON)
     return data
 
 
@@ -373,4 +411,4 @@ def parse_json(raw: bytes | str) -> object:
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise BadRecord(f"malformed JSON: {exc}") from None
+        raise BadRecord(f"malformed JSON: {exc}", MALFORMED_JSON) from None

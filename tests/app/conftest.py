@@ -44,7 +44,7 @@ def table_rows(dsn: str) -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def monitoring() -> Iterator[LocalMonitoring]:
     """Prometheus (rules of charts/waardhaven-monitoring loaded) scraping this process's /metrics and a
-    Pushgateway that a Flink job given `monitoring.flink_reporter` pushes to."""
+    Pushgateway that a Flink job given `monitoring.flink_reporter(job)` pushes to."""
     with local_monitoring() as started:
         pids = [started.prometheus.pid, started.pushgateway.pid]
         yield started
@@ -76,7 +76,7 @@ def pipeline_run(kafka_broker, postgres, monitoring, tmp_path_factory) -> dict:
             rate=1000,  # the job keeps up on a busy 2-core machine: no tick is late
             timeout=180,
             topic_suffix=suffix,
-            flink_overrides=monitoring.flink_reporter,
+            flink_overrides=monitoring.flink_reporter("market-data"),
             log=logged.append,
         )
         objects = {}

@@ -184,13 +184,13 @@ def test_platform_installs_the_monitoring_chart_beside_kube_prometheus_stack(syn
     release = resource(stack, "helm_release", name="waardhaven-monitoring")
     prometheus = load_environment(env).operators.kube_prometheus_stack
     assert release["namespace"] == prometheus.namespace
-    assert (
-        synthesized.outdir / "stacks" / f"{env}-platform" / release["chart"] / "files" / "rules.yaml"
-    ).is_file()
+    files = synthesized.outdir / "stacks" / f"{env}-platform" / release["chart"] / "files"
+    assert (files / "rules.yaml").is_file() and (files / "latency-thresholds" / f"{env}.yaml").is_file()
     (values,) = (yaml.safe_load(v) for v in release["values"])
     flink_jobs = yaml.safe_load(open("charts/flink-jobs/values.yaml"))
     assert values == {
         "prometheusRelease": prometheus.chart,
+        "environment": env,
         "pipelineNamespace": "data-processing",
         "flinkJobs": sorted(flink_jobs["jobs"]),
         "flinkMetricsPort": flink_jobs["metricsPort"],

@@ -1,10 +1,12 @@
 -- News-sentiment job: news-raw -> news-sentiment-stream (+ dead letters). analyse_article is a Python UDF
 -- (app/flink/news.py: VADER needs Python); news is a few articles a second, so Python is no bottleneck.
+-- It also counts each article in Flink metrics, the ingest -> scored latency from the record's timestamp.
 -- The INSERTs run as one statement set: one job, one source read, both sinks in the same checkpoints.
 -- The dead_letters table is dead_letters.sql's.
 
 CREATE TEMPORARY TABLE raw_articles (
-  `value` BYTES
+  `value` BYTES,
+  ingested_at TIMESTAMP_LTZ(3) METADATA FROM 'timestamp' VIRTUAL
 ) WITH (
   'connector' = 'kafka',
   'topic' = '${raw_topic}',
@@ -37,7 +39,7 @@ CREATE TEMPORARY TABLE scored_articles (
 
 CREATE TEMPORARY VIEW analysed AS
 SELECT r.a.article_id AS article_id, r.a.output AS output, r.a.reason AS reason, r.a.dead_letter AS dead_letter
-FROM (SELECT analyse_article(`value`) AS a FROM raw_articles) AS r;
+FROM (SELECT analyse_article(`value`, ingested_at) AS a FROM raw_articles) AS r;
 
 INSERT INTO scored_articles
 SELECT article_id, output FROM analysed WHERE reason IS NULL;

@@ -155,3 +155,17 @@ def metric_by_variable(rest: str, job_id: str, metric: str, variable: str) -> co
             assert parts[-3] == variable, item["id"]
             totals[parts[-2]] += int(item["value"])
     return totals
+
+
+def settled_metric(
+    rest: str, job_id: str, metric: str, variable: str, timeout: float = 30.0
+) -> collections.Counter:
+    """A metric's counts by `variable` once they stop changing (the REST API samples them)."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        counts = metric_by_variable(rest, job_id, metric, variable)
+        if counts and counts == last:
+            return counts
+        last = counts
+        time.sleep(1.0)
+    return last or collections.Counter()

@@ -145,7 +145,7 @@ def run(kafka_broker, tmp_path_factory):
         dead = harness.consume(kafka_broker, [topics["dead_letter_topic"]], expected=len(bad) + 2, timeout=60)
         rest, job_id = f"http://127.0.0.1:{port}", str(result.get_job_client().get_job_id())
         counted = dead_letter_metric(rest, job_id)
-        skipped = settled_metric(rest, job_id, "skipped_records", "record_type")
+        skipped = harness.settled_metric(rest, job_id, "skipped_records", "record_type")
     finally:
         result.get_job_client().cancel().result()
         local_flink.shutdown()
@@ -155,19 +155,7 @@ def run(kafka_broker, tmp_path_factory):
 
 def dead_letter_metric(rest: str, job_id: str, timeout: float = 30.0) -> collections.Counter:
     """The job's dead-letter counts by reason once they stop changing (the REST API samples them)."""
-    return settled_metric(rest, job_id, "dead_letters", "reason", timeout)
-
-
-def settled_metric(rest: str, job_id: str, metric: str, variable: str, timeout: float = 30.0):
-    """A metric's counts by `variable` once they stop changing (the REST API samples them)."""
-    deadline, last = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        counts = harness.metric_by_variable(rest, job_id, metric, variable)
-        if counts and counts == last:
-            return counts
-        last = counts
-        time.sleep(1.0)
-    return last or collections.Counter()
+    return harness.settled_metric(rest, job_id, "dead_letters", "reason", timeout)
 
 
 def test_every_unique_good_tick_comes_out_once(run):

@@ -17,7 +17,6 @@ from app.local import flink as local_flink
 from app.schemas import MARKET_TYPES, BadRecord, parse_record, validate
 from infra.process import free_port
 from tests.app.flink import harness
-from tests.app.flink.test_market_data_job import settled_metric
 from tests.conftest import unique_name
 
 CORPUS = Path(__file__).with_name("tick_corpus.jsonl")
@@ -95,7 +94,7 @@ def job_verdicts(kafka_broker, tmp_path_factory):
             timeout=180,
         )
         job_id = str(result.get_job_client().get_job_id())
-        skipped = settled_metric(f"http://127.0.0.1:{port}", job_id, "skipped_records", "record_type")
+        skipped = harness.settled_metric(f"http://127.0.0.1:{port}", job_id, "skipped_records", "record_type")
     finally:
         result.get_job_client().cancel().result()
         local_flink.shutdown()

@@ -218,6 +218,11 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     assert table["news articles (local NewsAPI)"] == "20"
     assert table["scored (news job, committed)"] == table["rows loaded into news_sentiment_ts"] == "19"
     assert table["news dead letters"] == "1"
+    # the news job's own counts, pushed and read back through its recording rules; the article without a
+    # headline was the connector's dead letter, never the job's
+    assert table["news job scored (PromQL)"] == "19"
+    assert table["news job dead letters (PromQL)"] == "0"
+    assert 0 < float(table["news job p95 to scored (PromQL)"]) < 60
     assert re.search(
         r"^  news/year=\d{4}/month=\d\d/day=\d\d/articles-p\d{4}-\d{19}\.json\.gz$", proc.stdout, re.M
     )

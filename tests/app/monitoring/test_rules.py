@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from app.monitoring import chart, rules
+from app import metrics
+from app.flink import config
+from app.monitoring import chart, latency, rules
 from tests.app.monitoring.promtool_run import check_rules, promtool
 
 PROMTOOL_TESTS = sorted((Path(__file__).parent / "promtool").glob("*_test.yaml"))
@@ -20,12 +22,36 @@ def test_the_charts_files_are_what_app_monitoring_renders():
         for path, text in chart.rendered().items()
         if not path.is_file() or path.read_text() != text
     ]
-    extra = {p for p in chart.DASHBOARDS_DIR.glob("*.json")} - set(chart.rendered())
+    extra = {*chart.DASHBOARDS_DIR.glob("*.json"), *chart.THRESHOLDS_DIR.glob("*.yaml")} - set(
+        chart.rendered()
+    )
     assert not stale and not extra, f"run `python -m app.monitoring.chart` (stale: {stale}, extra: {extra})"
 
 
 def test_promtool_accepts_the_rule_file():
     check_rules(chart.RULES_FILE)
+    for env in config.environments():
+        check_rules(chart.thresholds_file(env))
+
+
+def test_latency_thresholds_add_the_waits_of_each_environments_settings():
+    # prod: 5 s target; out-of-orderness 5 s; checkpoints every 30 s (app/flink/jobs.yaml defaults).
+    assert latency.thresholds("prod") == {
+        ("market-data", "indicators"): 10.0,
+        ("market-data", "end_to_end"): 40.0,
+    }
+    # local: out-of-orderness 1 s, checkpoints every 2 s.
+    assert latency.thresholds("local") == {
+        ("market-data", "indicators"): 6.0,
+        ("market-data", "end_to_end"): 8.0,
+    }
+
+
+def test_every_latency_threshold_is_measurable():
+    """histogram_quantile stops at the highest finite bucket: a threshold above it could never be crossed."""
+    for env in config.environments():
+        for stage, seconds in latency.thresholds(env).items():
+            assert seconds < metrics.LATENCY_BUCKETS[-1], (env, stage, seconds)
 
 
 def test_a_rule_file_promtool_rejects_fails(tmp_path):

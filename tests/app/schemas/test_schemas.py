@@ -6,7 +6,7 @@ import time
 import orjson
 import pytest
 
-from app.schemas import BadRecord, parse_json, serialize, validate
+from app.schemas import BadRecord, parse_json, parse_record, serialize, validate
 from app.schemas.deadletter import RAW_LIMIT, envelope
 
 NOW = int(time.time() * 1000)
@@ -35,27 +35,50 @@ def test_tick_round_trips_and_is_keyed_by_symbol():
 
 
 @pytest.mark.parametrize(
-    ("data", "fragment"),
+    ("data", "fragment", "code"),
     [
-        (tick(price=-1.0), "price: Input should be greater than 0"),
-        (tick(price=float("nan")), "price: Input should be a finite number"),
-        (tick(price=float("inf")), "price: Input should be a finite number"),
-        (tick(price="190.25"), "price: Input should be a valid number"),
-        (tick(price=True), "price: Input should be a valid number"),
-        (tick(volume=1.5), "volume: Input should be a valid integer"),
-        (tick(symbol="ÄPPL"), "symbol: String should match pattern"),
-        (tick(symbol="$AAPL"), "symbol: String should match pattern"),
-        (tick(timestamp=NOW // 1000), "timestamp: Value error, timestamp must be epoch milliseconds"),
-        (tick(timestamp=NOW + 10 * 86_400_000), "timestamp: Value error"),
-        ({k: v for k, v in tick().items() if k != "price"}, "price: Field required"),
-        (tick(type="trade"), "does not match any of the expected tags"),
-        ([1, 2, 3], "valid dictionary"),
+        (tick(price=-1.0), "price: Input should be greater than 0", "out_of_range:price"),
+        (tick(price=float("nan")), "price: Input should be a finite number", "out_of_range:price"),
+        (tick(price=float("inf")), "price: Input should be a finite number", "out_of_range:price"),
+        (tick(price="190.25"), "price: Input should be a valid number", "wrong_type:price"),
+        (tick(price=True), "price: Input should be a valid number", "wrong_type:price"),
+        (tick(volume=1.5), "volume: Input should be a valid integer", "wrong_type:volume"),
+        (tick(symbol="ÄPPL"), "symbol: String should match pattern", "invalid:symbol"),
+        (tick(symbol="$AAPL"), "symbol: String should match pattern", "invalid:symbol"),
+        (
+            tick(timestamp=NOW // 1000),
+            "timestamp: Value error, timestamp must be epoch milliseconds",
+            "invalid:timestamp",
+        ),
+        (tick(timestamp=NOW + 10 * 86_400_000), "timestamp: Value error", "invalid:timestamp"),
+        ({k: v for k, v in tick().items() if k != "price"}, "price: Field required", "missing_field:price"),
+        (tick(type="trade"), "does not match any of the expected tags", "unknown_type"),
+        ([1, 2, 3], "valid dictionary", "wrong_type"),
     ],
 )
-def test_bad_market_records_are_rejected_with_reason(data, fragment):
+def test_bad_market_records_are_rejected_with_reason(data, fragment, code):
     with pytest.raises(BadRecord) as info:
         validate("market_event", data)
     assert fragment in str(info.value)
+    assert info.value.code == code  # a bounded metric label: the schema's field names, no values
+
+
+def test_reject_codes_name_no_field_the_schema_does_not_know():
+    with pytest.raises(BadRecord) as info:
+        validate("article", {"id": "6f1c2d3e-0000-4000-8000-000000000001", "title": "t", "source": "s",
+                             "published_at": NOW, "symbols_mentioned": ["$$$"]})  # fmt: skip
+    assert info.value.code == "invalid:symbols_mentioned"
+    for raw, code in [
+        (b"", "empty_message"),
+        (b"\xff", "invalid_utf8"),
+        (b'{"a": 1, "a": 2}', "malformed_json"),
+    ]:
+        with pytest.raises(BadRecord) as info:
+            parse_record(raw, 100)
+        assert info.value.code == code
+    with pytest.raises(BadRecord) as info:
+        parse_record(b"{}" + b" " * 100, 100)
+    assert info.value.code == "message_too_large"
 
 
 def test_malformed_json_and_nan_literals_are_rejected():
