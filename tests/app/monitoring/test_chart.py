@@ -9,34 +9,49 @@ import subprocess
 import pytest
 import yaml
 
-from app.monitoring import chart, dashboards, rules
+from app.monitoring import chart, dashboards, latency, rules
 from infra.bootstrap import gotools
 from infra.bootstrap.common import is_complete
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def rendered() -> list[dict]:
+def helm(command: str, *values: str) -> subprocess.CompletedProcess:
+    """`helm lint|template` of the chart with kube-prometheus-stack's release and namespace."""
     if not is_complete(gotools.tool_dir(gotools.HELM)):
         pytest.fail("helm is not built: run `python3 -m infra.bootstrap helm`")
-    helm = str(gotools.binary_path(gotools.HELM))
-    values = ["--set", "prometheusRelease=kube-prometheus-stack", "--namespace", "monitoring"]
-    subprocess.run([helm, "lint", str(chart.CHART), *values], check=True, capture_output=True, text=True)
-    text = subprocess.run(
-        [helm, "template", "monitoring", str(chart.CHART), *values],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(text) if doc]
+    binary = str(gotools.binary_path(gotools.HELM))
+    names = ["monitoring"] if command == "template" else []
+    values = ("--set", "prometheusRelease=kube-prometheus-stack", "--namespace", "monitoring", *values)
+    return subprocess.run(
+        [binary, command, *names, str(chart.CHART), *values], capture_output=True, text=True
+    )
 
 
-def test_the_prometheus_rule_carries_the_rule_file(rendered):
-    (rule,) = [d for d in rendered if d["kind"] == "PrometheusRule"]
-    assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    assert rule["metadata"]["namespace"] == "monitoring"
-    assert rule["spec"] == {"groups": rules.groups()}
+@pytest.fixture(scope="module")
+def rendered() -> list[dict]:
+    lint = helm("lint", "--set", "environment=prod")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    proc = helm("template", "--set", "environment=prod")
+    assert proc.returncode == 0, proc.stderr
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
+def test_the_prometheus_rules_carry_the_rule_file_and_the_environments_thresholds(rendered):
+    carried = {d["metadata"]["name"]: d for d in rendered if d["kind"] == "PrometheusRule"}
+    assert set(carried) == {"waardhaven-pipeline", "waardhaven-latency-thresholds"}
+    for rule in carried.values():
+        assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        assert rule["metadata"]["namespace"] == "monitoring"
+    assert carried["waardhaven-pipeline"]["spec"] == {"groups": rules.groups()}
+    (group,) = carried["waardhaven-latency-thresholds"]["spec"]["groups"]
+    assert group["rules"] == latency.threshold_rules("prod")
+
+
+def test_an_environment_without_thresholds_fails_the_render():
+    proc = helm("template", "--set", "environment=qa")
+    assert proc.returncode != 0
+    assert 'environment "qa" has no files/latency-thresholds/qa.yaml' in proc.stderr
 
 
 def test_each_dashboard_is_a_configmap_for_the_grafana_sidecar(rendered):
