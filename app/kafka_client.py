@@ -20,6 +20,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The namespace the cluster and every workload of the pipeline (its clients) run in.
+NAMESPACE = "data-processing"
 CLUSTER = "waardhaven-kafka-cluster"
 BOOTSTRAP_SERVICE = f"{CLUSTER}-kafka-bootstrap"
 CLUSTER_CA_SECRET = f"{CLUSTER}-cluster-ca-cert"

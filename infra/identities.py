@@ -3,7 +3,9 @@
 The IRSA stack writes trust policies for these names and the platform chart creates the service accounts.
 """
 
-DATA_NAMESPACE = "data-processing"
+from app import kafka_client
+
+DATA_NAMESPACE = kafka_client.NAMESPACE
 # Pod Security admission: every pod in it runs under the restricted standard (enforced, and warned and
 # audited at the same level).
 DATA_NAMESPACE_LABELS = {

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 
+from app.kafka_client import NAMESPACE
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--strimzi", action="store_true", help="print KafkaTopic resources (YAML)")
     action.add_argument("--create", metavar="BOOTSTRAP", help="create missing topics on this Kafka")
     parser.add_argument("--brokers", type=int, help="scale replicas to this many brokers")
-    parser.add_argument("--namespace", default="data-processing", help="for --strimzi (default %(default)s)")
+    parser.add_argument("--namespace", default=NAMESPACE, help="for --strimzi (default %(default)s)")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import yaml
 
 from app.catalog import Catalog, catalog, scaled_replication
-from app.kafka_client import CLUSTER
+from app.kafka_client import CLUSTER, NAMESPACE
 
-NAMESPACE = "data-processing"
 # docs/requirements.md#topics, broker-level settings. Replication is set by broker_config() from the
 # catalog's defaults; inter-broker security is Strimzi's own (it refuses security.* and sasl.* here).
 BROKER_SETTINGS = {

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import yaml
 
-from app import metrics
+from app import kafka_client, metrics
 from app.monitoring import flink, latency
 from app.sinks.timescale import END_TO_END
 
@@ -32,7 +32,6 @@ BURN_RATE_ALERTS = (
 WINDOWS = sorted(
     {w for _, long, short, _ in BURN_RATE_ALERTS for w in (long, short)}, key=lambda w: (w[-1], int(w[:-1]))
 )
-DATA_NAMESPACE = "data-processing"
 
 
 def _alert(name: str, expr: str, for_: str, severity: str, summary: str, description: str) -> dict:
@@ -169,7 +168,7 @@ def alert_rules() -> list[dict]:
         ),
         _alert(
             "PipelineTargetDown",
-            f'up{{namespace="{DATA_NAMESPACE}"}} == 0',
+            f'up{{namespace="{kafka_client.NAMESPACE}"}} == 0',
             "5m",
             "page",
             "{{ $labels.job }}/{{ $labels.pod }}: metrics not scraped",
