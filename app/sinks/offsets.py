@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from app.kafka_client import librdkafka_settings
 
@@ -68,6 +68,17 @@ def committed(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int
     return {tp.partition: tp.offset for tp in done}
 
 
+def group_start(consumer: Consumer, topic: str) -> list[TopicPartition]:
+    """The topic's partitions at the consumer's group's committed offsets (the beginning where it has none),
+    for `assign`. Fetched here, with retries while the coordinator moves or loads, because the fetch that
+    `assign` without offsets leaves to librdkafka can fail on a just-started broker ("Not coordinator")
+    and leave the partitions unread, with no error raised."""
+    return [
+        TopicPartition(topic, partition, offset if offset >= 0 else OFFSET_BEGINNING)
+        for partition, offset in sorted(committed(consumer, topic).items())
+    ]
+
+
 def group_caught_up(bootstrap_servers: str, group: str, topic: str) -> bool:
     """True when `group` has committed the end of `topic` as it is now (a job commits on its checkpoints)."""
     consumer = Consumer({"bootstrap.servers": bootstrap_servers, **librdkafka_settings(), "group.id": group})
@@ -91,7 +102,10 @@ def read_to_end(bootstrap_servers: str, topic: str, timeout: float = 60.0) -> li
     )
     try:
         ends = end_offsets(consumer, topic)
-        consumer.assign(partitions(consumer, topic))
+        # At the beginning, not the (new) group's offsets: no offset fetch to stall on (group_start).
+        consumer.assign(
+            [TopicPartition(topic, tp.partition, OFFSET_BEGINNING) for tp in partitions(consumer, topic)]
+        )
         records, deadline = [], time.monotonic() + timeout
         while not reached({tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}, ends):
             if time.monotonic() > deadline:

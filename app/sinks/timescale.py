@@ -135,7 +135,7 @@ class TableLoader:
         unflushed, ends = 0, None
         try:
             with psycopg.connect(self.dsn) as conn:
-                consumer.assign(offsets.partitions(consumer, self.topic.name))  # the group's offsets
+                consumer.assign(offsets.group_start(consumer, self.topic.name))
                 while not self._cancelled.is_set():
                     if ends is None and stop.is_set():
                         ends = offsets.end_offsets(consumer, self.topic.name)
