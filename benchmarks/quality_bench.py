@@ -83,13 +83,23 @@ def load_round(bootstrap, postgres, s3, topics: Catalog, n: int, validate: bool)
     return seconds, statistics.mean(scores) if scores else float("nan")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def bench_arguments(doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """--records and --rounds, as the loader benchmarks take them."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def bench_topics() -> Catalog:
+    """The market-data loader's topics, suffixed -bench."""
     names = ("market-data-processed", "market-data-dead-letter")
-    topics = Catalog([catalog()[name] for name in names]).with_suffix("-bench")
+    return Catalog([catalog()[name] for name in names]).with_suffix("-bench")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = bench_arguments(__doc__, argv)
+    topics = bench_topics()
     times: dict[str, list[float]] = {side: [] for side in SIDES}
     with KafkaBroker() as broker, Postgres() as postgres, AwsEmulator() as aws:
         ensure_topics(broker.bootstrap_servers, topics)

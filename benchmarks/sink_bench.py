@@ -21,7 +21,6 @@ Sides alternate order between rounds; the table shows the median of each and its
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import statistics
@@ -37,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from app import migrations
-from app.catalog import Catalog, catalog
+from app.catalog import Catalog
 from app.catalog.admin import ensure_topics
 from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
@@ -45,7 +44,7 @@ from app.metrics import PipelineMetrics
 from app.sinks.lake import SCHEMA, LakeWriter
 from app.sinks.loads import LOADS
 from app.sinks.timescale import Loaded, TableLoader
-from benchmarks.quality_bench import produce
+from benchmarks.quality_bench import bench_arguments, bench_topics, produce
 from infra.emulator.aws import AwsEmulator
 
 LOAD = LOADS["market-data-processed"]
@@ -133,12 +132,8 @@ def pyarrow_round(s3, batches: list[Loaded], bucket: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args(argv)
-    names = ("market-data-processed", "market-data-dead-letter")
-    topics = Catalog([catalog()[name] for name in names]).with_suffix("-bench")
+    args = bench_arguments(__doc__, argv)
+    topics = bench_topics()
     times: dict[str, list[float]] = defaultdict(list)
     with (
         KafkaBroker() as broker,

@@ -122,8 +122,6 @@ def recording_rules(window: str = "5m") -> list[dict]:
                 pipeline=job.pipeline,
                 dataset=job.output,
             ),
-        ]
-        rules += [
             _rule(
                 metrics.QUEUE_DEPTH_NAME,
                 f"sum by ({KEEP}) ({PENDING_RECORDS}{{{on}}})",
