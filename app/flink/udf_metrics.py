@@ -30,23 +30,18 @@ class RecordCounts:
 
     def __init__(self, group) -> None:  # a pyflink.metrics.MetricGroup
         self._group = group
-        self._processed: dict[str, object] = {}
-        self._dead_letters: dict[str, object] = {}
+        self._counters: dict[tuple[str, str], object] = {}
 
     def processed(self, status: str = metrics.SUCCESS) -> None:
-        counter = self._processed.get(status)
-        if counter is None:
-            counter = self._processed[status] = self._group.add_group("status", status).counter(
-                PROCESSED_METRIC
-            )
-        counter.inc()
+        self._inc("status", status, PROCESSED_METRIC)
 
     def dead_letter(self, code: str) -> None:
-        counter = self._dead_letters.get(code)
+        self._inc("reason", code, DEAD_LETTER_METRIC)
+
+    def _inc(self, key: str, value: str, metric: str) -> None:
+        counter = self._counters.get((key, value))
         if counter is None:
-            counter = self._dead_letters[code] = self._group.add_group("reason", code).counter(
-                DEAD_LETTER_METRIC
-            )
+            counter = self._counters[key, value] = self._group.add_group(key, value).counter(metric)
         counter.inc()
 
 
