@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from app.schemas.tables import TICKS
-from app.sinks.timescale import staging_name
 from infra.emulator.aws import AwsEmulator
 from tests import REPO
 from tests.app.sinks.loading import Loading, processed
@@ -105,7 +104,7 @@ def test_loader_killed_mid_copy_then_restarted_loads_every_trade_once(kafka_brok
     watching = psycopg.connect(loading.dsn, autocommit=True)
     copying = (
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'"
-        f" AND query LIKE 'COPY {staging_name(TICKS)}%%' AND pid <> pg_backend_pid()"
+        f" AND query LIKE 'COPY {TICKS.name} %%' AND pid <> pg_backend_pid()"
     )
     try:
         wait_for(lambda: watching.execute(copying).fetchone()[0] > 0 or child.poll() is not None, "COPY")

@@ -53,6 +53,22 @@ def test_a_replayed_trade_is_written_once_and_counted_as_a_duplicate(loading):
     assert len(loading.rows()) == 2
 
 
+def test_a_batch_mixing_replayed_and_new_trades_stores_the_new_ones(loading):
+    ms = MIN_TIMESTAMP_MS + 3_000
+    old = [processed("ACME", ms, 10.0, trade_id="T-1")]
+    new = [processed("ACME", ms, 10.0, trade_id="T-2"), processed("ACME", ms + 1, 10.0, trade_id="T-1")]
+    loading.load(old)
+    # The group's offsets are past `old`: a loader of a new group reads all three in one batch, and its
+    # COPY into the table fails on T-1's key, so the batch takes the ON CONFLICT path.
+    loading.group += "-replay"
+
+    replay = loading.load(new, batch_size=10)
+
+    assert (replay.consumed, replay.inserted, replay.duplicates) == (3, 2, 1)
+    stored = sorted((row["trade_key"], int(row["time"].timestamp() * 1000)) for row in loading.rows())
+    assert stored == [("id:T-1", ms), ("id:T-1", ms + 1), ("id:T-2", ms)]
+
+
 def test_sizes_up_to_the_schema_maximum_fit_their_columns(loading):
     largest = 10**15 - 1  # app.schemas.Size
     record = processed(
