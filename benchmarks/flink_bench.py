@@ -1,13 +1,17 @@
 """End-to-end throughput and p95 latency of the market-data job through a real Kafka broker, vs two baselines.
 
-Both baselines run in the same process: Flink's own ceiling (datagen -> blackhole) and the naive
-per-record Python consumer.
+The baselines run in the same process: a Kafka -> Kafka passthrough in Flink (the job's raw topic read as
+bytes, written by the job's own exactly-once sink: what the broker and the connectors allow here), Flink's
+own ceiling (datagen -> blackhole), the naive per-record Python consumer, and the job itself at parallelism
+1 on the same ticks (the scaling factor).
 
     PYTHONPATH=. python benchmarks/flink_bench.py [--ticks 5000000] [--symbols 5000] [--latency-rate N]
 
 Throughput: the raw topic is pre-filled with --ticks ticks over --symbols symbols; the job's rate is the
 count over the span of its output records' Kafka timestamps (set when its sink writes them); the output is
-read once the job has taken the whole raw topic, so no reader competes with it for the two cores.
+read once the job has taken the whole raw topic, so no reader competes with it for the two cores. Each run
+also reports the peak RSS of the JVM that runs it (the local mini-cluster: job and task manager in one) and,
+for the job, the size of its last checkpoint per symbol.
 Latency: ticks produced at --latency-rate per second with their event time = send time; p95 of (output
 written - event time) and of (visible to a read_committed reader - event time, includes the checkpoint
 that commits the transaction). Event-time order means a tick waits for the watermark: --out-of-orderness.
@@ -33,6 +37,7 @@ import orjson
 from confluent_kafka import Consumer, Producer
 
 from app.flink import config, market_data
+from app.flink.scripts import statements
 from app.local import flink as local_flink
 from app.local import flink_jobs
 from app.local.kafka import KafkaBroker
@@ -107,12 +112,12 @@ def settings(out_of_orderness_ms: int, backend: str | None, parallelism: int | N
     )
 
 
-def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict:
+def job_throughput(broker, job_settings, ticks: int, symbols: list[str], base: int) -> dict:
     suffix = f".bench{time.monotonic_ns()}"
     topics = market_data.topics(suffix)
     for name in topics.values():
         broker.create_topic(name, PARTITIONS)
-    prefill(broker, topics["raw_topic"], ticks, symbols, int(time.time() * 1000) - 86_400_000)
+    prefill(broker, topics["raw_topic"], ticks, symbols, base)
     started = time.monotonic()
     checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
     result = flink_jobs.submit(
@@ -133,6 +138,8 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
                     dead[dict(message.headers())["dlq.reason"].decode()] += 1
                 else:
                     stamps.append(message.timestamp()[1])
+        peak = peak_rss_mib(local_flink.gateway_pid())
+        state = checkpoint_bytes(checkpoints)
     finally:
         result.get_job_client().cancel().result()
         if consumer is not None:
@@ -143,14 +150,76 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str]) -> dict
     assert len(stamps) + dead.total() == ticks, (
         f"job wrote {len(stamps)} + {dead.total()} dead of {ticks} ticks"
     )
-    span = (max(stamps) - min(stamps)) / 1000
     return {
         "events": ticks,
-        "rate": len(stamps) / span,
+        "rate": _rate(stamps),
         "dead_letters": dict(dead),
         "wall": wall,
         "raw_topic": topics["raw_topic"],
+        "peak_rss_mib": peak,
+        "state_bytes_per_symbol": state / len(symbols),
     }
+
+
+def _rate(stamps: list[int]) -> float:
+    """Records over the span of their Kafka timestamps (ms), as the sink wrote them."""
+    return len(stamps) / ((max(stamps) - min(stamps)) / 1000)
+
+
+def peak_rss_mib(pid: int | None) -> float:
+    """The process's peak resident set (VmHWM), MiB."""
+    if pid is None:
+        raise RuntimeError("no Flink JVM is running")
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"/proc/{pid}/status has no VmHWM")
+
+
+def checkpoint_bytes(checkpoints: Path) -> int:
+    """The job's checkpoint files: its newest checkpoint and the shared (incremental) files it still uses,
+    as Flink keeps one checkpoint and deletes what only older ones referenced."""
+    newest = max(checkpoints.glob("*/chk-*"), key=lambda path: int(path.name.split("-")[1]))
+    kept = [newest, *newest.parent.glob("shared"), *newest.parent.glob("taskowned")]
+    return sum(f.stat().st_size for directory in kept for f in directory.rglob("*") if f.is_file())
+
+
+def passthrough(broker, job_settings, raw_topic: str, records: int) -> dict:
+    """Kafka -> Kafka in Flink, no parsing: `raw_topic` read as bytes by Flink's Kafka source with the job's
+    fetch size, written by the job's own exactly-once sink (market_data.sql's processed_ticks)."""
+    suffix = f".pass{time.monotonic_ns()}"
+    out_topic, group = f"passthrough-out{suffix}", f"passthrough{suffix}"
+    broker.create_topic(out_topic, PARTITIONS)
+    checkpoints = Path(tempfile.mkdtemp(prefix="wh-bench-"))
+    tables = flink_jobs.table_environment(
+        job_settings, flink_jobs.local_configuration(job_settings, checkpoint_dir=checkpoints)
+    )
+    values = market_data.script_values(job_settings, broker.bootstrap_servers, suffix)
+    ddl, _ = statements("market_data.sql", values | {"processed_topic": out_topic})
+    tables.execute_sql(next(d for d in ddl if d.startswith("CREATE TEMPORARY TABLE processed_ticks")))
+    tables.execute_sql(f"""CREATE TEMPORARY TABLE raw_ticks (symbol STRING, `value` BYTES) WITH (
+        'connector' = 'kafka', 'topic' = '{raw_topic}',
+        'properties.bootstrap.servers' = '{broker.bootstrap_servers}', 'properties.group.id' = '{group}',
+        'properties.isolation.level' = 'read_committed', 'scan.startup.mode' = 'earliest-offset',
+        'properties.max.partition.fetch.bytes' = '{job_settings.market_data.max_partition_fetch_bytes}',
+        'key.format' = 'raw', 'key.fields' = 'symbol',
+        'value.format' = 'raw', 'value.fields-include' = 'EXCEPT_KEY')""")
+    result = tables.execute_sql("INSERT INTO processed_ticks SELECT symbol, `value` FROM raw_ticks")
+    stamps, deadline, consumer = [], time.monotonic() + 600, None
+    try:
+        _wait_until_taken(broker, group, raw_topic, deadline)
+        peak = peak_rss_mib(local_flink.gateway_pid())
+        consumer = _consumer(broker, out_topic)
+        while len(stamps) < records and time.monotonic() < deadline:
+            stamps.extend(m.timestamp()[1] for m in consumer.consume(10_000, 1.0) if not m.error())
+    finally:
+        result.get_job_client().cancel().result()
+        if consumer is not None:
+            consumer.close()
+        local_flink.shutdown()
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    assert len(stamps) == records, f"passthrough wrote {len(stamps)} of {records} records"
+    return {"events": records, "rate": _rate(stamps), "peak_rss_mib": peak}
 
 
 def _wait_until_taken(broker, group: str, raw_topic: str, deadline: float) -> None:
@@ -322,14 +391,20 @@ def main() -> None:
     parser.add_argument("--parallelism", type=int, help="default: the local settings'")
     args = parser.parse_args()
     job_settings = settings(args.out_of_orderness, args.state_backend, args.parallelism)
+    single = job_settings.model_copy(update={"parallelism": 1})
     symbols = [f"S{i:04d}" for i in range(args.symbols)]
+    base = int(time.time() * 1000) - 86_400_000  # the same ticks for both parallelisms
     with KafkaBroker() as broker:
         print(
             f"market-data job, parallelism {job_settings.parallelism}, {job_settings.state.backend} state, "
             f"{args.ticks:,} ticks over {len(symbols):,} symbols ...",
             flush=True,
         )
-        job = job_throughput(broker, job_settings, args.ticks, symbols)
+        job = job_throughput(broker, job_settings, args.ticks, symbols, base)
+        print("Kafka -> Kafka passthrough ...", flush=True)
+        through = passthrough(broker, job_settings, job["raw_topic"], args.ticks + PARTITIONS)
+        print("market-data job, parallelism 1 ...", flush=True)
+        job_1 = job_throughput(broker, single, args.ticks, symbols, base)
         print("engine ceiling (datagen -> blackhole) ...", flush=True)
         # The engine's ceiling on this machine: always at the local settings' parallelism.
         ceiling = engine_ceiling(args.ticks, config.settings("local").parallelism)
@@ -340,6 +415,7 @@ def main() -> None:
         latency = job_latency(
             broker, job_settings, rate, args.latency_seconds, symbols, warmup=args.latency_warmup
         )
+    parallelism = job_settings.parallelism
     rows = [
         (
             "Flink datagen -> blackhole (ceiling)",
@@ -347,12 +423,27 @@ def main() -> None:
             ceiling["rate"],
             job["rate"] / ceiling["rate"],
         ),
-        ("market-data job, Kafka -> Kafka, exactly-once", job["events"], job["rate"], 1.0),
+        (
+            "Kafka -> Kafka passthrough, exactly-once",
+            through["events"],
+            through["rate"],
+            job["rate"] / through["rate"],
+        ),
+        (f"market-data job, parallelism {parallelism}", job["events"], job["rate"], 1.0),
+        ("market-data job, parallelism 1", job_1["events"], job_1["rate"], job["rate"] / job_1["rate"]),
         ("naive Python consumer (brief)", naive["events"], naive["rate"], job["rate"] / naive["rate"]),
     ]
     print(f"\n{'run':<48}{'events':>10}{'events/s':>12}{'job / this':>12}")
     for name, events, rate, ratio in rows:
         print(f"{name:<48}{events:>10,}{rate:>12,.0f}{ratio:>12.2f}")
+    print(
+        f"peak RSS of the Flink JVM (MiB): job p{parallelism} {job['peak_rss_mib']:,.0f}, "
+        f"p1 {job_1['peak_rss_mib']:,.0f}, passthrough {through['peak_rss_mib']:,.0f}"
+    )
+    print(
+        f"last checkpoint per symbol: {job['state_bytes_per_symbol']:,.0f} bytes (p{parallelism}), "
+        f"{job_1['state_bytes_per_symbol']:,.0f} bytes (p1)"
+    )
     print(f"dead letters of the {job['events']:,} valid ticks, by reason: {job['dead_letters'] or 'none'}")
     print(
         f"\nlatency at {latency['rate']:,.0f} events/s offered "

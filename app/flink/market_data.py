@@ -114,23 +114,25 @@ def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: st
         )
     source = source_options(settings, bootstrap_servers, topic_suffix)
     _register_streams(tables, udf_jar_uri, settings, source)
-    ddl, inserts = statements(
-        "market_data.sql",
-        {
-            **topics(topic_suffix),
-            "bootstrap_servers": bootstrap_servers,
-            "transaction_timeout_ms": settings.transaction_timeout,
-            "transactional_id_prefix": f"{TRANSACTIONAL_ID_PREFIX}{topic_suffix}",
-            "dead_letter_source": f"flink:{PIPELINE}",
-            "raw_limit": RAW_LIMIT,
-        },
-    )
+    ddl, inserts = statements("market_data.sql", script_values(settings, bootstrap_servers, topic_suffix))
     for statement in ddl:
         tables.execute_sql(statement)
     statement_set = tables.create_statement_set()
     for insert in inserts:
         statement_set.add_insert_sql(insert)
     return statement_set
+
+
+def script_values(settings: JobSettings, bootstrap_servers: str, topic_suffix: str = "") -> dict[str, object]:
+    """The ${name} values of market_data.sql."""
+    return {
+        **topics(topic_suffix),
+        "bootstrap_servers": bootstrap_servers,
+        "transaction_timeout_ms": settings.transaction_timeout,
+        "transactional_id_prefix": f"{TRANSACTIONAL_ID_PREFIX}{topic_suffix}",
+        "dead_letter_source": f"flink:{PIPELINE}",
+        "raw_limit": RAW_LIMIT,
+    }
 
 
 def _register_streams(tables, udf_jar_uri: str, settings: JobSettings, source: dict[str, str]) -> None:
