@@ -15,6 +15,8 @@ writes them) go to one topic once. Each round:
   the same schema written by pq.write_table (snappy) and PUT into a fresh bucket.
 
 Sides alternate order between rounds; the table shows the median of each and its ratio to its ceiling.
+After the rounds, `wh load` as it is deployed (its own process: loader, lake writer, tick suite) reads
+the topic once into a fresh database and bucket: its rate and its peak RSS.
 
     PYTHONPATH=. $VENV/bin/python benchmarks/sink_bench.py [--records 200000] [--rounds 3]
 """
@@ -23,7 +25,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -41,14 +46,17 @@ from app.catalog.admin import ensure_topics
 from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
 from app.metrics import PipelineMetrics
+from app.sinks import lake_layout
 from app.sinks.lake import SCHEMA, LakeWriter
 from app.sinks.loads import LOADS
 from app.sinks.timescale import Loaded, TableLoader
 from benchmarks.quality_bench import bench_arguments, bench_topics, produce
-from infra.emulator.aws import AwsEmulator
+from infra.emulator.aws import CREDENTIALS, REGION, AwsEmulator
 
 LOAD = LOADS["market-data-processed"]
-TOPIC = "market-data-processed-bench"
+SUFFIX = "-bench"
+TOPIC = LOAD.topic + SUFFIX
+REPO = Path(__file__).resolve().parents[1]
 
 
 def load_round(bootstrap: str, postgres, topics: Catalog, n: int) -> tuple[float, list[Loaded]]:
@@ -131,6 +139,31 @@ def pyarrow_round(s3, batches: list[Loaded], bucket: str) -> float:
     return time.perf_counter() - started
 
 
+def service_round(bootstrap: str, postgres, s3, expected: int) -> tuple[float, float]:
+    """(seconds, peak RSS MiB) of `wh load` storing the bench topic, in a process of its own."""
+    dsn = postgres.create_database("sink_bench_service")
+    migrations.apply(dsn)
+    env = "sink-bench"
+    s3.create_bucket(Bucket=lake_layout.bucket_name(env, LOAD.dataset.bucket))
+    command = [sys.executable, "-m", "app.cli", "load", LOAD.topic, "--until-caught-up", "--env", env]
+    command += ["--bootstrap-servers", bootstrap, "--dsn", dsn, "--aws-endpoint", s3.meta.endpoint_url]
+    started = time.perf_counter()
+    environment = os.environ | CREDENTIALS | {"AWS_DEFAULT_REGION": REGION}
+    subprocess.run(
+        [*command, f"--topic-suffix={SUFFIX}"], cwd=REPO, env=environment, check=True, timeout=1200
+    )
+    seconds = time.perf_counter() - started
+    # The largest of the waited-for children: `wh load` and the databases' initdb/createdb runs.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    import psycopg
+
+    with psycopg.connect(dsn) as conn:
+        stored = conn.execute(f"SELECT count(*) FROM {LOAD.table.name}").fetchone()[0]
+    if stored != expected:
+        raise SystemExit(f"wh load stored {stored} of {expected} rows")
+    return seconds, peak
+
+
 def main(argv: list[str] | None = None) -> int:
     args = bench_arguments(__doc__, argv)
     topics = bench_topics()
@@ -161,12 +194,17 @@ def main(argv: list[str] | None = None) -> int:
                 times[side].append(sides[side]())
             latest = ", ".join(f"{side} {values[-1]:.2f}s" for side, values in times.items())
             print(f"round {n + 1}: {latest}", file=sys.stderr, flush=True)
+        service_seconds, service_rss = service_round(broker.bootstrap_servers, postgres, s3, args.records)
     median = {side: statistics.median(values) for side, values in times.items()}
     ceilings = {"loader": "COPY", "lake writer": "pyarrow", "lake writer + tick suite": "pyarrow"}
     print(f"{'side (' + str(args.records) + ' ticks)':<28}{'median s':>10}{'rows/s':>11}{'of ceiling':>12}")
     for side in ("COPY", "loader", "pyarrow", "lake writer", "lake writer + tick suite"):
         ratio = f"{median[ceilings[side]] / median[side]:.2f}" if side in ceilings else "ceiling"
         print(f"{side:<28}{median[side]:>10.2f}{args.records / median[side]:>11,.0f}{ratio:>12}")
+    print(
+        f"{'wh load (one run)':<28}{service_seconds:>10.2f}{args.records / service_seconds:>11,.0f}"
+        f"{median['COPY'] / service_seconds:>12.2f}  of COPY; peak RSS {service_rss:,.0f} MiB"
+    )
     return 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 
 from app.kafka_client import librdkafka_settings
 
@@ -34,8 +34,20 @@ def partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
 
 
 def end_offsets(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int, int]:
-    """Partition -> high watermark (the offset the next record will get)."""
-    return {tp.partition: _high_watermark(consumer, tp, timeout) for tp in partitions(consumer, topic)}
+    """Partition -> high watermark (the offset the next record will get; for a read_committed consumer the
+    last stable offset), all partitions in one request: one per partition would each wait behind the
+    consumer's fetch in flight (fetch.wait.max.ms, 0.5 s a partition)."""
+    latest = [TopicPartition(topic, tp.partition, OFFSET_END) for tp in partitions(consumer, topic)]
+    return _retrying(
+        lambda: _offsets(consumer.offsets_for_times(latest, timeout=timeout)), _NO_LEADER_YET, timeout
+    )
+
+
+def _offsets(found: list[TopicPartition]) -> dict[int, int]:
+    for tp in found:
+        if tp.error is not None:
+            raise KafkaException(tp.error)
+    return {tp.partition: tp.offset for tp in found}
 
 
 def _retrying(call, transient: tuple, timeout: float):
@@ -48,12 +60,6 @@ def _retrying(call, transient: tuple, timeout: float):
             if exc.args[0].code() not in transient or time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
-
-
-def _high_watermark(consumer: Consumer, tp: TopicPartition, timeout: float) -> int:
-    return _retrying(
-        lambda: consumer.get_watermark_offsets(tp, timeout=timeout, cached=False)[1], _NO_LEADER_YET, timeout
-    )
 
 
 def reached(positions: dict[int, int], ends: dict[int, int]) -> bool:
