@@ -127,6 +127,8 @@ def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, 
         "waardhaven-pipeline": "data-processing",
         "waardhaven-kafka": "data-processing",
         "flink-jobs": "data-processing",
+        "waardhaven-database": "data-processing",
+        "waardhaven-services": "data-processing",
         "waardhaven-monitoring": monitoring,
     }
 

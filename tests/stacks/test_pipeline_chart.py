@@ -9,19 +9,10 @@ import subprocess
 import pytest
 import yaml
 
-from infra.bootstrap import gotools
-from infra.bootstrap.common import is_complete
 from tests.stacks.synth_helpers import ENVS, resource
 
 pytestmark = pytest.mark.integration
 CHART = "charts/waardhaven-pipeline"
-
-
-@pytest.fixture(scope="module")
-def helm() -> str:
-    if not is_complete(gotools.tool_dir(gotools.HELM)):
-        pytest.fail("helm is not built: run `python3 -m infra.bootstrap helm`")
-    return str(gotools.binary_path(gotools.HELM))
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -38,7 +29,13 @@ def test_chart_renders_service_accounts_with_irsa_roles_and_the_environment(synt
     ).stdout
     documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
     accounts = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ServiceAccount"}
-    assert set(accounts) == {"flink-service-account", "spark-service-account", "connectors-service-account"}
+    assert set(accounts) == {
+        "flink-service-account",
+        "spark-service-account",
+        "connectors-service-account",
+        "sinks-service-account",
+        "secrets-service-account",
+    }
     assert all(
         a["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
         == "arn:aws:iam::123456789012:role/stand-in"
