@@ -210,7 +210,7 @@ def database_values(cfg: EnvironmentConfig, irsa: IrsaStack) -> dict:
             "roleArn": irsa.database.arn,
             "retentionDays": database.BACKUP_RETENTION_DAYS,
         },
-        "migrations": {"image": images.PYTHON_SERVICES},
+        "migrations": {"image": images.PYTHON_SERVICES, "runAsUser": images.PYTHON_SERVICES_UID},
     }
 
 
@@ -222,7 +222,7 @@ def services_values(cfg: EnvironmentConfig) -> dict:
         "region": cfg.region,
         "storageClass": GP3_STORAGE_CLASS,
         "image": images.PYTHON_SERVICES,
-        "fsGroup": images.PYTHON_SERVICES_UID,
+        "runAsUser": images.PYTHON_SERVICES_UID,
         "metricsPort": services.METRICS_PORT,
         "kafka": kafka_client_values("tls"),
         "database": {"clientLabel": database.CLIENT_POD_LABEL, **database_client_values()},

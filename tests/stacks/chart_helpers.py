@@ -4,16 +4,16 @@ pinned operators' CRD schemas. The `helm` and `kubeconform` fixtures are tests/s
 
 from __future__ import annotations
 
-import re
 import subprocess
 from pathlib import Path
 
 import yaml
 
 from infra.bootstrap import crds
+from policies.charts import STAND_IN_ARN, with_stand_ins
 from tests.stacks.synth_helpers import resource
 
-STAND_IN_ARN = "arn:aws:iam::123456789012:role/stand-in"
+__all__ = ["STAND_IN_ARN", "conform", "release_values", "render"]
 
 
 def release_values(synthesized, env: str, chart: str, tmp_path: Path) -> list[str]:
@@ -22,7 +22,7 @@ def release_values(synthesized, env: str, chart: str, tmp_path: Path) -> list[st
     args = []
     for index, text in enumerate(release["values"]):
         path = tmp_path / f"{chart}-{index}.yaml"
-        path.write_text(re.sub(r"\$\{[^}]*\}", STAND_IN_ARN, text))
+        path.write_text(with_stand_ins(text))
         args += ["-f", str(path)]
     return args
 

@@ -95,3 +95,4 @@ def test_migrations_run_after_install_and_upgrade_as_the_app_user_over_verified_
     assert f"{mount['mountPath']}/ca.crt" == ca
     (test,) = rendered["Pod"]
     assert test["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert test["spec"]["containers"][0]["args"] == ["migrate"]

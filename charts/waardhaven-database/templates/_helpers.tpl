@@ -13,9 +13,11 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{ .repository }}@{{ .digest }}
 {{- end }}
 
-{{/* The restricted Pod Security Standard for a pod and for its containers. */}}
+{{/* The restricted Pod Security Standard for a pod (as the migrations image's user) and its containers. */}}
 {{- define "waardhaven-database.podSecurity" -}}
 runAsNonRoot: true
+runAsUser: {{ .Values.migrations.runAsUser }}
+runAsGroup: {{ .Values.migrations.runAsUser }}
 seccompProfile:
   type: RuntimeDefault
 {{- end }}

@@ -18,6 +18,9 @@ app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
 {{/* The restricted Pod Security Standard: a pod's context, then a container's. */}}
 {{- define "waardhaven-services.podSecurity" -}}
 runAsNonRoot: true
+runAsUser: {{ .Values.runAsUser }}
+runAsGroup: {{ .Values.runAsUser }}
+fsGroup: {{ .Values.runAsUser }}
 seccompProfile:
   type: RuntimeDefault
 {{- end }}
