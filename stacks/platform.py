@@ -103,18 +103,28 @@ class PlatformStack(EnvironmentStack):
             },
         }
         self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
-        self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
-        # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
-        self._chart_release(
-            cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
-        )
-        self.database = self._chart_release(
-            cfg, DATABASE_CHART, database_values(cfg, irsa), depends_on=[self.pipeline]
-        )
-        self._chart_release(
-            cfg, SERVICES_CHART, services_values(cfg), depends_on=[self.pipeline, self.kafka, self.database]
-        )
-        self._monitoring_release(cfg)
+        # The environment's components (infra.config refuses one without those it needs).
+        enabled = set(cfg.components)
+        if "kafka" in enabled:
+            self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
+        if "flink_jobs" in enabled:
+            # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
+            self._chart_release(
+                cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
+            )
+        if "database" in enabled:
+            self.database = self._chart_release(
+                cfg, DATABASE_CHART, database_values(cfg, irsa), depends_on=[self.pipeline]
+            )
+        if "services" in enabled:
+            self._chart_release(
+                cfg,
+                SERVICES_CHART,
+                services_values(cfg),
+                depends_on=[self.pipeline, self.kafka, self.database],
+            )
+        if "monitoring" in enabled:
+            self._monitoring_release(cfg)
 
     def _monitoring_release(self, cfg: EnvironmentConfig) -> Release:
         """charts/waardhaven-monitoring (rules, dashboards, the Flink PodMonitor) in kube-prometheus-stack's
