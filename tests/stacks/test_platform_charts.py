@@ -6,6 +6,7 @@ a user per workload, and network policies that let exactly the labelled clients 
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
@@ -211,3 +212,30 @@ def test_a_bad_value_fails_install_through_the_schema_naming_the_key(
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr
     assert named in result.stderr
+
+
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_every_chart_has_notes_that_render_with_the_environments_values(synthesized, helm, env, tmp_path):
+    # `helm template` leaves NOTES.txt out and a client-side dry run still wants a cluster: a copy of each
+    # chart renders its notes through `tpl` with the same values instead.
+    for release in resources(synthesized.stack(f"{env}-platform"), "helm_release").values():
+        chart = release["name"]
+        copy = tmp_path / chart
+        shutil.copytree(f"charts/{chart}", copy)
+        (copy / "notes-under-test.txt").write_text((copy / "templates" / "NOTES.txt").read_text())
+        (copy / "templates" / "notes-under-test.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes-under-test}\n"
+            'data: {notes: {{ tpl (.Files.Get "notes-under-test.txt") . | quote }}}\n'
+        )
+        values = release_values(synthesized, env, chart, tmp_path)
+        rendered = subprocess.run(
+            [helm, "template", chart, str(copy), "-n", release["namespace"], *values],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (notes,) = [
+            d for d in yaml.safe_load_all(rendered) if d and d["metadata"]["name"] == "notes-under-test"
+        ]
+        text = notes["data"]["notes"]
+        assert text.strip() and "<no value>" not in text, (chart, text)
