@@ -1,6 +1,6 @@
 """The platform stack's charts rendered as it installs them: the release's synthesized values (apply-time
 ARNs stand in as a fixed one), `helm lint` + `helm template`, and kubeconform in strict mode against the
-pinned operators' CRD schemas. The `helm` and `kubeconform` fixtures are tests/stacks/conftest.py's."""
+pinned operators' CRD schemas. The `helm` and `kubeconform` fixtures are tests/conftest.py's."""
 
 from __future__ import annotations
 
@@ -13,7 +13,15 @@ from infra.bootstrap import crds
 from policies.charts import STAND_IN_ARN, with_stand_ins
 from tests.stacks.synth_helpers import resource
 
-__all__ = ["STAND_IN_ARN", "conform", "release_values", "render"]
+__all__ = ["RESTRICTED", "STAND_IN_ARN", "conform", "release_values", "render"]
+# A container's securityContext under the restricted Pod Security Standard, read-only root filesystem too.
+RESTRICTED = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
 
 
 def release_values(synthesized, env: str, chart: str, tmp_path: Path) -> list[str]:

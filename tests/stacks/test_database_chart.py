@@ -9,18 +9,11 @@ import pytest
 import yaml
 
 from infra import database
-from tests.stacks.chart_helpers import STAND_IN_ARN, release_values, render
+from tests.stacks.chart_helpers import RESTRICTED, STAND_IN_ARN, release_values, render
 from tests.stacks.synth_helpers import ENVS
 
 pytestmark = pytest.mark.integration
 CHART = "waardhaven-database"
-RESTRICTED = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 def _rendered(synthesized, helm, env, tmp_path) -> dict[str, list[dict]]:

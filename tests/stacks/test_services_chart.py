@@ -10,18 +10,11 @@ import yaml
 
 from app import kafka_client, services
 from infra import database, vendor_secrets
-from tests.stacks.chart_helpers import release_values, render
+from tests.stacks.chart_helpers import RESTRICTED, release_values, render
 from tests.stacks.synth_helpers import ENVS
 
 pytestmark = pytest.mark.integration
 CHART = "waardhaven-services"
-RESTRICTED = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "runAsNonRoot": True,
-    "capabilities": {"drop": ["ALL"]},
-    "seccompProfile": {"type": "RuntimeDefault"},
-}
 
 
 def _rendered(synthesized, helm, env, tmp_path) -> dict[str, dict[str, dict]]:
