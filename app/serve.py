@@ -14,7 +14,12 @@ import importlib
 import sys
 
 # wh's command -> its module (as app/cli.py's COMMANDS), for the commands that run in the cluster.
-COMMANDS = {"connect": "app.connectors.command", "load": "app.sinks.command", "migrate": "app.migrations"}
+COMMANDS = {
+    "connect": "app.connectors.command",
+    "load": "app.sinks.command",
+    "migrate": "app.migrations",
+    "topics": "app.catalog.command",  # the Kafka chart's helm test: --verify
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -292,6 +292,13 @@ def kafka_values(cfg: EnvironmentConfig) -> dict:
             for t in topics
         },
         "users": {u["metadata"]["name"]: {"acls": u["spec"]["authorization"]["acls"]} for u in users},
+        # `helm test`: the services image checks the dead-letter topics as the triage user
+        "test": {
+            "image": images.PYTHON_SERVICES,
+            "runAsUser": images.PYTHON_SERVICES_UID,
+            "kafkaUser": kafka_access.TRIAGE_USER,
+            "client": kafka_client_values("tls"),
+        },
     }
 
 

@@ -94,6 +94,20 @@ def test_kafka_runs_kraft_node_pools_sized_by_the_environment(synthesized, helm,
         assert set(listeners) == {"tls"}
     (metrics,) = rendered["ConfigMap"]
     assert metrics["metadata"]["name"] == spec["metricsConfig"]["valueFrom"]["configMapKeyRef"]["name"]
+    # `helm test`: the dead-letter topics verified over TLS as the triage user, a labelled Kafka client
+    (test,) = rendered["Pod"]
+    assert test["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert test["metadata"]["labels"]["waardhaven.io/kafka-client"] == "true"
+    (container,) = test["spec"]["containers"]
+    assert container["args"] == [
+        "topics",
+        "--verify",
+        "waardhaven-kafka-cluster-kafka-bootstrap.data-processing.svc:9093",
+        "--kind",
+        "dead-letter",
+    ]
+    volumes = {v["name"]: v["secret"]["secretName"] for v in test["spec"]["volumes"]}
+    assert volumes == {"cluster-ca": "waardhaven-kafka-cluster-cluster-ca-cert", "user": "triage"}
     assert yaml.safe_load(metrics["data"]["kafka-metrics-config.yml"])["rules"]
 
 
