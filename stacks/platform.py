@@ -172,6 +172,8 @@ class PlatformStack(EnvironmentStack):
             namespace=identities.DATA_NAMESPACE,
             atomic=_waits(cfg),
             wait=_waits(cfg),
+            # Nor would a hook's Job ever complete there (the database's migrations), holding the release.
+            disable_webhooks=not _waits(cfg),
             timeout=600,
             values=values,
             depends_on=depends_on,
