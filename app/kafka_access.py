@@ -24,7 +24,8 @@ from app.kafka_client import CLUSTER
 from app.sinks.loads import LOADS
 
 KAFKA_USER_API = "kafka.strimzi.io/v1beta2"
-TRIAGE_GROUP_PREFIX = "triage-"
+TRIAGE_USER = "triage"
+TRIAGE_GROUP_PREFIX = f"{TRIAGE_USER}-"
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def workloads(env: str, topics: Catalog | None = None) -> list[Workload]:
         found.append(Workload(load.group, reads=(load.topic,), writes=(dead_letter,), groups=(load.group,)))
     found.append(
         Workload(
-            "triage",
+            TRIAGE_USER,
             reads=tuple(t.name for t in topics if t.kind == "dead-letter"),
             group_prefixes=(TRIAGE_GROUP_PREFIX,),
         )

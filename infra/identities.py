@@ -14,6 +14,9 @@ DATA_NAMESPACE_LABELS = {
 FLINK_SERVICE_ACCOUNT = "flink-service-account"  # as docs/requirements.md#infrastructure names it
 SPARK_SERVICE_ACCOUNT = "spark-service-account"  # as docs/requirements.md#infrastructure names it
 CONNECTORS_SERVICE_ACCOUNT = "connectors-service-account"
+SINKS_SERVICE_ACCOUNT = "sinks-service-account"
+# External Secrets' SecretStore reads the vendors' keys from AWS Secrets Manager as this one.
+SECRETS_SERVICE_ACCOUNT = "secrets-service-account"
 
 # GitHub Actions: the repository whose workflows may assume an environment's CI roles, and the roles' names.
 GITHUB_REPOSITORY = "waardhaven/data-platform"

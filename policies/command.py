@@ -1,4 +1,5 @@
-"""Check the synthesized stacks of environments and the topic catalog's KafkaTopics against the policies.
+"""Check the synthesized stacks of environments, their platform charts rendered as installed and the topic
+catalog's KafkaTopics against the policies.
 
 Exit 0 when every failed check is waived in policies/waivers.yaml, 1 when any is not, 2 on a usage or
 tool error. Built-in checkov checks plus the project's own (policies/checks, ids CKV_WH_*).
@@ -32,7 +33,8 @@ def _print(result, title: str, show_waived: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from infra.config import ConfigError
-    from policies.scan import PolicyToolMissing, scan_stacks, scan_topic_catalog
+    from policies.charts import HelmMissing
+    from policies.scan import PolicyToolMissing, scan_charts, scan_stacks, scan_topic_catalog
     from policies.waivers import load_waivers
 
     envs = selected_envs(args)
@@ -43,10 +45,12 @@ def run(args: argparse.Namespace) -> int:
 
             synth(envs, args.outdir)
         stacks = scan_stacks(args.outdir / "stacks", envs, waivers)
+        charts = scan_charts(args.outdir / "stacks", envs, waivers)
         topics = scan_topic_catalog(waivers)
-    except (ConfigError, PolicyToolMissing, RuntimeError) as exc:
+    except (ConfigError, PolicyToolMissing, HelmMissing, RuntimeError) as exc:
         print(f"policy: {exc}", file=sys.stderr)
         return 2
     _print(stacks, f"stacks of {', '.join(envs)}", args.show_waived)
+    _print(charts, f"platform charts of {', '.join(envs)}", args.show_waived)
     _print(topics, "topic catalog (Strimzi KafkaTopics)", args.show_waived)
-    return 1 if stacks.blocking or topics.blocking else 0
+    return 1 if stacks.blocking or charts.blocking or topics.blocking else 0

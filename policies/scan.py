@@ -103,6 +103,20 @@ def scan_stacks(stacks_dir: Path, envs: list[str], waivers: Waivers) -> ScanResu
     return findings(checkov(stacks_dir, "terraform_json"), waivers, lambda path: _env_of(path, envs))
 
 
+def scan_charts(stacks_dir: Path, envs: list[str], waivers: Waivers) -> ScanResult:
+    """checkov's Kubernetes checks over each environment's platform releases (policies/charts.py renders)."""
+    from policies.charts import render_releases
+
+    with tempfile.TemporaryDirectory(prefix="wh-policy-") as tmp:
+        manifests, values = Path(tmp) / "manifests", Path(tmp) / "values"
+        for env in envs:
+            stack = f"{env}-platform"
+            (manifests / stack).mkdir(parents=True)
+            (values / stack).mkdir(parents=True)
+            render_releases(stacks_dir / stack, manifests / stack, values / stack)
+        return findings(checkov(manifests, "kubernetes"), waivers, lambda path: _env_of(path, envs))
+
+
 def scan_topic_catalog(waivers: Waivers) -> ScanResult:
     from app.catalog.strimzi import render_yaml
 

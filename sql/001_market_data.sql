@@ -1,6 +1,7 @@
 -- Market ticks: a TimescaleDB hypertable where the extension is available, a plain table otherwise.
 -- The TimescaleDB-only statements run through EXECUTE inside IF blocks so this file also applies to
--- stock PostgreSQL 15; daily_market_summary has the same columns either way.
+-- stock PostgreSQL 15. Without the extension daily_market_summary is a plain view here; with it, a
+-- continuous aggregate of the same columns (007_daily_market_summary.sql).
 
 DO $$
 BEGIN
@@ -49,18 +50,6 @@ BEGIN
             timescaledb.compress_orderby = 'time DESC')$sql$;
         PERFORM add_compression_policy('market_data_ts', INTERVAL '7 days');
         PERFORM add_retention_policy('market_data_ts', INTERVAL '2 years');
-        EXECUTE $sql$CREATE MATERIALIZED VIEW daily_market_summary
-            WITH (timescaledb.continuous) AS
-            SELECT time_bucket('1 day', time) AS day, symbol,
-                   first(price, time) AS open_price, max(price) AS high_price,
-                   min(price) AS low_price, last(price, time) AS close_price,
-                   sum(volume) AS total_volume, count(*) AS tick_count
-            FROM market_data_ts
-            GROUP BY day, symbol$sql$;
-        PERFORM add_continuous_aggregate_policy('daily_market_summary',
-            start_offset => INTERVAL '3 days',
-            end_offset => INTERVAL '1 hour',
-            schedule_interval => INTERVAL '1 hour');
     ELSE
         CREATE VIEW daily_market_summary AS
         SELECT date_trunc('day', time) AS day, symbol,

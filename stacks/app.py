@@ -17,10 +17,11 @@ LAYERS: dict[str, tuple[str, ...]] = {
     "kms": (),
     "network": ("kms",),
     "data-lake": ("kms",),
+    "secrets": ("kms",),
     "eks": ("network", "kms"),
     "irsa": ("eks", "kms", "data-lake"),
     "operators": ("eks", "irsa"),
-    "platform": ("operators", "irsa"),
+    "platform": ("operators", "irsa", "secrets"),
 }
 # Layers that need a live Kubernetes API to plan or apply (the local AWS emulator has none).
 KUBERNETES_LAYERS = frozenset({"operators", "platform"})
@@ -66,18 +67,21 @@ def build_environment(app, cfg: EnvironmentConfig) -> dict:
     from .network import NetworkStack
     from .operators import OperatorsStack
     from .platform import PlatformStack
+    from .secrets import SecretsStack
     from .state import StateStack
 
     state = StateStack(app, cfg)
     kms = KmsStack(app, cfg)
     network = NetworkStack(app, cfg, kms)
     data_lake = DataLakeStack(app, cfg, kms)
+    secrets = SecretsStack(app, cfg, kms)
     eks = EksStack(app, cfg, network, kms)
     irsa = IrsaStack(app, cfg, eks, kms, data_lake)
     operators = OperatorsStack(app, cfg, eks, irsa)
-    platform = PlatformStack(app, cfg, operators, irsa)
+    platform = PlatformStack(app, cfg, operators, irsa, secrets)
     stacks = {
-        stack.layer: stack for stack in (state, kms, network, data_lake, eks, irsa, operators, platform)
+        stack.layer: stack
+        for stack in (state, kms, network, data_lake, secrets, eks, irsa, operators, platform)
     }
     for layer, stack in stacks.items():
         if layer != "state":

@@ -3,6 +3,8 @@ from __future__ import annotations
 from constructs import Construct
 
 from app.sinks import lake_layout
+from app.sinks.loads import LOADS
+from infra import database, vendor_secrets
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.irsa_role import IrsaRole
@@ -10,6 +12,8 @@ from infra.identities import (
     CONNECTORS_SERVICE_ACCOUNT,
     DATA_NAMESPACE,
     FLINK_SERVICE_ACCOUNT,
+    SECRETS_SERVICE_ACCOUNT,
+    SINKS_SERVICE_ACCOUNT,
     SPARK_SERVICE_ACCOUNT,
 )
 
@@ -26,15 +30,26 @@ def _bucket_arn(cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket) -> str:
     return f"arn:aws:s3:::{lake_layout.bucket_name(cfg.name, bucket)}"
 
 
-def _read(cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket, prefixes: list[str]) -> list[dict]:
+def _list(
+    cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket, prefixes: list[str], *, head_bucket: bool = False
+) -> dict:
+    """Listing under `prefixes`; with `head_bucket`, also a listing that names no prefix (what HeadBucket,
+    a client's check that the bucket exists, is authorized as)."""
+    test = "StringLikeIfExists" if head_bucket else "StringLike"
+    return {
+        "Effect": "Allow",
+        "Action": "s3:ListBucket",
+        "Resource": _bucket_arn(cfg, bucket),
+        "Condition": {test: {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
+    }
+
+
+def _read(
+    cfg: EnvironmentConfig, bucket: lake_layout.LakeBucket, prefixes: list[str], *, head_bucket: bool = False
+) -> list[dict]:
     arn = _bucket_arn(cfg, bucket)
     return [
-        {
-            "Effect": "Allow",
-            "Action": "s3:ListBucket",
-            "Resource": arn,
-            "Condition": {"StringLike": {"s3:prefix": [f"{prefix}*" for prefix in prefixes]}},
-        },
+        _list(cfg, bucket, prefixes, head_bucket=head_bucket),
         {
             "Effect": "Allow",
             "Action": "s3:GetObject",
@@ -49,6 +64,14 @@ def _write(
     actions = ["s3:AbortMultipartUpload", "s3:PutObject"] + (["s3:DeleteObject"] if delete else [])
     arn = _bucket_arn(cfg, bucket)
     return {"Effect": "Allow", "Action": actions, "Resource": [f"{arn}/{prefix}*" for prefix in prefixes]}
+
+
+def _load_prefixes() -> dict[lake_layout.LakeBucket, list[str]]:
+    """Each bucket the loads write, with their datasets' prefixes in it."""
+    found: dict[lake_layout.LakeBucket, set[str]] = {}
+    for load in LOADS.values():
+        found.setdefault(load.dataset.bucket, set()).add(load.dataset.prefix)
+    return {bucket: sorted(found[bucket]) for bucket in sorted(found, key=lambda b: b.suffix)}
 
 
 class IrsaStack(EnvironmentStack):
@@ -105,6 +128,54 @@ class IrsaStack(EnvironmentStack):
             service_account=CONNECTORS_SERVICE_ACCOUNT,
             **oidc,
             statements=[_write(cfg, lake_layout.RAW, raw_prefixes, delete=False)],
+        )
+        # The loads write their lake datasets (app/sinks/loads.py) and check the bucket first (HeadBucket).
+        self.sinks = IrsaRole(
+            self,
+            "sinks",
+            name=f"waardhaven-{cfg.name}-sinks",
+            namespace=DATA_NAMESPACE,
+            service_account=SINKS_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                statement
+                for bucket, prefixes in _load_prefixes().items()
+                for statement in (
+                    _list(cfg, bucket, prefixes, head_bucket=True),
+                    _write(cfg, bucket, prefixes, delete=False),
+                )
+            ],
+        )
+        self.secrets = IrsaRole(
+            self,
+            "secrets",
+            name=f"waardhaven-{cfg.name}-secrets",
+            namespace=DATA_NAMESPACE,
+            service_account=SECRETS_SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                {
+                    "Effect": "Allow",
+                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "Resource": vendor_secrets.arn_pattern(cfg),
+                },
+                {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms.secrets.arn},
+            ],
+        )
+        # barman-cloud checks the bucket (HeadBucket: s3:ListBucket without a prefix) before it archives;
+        # the objects it reads, writes and expires are the backup prefix's alone.
+        backups = database.BACKUP_PREFIX
+        self.database = IrsaRole(
+            self,
+            "database",
+            name=f"waardhaven-{cfg.name}-database",
+            namespace=DATA_NAMESPACE,
+            service_account=database.SERVICE_ACCOUNT,
+            **oidc,
+            statements=[
+                *_read(cfg, database.BACKUP_BUCKET, [backups], head_bucket=True),
+                _write(cfg, database.BACKUP_BUCKET, [backups], delete=True),
+            ],
         )
         self.cluster_autoscaler = IrsaRole(
             self,

@@ -44,6 +44,14 @@ class KmsStack(EnvironmentStack):
             via_services=["eks"],
             grant_actions=["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"],
         )
+        self.secrets = PurposeKey(
+            self,
+            "secrets",
+            cfg,
+            purpose="secrets",
+            description=f"Secrets Manager secrets of {cfg.name} (the vendors' API keys)",
+            via_services=["secretsmanager"],
+        )
         self.logs = PurposeKey(
             self,
             "logs",

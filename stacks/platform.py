@@ -7,11 +7,11 @@ from cdktf import AssetType, TerraformAsset
 from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
-from app import kafka_access, kafka_client
+from app import kafka_access, kafka_client, services
 from app.catalog import strimzi
 from app.flink import jobs as flink_jobs
 from app.sinks import lake_layout
-from infra import identities
+from infra import database, identities, images, vendor_secrets
 from infra.config import EnvironmentConfig
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.providers import eks_connection, helm_provider
@@ -19,15 +19,22 @@ from infra.constructs.storage_class import GP3_STORAGE_CLASS
 
 from .irsa import IrsaStack
 from .operators import OperatorsStack
+from .secrets import SecretsStack
 
 CHARTS_DIR = Path(__file__).resolve().parents[1] / "charts"
 PIPELINE_CHART = "waardhaven-pipeline"
 FLINK_JOBS_CHART = "flink-jobs"
 KAFKA_CHART = "waardhaven-kafka"
 MONITORING_CHART = "waardhaven-monitoring"
+DATABASE_CHART = "waardhaven-database"
+SERVICES_CHART = "waardhaven-services"
 # Where the Strimzi Secrets are mounted in a client's pod: app.kafka_client reads them there.
 KAFKA_CA_DIR = f"{kafka_client.CREDENTIALS_DIR}/{kafka_client.CA_DIR}"
 KAFKA_USER_DIR = f"{kafka_client.CREDENTIALS_DIR}/{kafka_client.USER_DIR}"
+# The KEDA chart's operator pods (the sinks' lag scaler connects to Kafka from there).
+KEDA_OPERATOR_LABELS = {"app.kubernetes.io/name": "keda-operator"}
+# Where a database client's pod mounts the cluster's CA (infra.database.dsn verifies the server with it).
+DATABASE_CA_DIR = "/etc/waardhaven/database"
 
 
 def environment_values_file(chart: str, env: str) -> Path:
@@ -41,10 +48,16 @@ class PlatformStack(EnvironmentStack):
     layer = "platform"
 
     def __init__(
-        self, scope: Construct, cfg: EnvironmentConfig, operators: OperatorsStack, irsa: IrsaStack
+        self,
+        scope: Construct,
+        cfg: EnvironmentConfig,
+        operators: OperatorsStack,
+        irsa: IrsaStack,
+        secrets: SecretsStack,
     ) -> None:
         super().__init__(scope, cfg)
         self.add_dependency(operators)  # its custom resources need the operators' CRDs
+        self.add_dependency(secrets)  # the ExternalSecrets read them
         # Its namespace comes from the operators stack. Not live_objects: the helm provider's manifest
         # experiment fails a first install as inconsistent (its plan lacks the labels Helm adds).
         helm_provider(self, eks_connection(self, cfg))
@@ -60,6 +73,8 @@ class PlatformStack(EnvironmentStack):
                 "flink": {"name": identities.FLINK_SERVICE_ACCOUNT, "roleArn": irsa.flink.arn},
                 "spark": {"name": identities.SPARK_SERVICE_ACCOUNT, "roleArn": irsa.spark.arn},
                 "connectors": {"name": identities.CONNECTORS_SERVICE_ACCOUNT, "roleArn": irsa.connectors.arn},
+                "sinks": {"name": identities.SINKS_SERVICE_ACCOUNT, "roleArn": irsa.sinks.arn},
+                "secrets": {"name": identities.SECRETS_SERVICE_ACCOUNT, "roleArn": irsa.secrets.arn},
             },
             "networkPolicy": {
                 "kafka": {
@@ -68,17 +83,48 @@ class PlatformStack(EnvironmentStack):
                     "tlsPort": kafka_client.TLS_LISTENER["port"],
                 },
                 "flink": {"operatorNamespace": cfg.operators.flink_operator.namespace},
+                "database": {
+                    "cluster": database.CLUSTER,
+                    "clientLabel": database.CLIENT_POD_LABEL,
+                    "instanceLabel": database.INSTANCE_LABEL,
+                    "port": database.PORT,
+                    "operatorNamespace": cfg.operators.cloudnative_pg.namespace,
+                    "statusPort": database.STATUS_PORT,
+                },
                 "monitoringNamespace": cfg.operators.kube_prometheus_stack.namespace,
-                "metricsPorts": sorted([flink_chart["metricsPort"], kafka_client.METRICS_PORT]),
+                "metricsPorts": sorted(
+                    [
+                        flink_chart["metricsPort"],
+                        kafka_client.METRICS_PORT,
+                        database.METRICS_PORT,
+                        services.METRICS_PORT,
+                    ]
+                ),
             },
         }
         self.pipeline = self._chart_release(cfg, PIPELINE_CHART, pipeline_values, depends_on=None)
-        self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
-        # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
-        self._chart_release(
-            cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
-        )
-        self._monitoring_release(cfg)
+        # The environment's components (infra.config refuses one without those it needs).
+        enabled = set(cfg.components)
+        if "kafka" in enabled:
+            self.kafka = self._chart_release(cfg, KAFKA_CHART, kafka_values(cfg), depends_on=[self.pipeline])
+        if "flink_jobs" in enabled:
+            # Its pods run as the service account the pipeline chart creates, with their KafkaUser's Secret.
+            self._chart_release(
+                cfg, FLINK_JOBS_CHART, flink_jobs_values(cfg), depends_on=[self.pipeline, self.kafka]
+            )
+        if "database" in enabled:
+            self.database = self._chart_release(
+                cfg, DATABASE_CHART, database_values(cfg, irsa), depends_on=[self.pipeline]
+            )
+        if "services" in enabled:
+            self._chart_release(
+                cfg,
+                SERVICES_CHART,
+                services_values(cfg),
+                depends_on=[self.pipeline, self.kafka, self.database],
+            )
+        if "monitoring" in enabled:
+            self._monitoring_release(cfg)
 
     def _monitoring_release(self, cfg: EnvironmentConfig) -> Release:
         """charts/waardhaven-monitoring (rules, dashboards, the Flink PodMonitor) in kube-prometheus-stack's
@@ -126,6 +172,8 @@ class PlatformStack(EnvironmentStack):
             namespace=identities.DATA_NAMESPACE,
             atomic=_waits(cfg),
             wait=_waits(cfg),
+            # Nor would a hook's Job ever complete there (the database's migrations), holding the release.
+            disable_webhooks=not _waits(cfg),
             timeout=600,
             values=values,
             depends_on=depends_on,
@@ -144,6 +192,70 @@ def flink_jobs_values(cfg: EnvironmentConfig) -> dict:
             "checkpoints": f"{flink_state}/{lake_layout.FLINK_CHECKPOINTS}",
             "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
             "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
+        },
+    }
+
+
+def database_client_values() -> dict:
+    """How a pod reaches the database: the DSN (TLS, verified against the CA mounted at caDir) and the
+    Secrets of the application user and of the CA, both CloudNativePG's."""
+    return {
+        "dsn": database.dsn(identities.DATA_NAMESPACE, f"{DATABASE_CA_DIR}/ca.crt"),
+        "appSecret": database.APP_SECRET,
+        "caSecret": database.CA_SECRET,
+        "caDir": DATABASE_CA_DIR,
+    }
+
+
+def database_values(cfg: EnvironmentConfig, irsa: IrsaStack) -> dict:
+    """charts/waardhaven-database's values: the cluster's names, its backups under the environment's backup
+    prefix with the database's IRSA role, and the image the migrations Job runs."""
+    bucket = lake_layout.bucket_name(cfg.name, database.BACKUP_BUCKET)
+    return {
+        "cluster": database.CLUSTER,
+        "database": database.DATABASE,
+        "clientLabel": database.CLIENT_POD_LABEL,
+        "storageClass": GP3_STORAGE_CLASS,
+        "client": database_client_values(),
+        "backup": {
+            "destination": f"s3://{bucket}/{database.BACKUP_PREFIX}",
+            "roleArn": irsa.database.arn,
+            "retentionDays": database.BACKUP_RETENTION_DAYS,
+        },
+        "migrations": {"image": images.PYTHON_SERVICES, "runAsUser": images.PYTHON_SERVICES_UID},
+    }
+
+
+def services_values(cfg: EnvironmentConfig) -> dict:
+    """charts/waardhaven-services' values: the services of app/services.py, each on Kafka's TLS listener as
+    its KafkaUser, the sinks on the database, the connectors' keys through the vendor secrets' store."""
+    return {
+        "environment": cfg.name,
+        "region": cfg.region,
+        "storageClass": GP3_STORAGE_CLASS,
+        "image": images.PYTHON_SERVICES,
+        "runAsUser": images.PYTHON_SERVICES_UID,
+        "metricsPort": services.METRICS_PORT,
+        "kafka": kafka_client_values("tls"),
+        "database": {"clientLabel": database.CLIENT_POD_LABEL, **database_client_values()},
+        "secretStore": {
+            "serviceAccount": identities.SECRETS_SERVICE_ACCOUNT,
+            "secrets": {
+                variable: vendor_secrets.secret_name(cfg.name, variable)
+                for variable in services.vendor_credentials()
+            },
+        },
+        "connectors": {
+            "serviceAccount": identities.CONNECTORS_SERVICE_ACCOUNT,
+            "stateDir": services.STATE_DIR,
+            "deployments": {
+                c.name: {"sources": list(c.sources), "credentials": list(c.credentials)}
+                for c in services.connectors()
+            },
+        },
+        "sinks": {
+            "serviceAccount": identities.SINKS_SERVICE_ACCOUNT,
+            "deployments": {sink.name: {"topic": sink.topic} for sink in services.sinks()},
         },
     }
 
@@ -173,6 +285,7 @@ def kafka_values(cfg: EnvironmentConfig) -> dict:
         },
         "externalListener": kafka.external_listener,
         "clientLabel": kafka_client.CLIENT_POD_LABEL,
+        "lagScaler": {"namespace": cfg.operators.keda.namespace, "podLabels": KEDA_OPERATOR_LABELS},
         "topics": {
             t["metadata"]["name"]: {
                 "pipeline": t["metadata"]["labels"]["waardhaven.io/pipeline"],
@@ -181,6 +294,13 @@ def kafka_values(cfg: EnvironmentConfig) -> dict:
             for t in topics
         },
         "users": {u["metadata"]["name"]: {"acls": u["spec"]["authorization"]["acls"]} for u in users},
+        # `helm test`: the services image checks the dead-letter topics as the triage user
+        "test": {
+            "image": images.PYTHON_SERVICES,
+            "runAsUser": images.PYTHON_SERVICES_UID,
+            "kafkaUser": kafka_access.TRIAGE_USER,
+            "client": kafka_client_values("tls"),
+        },
     }
 
 

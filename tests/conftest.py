@@ -19,6 +19,8 @@ import pytest
 from app.local import flink as flink_runtime
 from app.local.kafka import KafkaBroker
 from app.local.postgres import Postgres
+from infra.bootstrap import gotools
+from infra.bootstrap.common import is_complete
 from infra.config import environment_names
 from infra.emulator.aws import AwsEmulator
 from infra.process import pid_alive
@@ -113,3 +115,20 @@ def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
     outdir = tmp_path_factory.mktemp("synth") / "nested" / "cdktf.out"  # synth creates missing parents
     return Synthesized(outdir, synth(environment_names(), outdir))
+
+
+def _built(tool: gotools.GoTool) -> str:
+    """The Go-built tool's binary (helm, kubeconform: the toolchain bootstrap builds them)."""
+    if not is_complete(gotools.tool_dir(tool)):
+        pytest.fail(f"{tool.name} is not built: run `python3 -m infra.bootstrap {tool.name}`")
+    return str(gotools.binary_path(tool))
+
+
+@pytest.fixture(scope="module")
+def helm() -> str:
+    return _built(gotools.HELM)
+
+
+@pytest.fixture(scope="module")
+def kubeconform() -> str:
+    return _built(gotools.KUBECONFORM)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
 
-from app.catalog import Catalog, catalog
+from app.catalog import Catalog, Topic, catalog
 from app.kafka_client import librdkafka_settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,22 @@ def ensure_topics(bootstrap_servers: str, topics: Catalog | None = None, timeout
         except KafkaException as exc:
             raise RuntimeError(f"add partitions to {name}: {exc.args[0].str()}") from exc
     return created
+
+
+def verify_topics(bootstrap_servers: str, topics: Iterable[Topic], timeout: float = 30.0) -> list[str]:
+    """Problems with `topics` on a running cluster: each missing, or with other partitions than the catalog
+    says. The client needs Describe on these topics alone (one it may not describe is a problem too)."""
+    admin = AdminClient({"bootstrap.servers": bootstrap_servers, **librdkafka_settings()})
+    problems = []
+    for topic in topics:
+        listed = admin.list_topics(topic.name, timeout=timeout).topics.get(topic.name)
+        if listed is None or listed.error is not None:
+            problems.append(f"topic {topic.name}: {listed.error.str() if listed else 'not listed'}")
+        elif len(listed.partitions) != topic.partitions:
+            problems.append(
+                f"topic {topic.name} has {len(listed.partitions)} partitions, catalog says {topic.partitions}"
+            )
+    return problems
 
 
 def _partition_counts(admin: AdminClient, names: list[str], timeout: float) -> dict[str, int]:

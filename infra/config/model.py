@@ -204,6 +204,16 @@ def control_plane_log_group(cluster_name: str) -> str:
     return f"/aws/eks/{cluster_name}/cluster"
 
 
+# The platform stack's components (its charts besides the namespace's wiring), each with those it needs.
+COMPONENTS: dict[str, tuple[str, ...]] = {
+    "kafka": (),
+    "flink_jobs": ("kafka",),
+    "database": (),
+    "services": ("kafka", "database"),
+    "monitoring": (),
+}
+
+
 class EnvironmentConfig(Section):
     name: Name  # set by the loader from the file name
     tier: Literal["production", "staging", "development", "ephemeral", "local"]
@@ -217,6 +227,8 @@ class EnvironmentConfig(Section):
     operators: Operators
     kafka: Kafka
     emulator: Emulator | None = None
+    # The components the platform stack deploys: all by default.
+    components: list[Literal[tuple(COMPONENTS)]] = Field(default_factory=lambda: list(COMPONENTS))
 
     @property
     def cluster_name(self) -> str:

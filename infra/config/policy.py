@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from .model import EnvironmentConfig
+from .model import COMPONENTS, EnvironmentConfig
 
 DATA_PROCESSING_GROUP = "data-processing"
 # The Kafka versions each Strimzi release runs (its release notes; 0.45.0: 3.8.0, 3.8.1, 3.9.0).
@@ -46,6 +46,13 @@ def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
             "a dedicated (tainted) data-processing node group is required: Spark and Flink pods select it",
         )
     yield from _kafka_violations(cfg)
+    for component in cfg.components:
+        missing = [need for need in COMPONENTS[component] if need not in cfg.components]
+        if missing:
+            yield (
+                "components",
+                f"{component} needs {' and '.join(missing)}: enable it too, or leave {component} out",
+            )
     if cfg.eks.endpoint_public_access and not cfg.eks.public_access_cidrs:
         yield "eks.public_access_cidrs", "a public API endpoint needs at least one allowed CIDR"
 

@@ -14,7 +14,9 @@ from infra.config import EnvironmentConfig
 # Every AWS service the stacks call, each pointed at the emulator in an emulated environment. The provider
 # calls S3 Control (bucket tags) only when it knows the account, which it does not ask an emulator for
 # (skip_requesting_account_id); listed so that no call of an emulated environment can reach AWS.
-EMULATED_SERVICES = ("dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "s3control", "sts")
+EMULATED_SERVICES = (
+    "dynamodb", "ec2", "eks", "iam", "kms", "logs", "s3", "s3control", "secretsmanager", "sts"
+)  # fmt: skip
 _BINDING_NAMES = {"s3control": "s3_control"}  # the cdktf binding's keyword where it differs
 ENDPOINT_VARIABLE = "aws_endpoint"
 KUBECONFIG_VARIABLE = "kubeconfig"

@@ -36,7 +36,9 @@ READY_TIMEOUT = 180.0  # the API server's post-start hooks take 10-40 s on a bus
 ADMIN = "waardhaven-admin"
 KUBECONFIG_VARIABLE = "TF_VAR_kubeconfig"  # what the stacks' kubernetes/helm providers read in `local`
 SERVICE_CIDR = "10.96.0.0/16"  # Services get cluster IPs from here; nothing routes them
-CONTROLLERS = "namespace-controller,garbage-collector-controller"
+# The namespace's deletion, owner references, and the protection finalizer the API puts on every
+# PersistentVolumeClaim (removed once no pod uses it; the connectors' state volumes carry it).
+CONTROLLERS = "namespace-controller,garbage-collector-controller,persistentvolumeclaim-protection-controller"
 BUILD = "`python3 -m infra.bootstrap kube`"
 
 

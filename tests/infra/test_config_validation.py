@@ -234,6 +234,22 @@ REJECTIONS = [
         "eks.public_access_cidrs: a public API endpoint needs at least one allowed CIDR",
     ),
     ("dev", _set("name", "dev"), "name: is taken from the file name; remove the key"),
+    # a platform component without what it needs fails before synth starts
+    (
+        "dev",
+        _set("components", ["kafka", "services"]),
+        "components: services needs database: enable it too, or leave services out",
+    ),
+    (
+        "dev",
+        _set("components", ["monitoring", "flink_jobs"]),
+        "components: flink_jobs needs kafka: enable it too, or leave flink_jobs out",
+    ),
+    (
+        "dev",
+        _set("components", ["kafka", "warehouse"]),
+        "components.1: Input should be 'kafka', 'flink_jobs', 'database', 'services' or 'monitoring'",
+    ),
 ]
 
 

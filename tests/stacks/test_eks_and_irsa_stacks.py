@@ -136,6 +136,7 @@ def test_irsa_roles_trust_only_their_service_account(synthesized, env):
         ("flink", "flink-service-account"),
         ("spark", "spark-service-account"),
         ("connectors", "connectors-service-account"),
+        ("database", "waardhaven-timescaledb"),  # CloudNativePG's instances run as their cluster's name
     ]:
         trusted, _ = _role(synthesized, env, workload)
         assert trusted == [f"system:serviceaccount:data-processing:{account}"]
@@ -181,5 +182,16 @@ def test_irsa_roles_are_least_privilege_on_exactly_their_prefixes(synthesized, e
         (a, f"{raw}/{p}*") for a in ("s3:PutObject", "s3:AbortMultipartUpload") for p in raw_prefixes
     }
 
-    for statements in (flink, spark, connectors):
+    # barman-cloud: its backups and WAL under their prefix, and HeadBucket (a listing without a prefix)
+    _, backups = _role(synthesized, env, "database")
+    objects = f"{processed}/database-backups/*"
+    assert _grants(backups) == {
+        ("s3:ListBucket", processed),
+        ("s3:GetObject", objects),
+        *((a, objects) for a in ("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")),
+    }
+    (listing,) = [s for s in backups if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLikeIfExists": {"s3:prefix": ["database-backups/*"]}}
+
+    for statements in (flink, spark, connectors, backups):
         assert not any(r in ("*", "arn:aws:s3:::*") or a == "s3:*" for a, r in _grants(statements))

@@ -4,12 +4,15 @@ pod."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import yaml
 
 from app.catalog import catalog
 from infra.bootstrap import crds
-from infra.config import load_environment
+from infra.config import CONFIG_DIR, load_environment
+from stacks.app import synth
 from tests.stacks.synth_helpers import AWS_ENVS, ENVS, resource, resources
 
 
@@ -127,6 +130,8 @@ def test_platform_releases_wait_for_their_workloads_where_pods_run(synthesized, 
         "waardhaven-pipeline": "data-processing",
         "waardhaven-kafka": "data-processing",
         "flink-jobs": "data-processing",
+        "waardhaven-database": "data-processing",
+        "waardhaven-services": "data-processing",
         "waardhaven-monitoring": monitoring,
     }
 
@@ -221,3 +226,19 @@ def test_the_kafka_release_carries_the_environments_cluster_topics_and_users(syn
     assert len(generated["topics"]) == len(list(catalog()))
     assert all(t["replicas"] <= cfg.kafka.brokers.replicas for t in generated["topics"].values())
     assert "triage" in generated["users"] and "tick-loader" in generated["users"]
+
+
+def test_an_environment_deploys_only_the_platform_components_it_enables(tmp_path):
+    data = yaml.safe_load((CONFIG_DIR / "dev.yaml").read_text())
+    data["components"] = ["kafka", "flink_jobs", "monitoring"]
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "dev.yaml").write_text(yaml.safe_dump(data))
+    manifest = synth(["dev"], tmp_path / "out", tmp_path / "config")
+    path = tmp_path / "out" / manifest["stacks"]["dev-platform"]["synthesizedStackPath"]
+    releases = json.loads(path.read_text())["resource"]["helm_release"].values()
+    assert {r["name"] for r in releases} == {
+        "waardhaven-pipeline",
+        "waardhaven-kafka",
+        "flink-jobs",
+        "waardhaven-monitoring",
+    }

@@ -56,7 +56,7 @@ def test_kms_keys_per_purpose_rotate_and_grant_use_only_through_their_services(s
     cfg = load_environment(env)
     stack = synthesized.stack(f"{env}-kms")
     aliases = sorted(a["name"] for a in resources(stack, "aws_kms_alias").values())
-    purposes = ("data-lake", "eks-secrets", "logs", "ml-models")
+    purposes = ("data-lake", "eks-secrets", "logs", "ml-models", "secrets")
     assert aliases == [f"alias/waardhaven-{env}-{p}" for p in purposes]
     for key in resources(stack, "aws_kms_key").values():
         assert key["enable_key_rotation"] is True

@@ -3,48 +3,33 @@
 
 from __future__ import annotations
 
-import re
-import subprocess
-
 import pytest
 import yaml
 
-from infra.bootstrap import gotools
-from infra.bootstrap.common import is_complete
-from tests.stacks.synth_helpers import ENVS, resource
+from tests.stacks.chart_helpers import STAND_IN_ARN, release_values, render
+from tests.stacks.synth_helpers import ENVS
 
 pytestmark = pytest.mark.integration
-CHART = "charts/waardhaven-pipeline"
-
-
-@pytest.fixture(scope="module")
-def helm() -> str:
-    if not is_complete(gotools.tool_dir(gotools.HELM)):
-        pytest.fail("helm is not built: run `python3 -m infra.bootstrap helm`")
-    return str(gotools.binary_path(gotools.HELM))
+CHART = "waardhaven-pipeline"
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_chart_renders_service_accounts_with_irsa_roles_and_the_environment(synthesized, helm, env, tmp_path):
-    release = resource(synthesized.stack(f"{env}-platform"), "helm_release", name="waardhaven-pipeline")
-    values = []
-    for index, text in enumerate(release["values"]):
-        path = tmp_path / f"values-{index}.yaml"
-        path.write_text(re.sub(r"\$\{[^}]*\}", "arn:aws:iam::123456789012:role/stand-in", text))
-        values += ["-f", str(path)]
-    subprocess.run([helm, "lint", CHART, *values], check=True, capture_output=True, text=True)
-    rendered = subprocess.run(
-        [helm, "template", "pipeline", CHART, *values], check=True, capture_output=True, text=True
-    ).stdout
-    documents = [doc for doc in yaml.safe_load_all(rendered) if doc]
+    documents = render(helm, CHART, release_values(synthesized, env, CHART, tmp_path))
     accounts = {d["metadata"]["name"]: d for d in documents if d["kind"] == "ServiceAccount"}
-    assert set(accounts) == {"flink-service-account", "spark-service-account", "connectors-service-account"}
+    assert set(accounts) == {
+        "flink-service-account",
+        "spark-service-account",
+        "connectors-service-account",
+        "sinks-service-account",
+        "secrets-service-account",
+    }
     assert all(
-        a["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-        == "arn:aws:iam::123456789012:role/stand-in"
-        for a in accounts.values()
+        a["metadata"]["annotations"]["eks.amazonaws.com/role-arn"] == STAND_IN_ARN for a in accounts.values()
     )
     (config,) = [d for d in documents if d["kind"] == "ConfigMap"]
     assert config["data"]["ENVIRONMENT"] == env
     assert config["data"]["LAKE_BUCKET_RAW_DATA"] == f"waardhaven-{env}-raw-data"
-    assert config["data"]["LOG_LEVEL"] == yaml.safe_load(open(f"{CHART}/values-{env}.yaml"))["logLevel"]
+    assert (
+        config["data"]["LOG_LEVEL"] == yaml.safe_load(open(f"charts/{CHART}/values-{env}.yaml"))["logLevel"]
+    )

@@ -6,75 +6,24 @@ a user per workload, and network policies that let exactly the labelled clients 
 
 from __future__ import annotations
 
-import re
+import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from app.catalog.strimzi import broker_config, kafka_topics
 from app.kafka_access import kafka_users
-from infra.bootstrap import crds, gotools
-from infra.bootstrap.common import is_complete
 from infra.config import load_environment
-from tests.stacks.synth_helpers import ENVS, resource, resources
+from tests.stacks.chart_helpers import conform, release_values, render
+from tests.stacks.synth_helpers import ENVS, resources
 
 pytestmark = pytest.mark.integration
-STAND_IN_ARN = "arn:aws:iam::123456789012:role/stand-in"
-CORE_KINDS = {"ConfigMap", "ServiceAccount", "NetworkPolicy"}
+CORE_KINDS = {
+    "ConfigMap", "ServiceAccount", "NetworkPolicy", "Job", "Pod", "Deployment", "PersistentVolumeClaim",
+    "PodDisruptionBudget",
+}  # fmt: skip
 RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by")
-
-
-def _built(tool: gotools.GoTool) -> str:
-    if not is_complete(gotools.tool_dir(tool)):
-        pytest.fail(f"{tool.name} is not built: run `python3 -m infra.bootstrap {tool.name}`")
-    return str(gotools.binary_path(tool))
-
-
-@pytest.fixture(scope="module")
-def helm() -> str:
-    return _built(gotools.HELM)
-
-
-@pytest.fixture(scope="module")
-def kubeconform() -> str:
-    return _built(gotools.KUBECONFORM)
-
-
-def release_values(synthesized, env: str, chart: str, tmp_path: Path) -> list[str]:
-    """`-f` arguments of the release's values as synthesized (apply-time ARNs stand in as a fixed one)."""
-    release = resource(synthesized.stack(f"{env}-platform"), "helm_release", name=chart)
-    args = []
-    for index, text in enumerate(release["values"]):
-        path = tmp_path / f"{chart}-{index}.yaml"
-        path.write_text(re.sub(r"\$\{[^}]*\}", STAND_IN_ARN, text))
-        args += ["-f", str(path)]
-    return args
-
-
-def render(helm: str, chart: str, values: list[str], namespace: str = "data-processing") -> list[dict]:
-    lint = subprocess.run([helm, "lint", f"charts/{chart}", *values], capture_output=True, text=True)
-    assert lint.returncode == 0, lint.stdout + lint.stderr
-    rendered = subprocess.run(
-        [helm, "template", chart, f"charts/{chart}", "-n", namespace, *values],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return [doc for doc in yaml.safe_load_all(rendered) if doc]
-
-
-def conform(kubeconform: str, documents: list[dict], tmp_path: Path) -> subprocess.CompletedProcess:
-    manifest = tmp_path / "custom-resources.yaml"
-    manifest.write_text(yaml.safe_dump_all(documents))
-    locations = [arg for location in crds.schema_locations() for arg in ("-schema-location", location)]
-    return subprocess.run(
-        [kubeconform, "-strict", "-summary", "-output", "text", *locations, str(manifest)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -145,6 +94,20 @@ def test_kafka_runs_kraft_node_pools_sized_by_the_environment(synthesized, helm,
         assert set(listeners) == {"tls"}
     (metrics,) = rendered["ConfigMap"]
     assert metrics["metadata"]["name"] == spec["metricsConfig"]["valueFrom"]["configMapKeyRef"]["name"]
+    # `helm test`: the dead-letter topics verified over TLS as the triage user, a labelled Kafka client
+    (test,) = rendered["Pod"]
+    assert test["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert test["metadata"]["labels"]["waardhaven.io/kafka-client"] == "true"
+    (container,) = test["spec"]["containers"]
+    assert container["args"] == [
+        "topics",
+        "--verify",
+        "waardhaven-kafka-cluster-kafka-bootstrap.data-processing.svc:9093",
+        "--kind",
+        "dead-letter",
+    ]
+    volumes = {v["name"]: v["secret"]["secretName"] for v in test["spec"]["volumes"]}
+    assert volumes == {"cluster-ca": "waardhaven-kafka-cluster-cluster-ca-cert", "user": "triage"}
     assert yaml.safe_load(metrics["data"]["kafka-metrics-config.yml"])["rules"]
 
 
@@ -208,7 +171,12 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
     assert {port["port"] for rule in policies["allow-dns"]["egress"] for port in rule["ports"]} == {53}
     (kafka,) = _kafka(synthesized, helm, env, tmp_path)["Kafka"]
     (tls,) = [listener for listener in kafka["spec"]["kafka"]["listeners"] if listener["name"] == "tls"]
-    (peer,) = tls["networkPolicyPeers"]
+    peer, scaler = tls["networkPolicyPeers"]
+    # KEDA's operator, from its namespace, reads the sinks' lag
+    assert scaler == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "keda"}},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
+    }
     client = policies["kafka-clients-to-tls-listener"]
     assert client["podSelector"] == peer["podSelector"]  # the clients Strimzi admits are the ones let out
     (egress,) = client["egress"]
@@ -217,8 +185,15 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
     for deployment in flink:
         labels = deployment["spec"]["podTemplate"]["metadata"]["labels"]
         assert labels.items() >= peer["podSelector"]["matchLabels"].items()
+    services = render(
+        helm, "waardhaven-services", release_values(synthesized, env, "waardhaven-services", tmp_path)
+    )
+    for deployment in (d for d in services if d["kind"] == "Deployment"):
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert labels.items() >= peer["podSelector"]["matchLabels"].items()
     scrape = policies["prometheus-to-metrics"]["ingress"][0]
-    assert {port["port"] for port in scrape["ports"]} == {9249, 9404}  # Flink's reporter, Kafka's exporter
+    # Flink's reporter, Kafka's exporter, CloudNativePG's PostgreSQL exporter, the services' app.serve
+    assert {port["port"] for port in scrape["ports"]} == {9249, 9404, 9187, 9400}
     assert scrape["from"] == [
         {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
     ]
@@ -232,6 +207,11 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
         ("waardhaven-pipeline", {"logLevel": "LOUD"}, "logLevel"),
         ("flink-jobs", {"jobManager": {"replicas": "two"}}, "replicas"),
         ("waardhaven-monitoring", {"flinkMetricPort": 9249}, "flinkMetricPort"),
+        ("waardhaven-database", {"instances": "three"}, "instances"),
+        ("waardhaven-database", {"backup": {"retention": "7d"}}, "retention"),
+        ("waardhaven-database", {"image": {"tag": "latest"}}, "tag"),
+        ("waardhaven-services", {"sinks": {"scaling": {"idleToZero": "yes"}}}, "idleToZero"),
+        ("waardhaven-services", {"connectors": {"replicas": 2}}, "replicas"),
     ],
 )
 def test_a_bad_value_fails_install_through_the_schema_naming_the_key(
@@ -246,3 +226,30 @@ def test_a_bad_value_fails_install_through_the_schema_naming_the_key(
     assert result.returncode != 0
     assert "values don't meet the specifications of the schema" in result.stderr
     assert named in result.stderr
+
+
+@pytest.mark.parametrize("env", ["local", "prod"])
+def test_every_chart_has_notes_that_render_with_the_environments_values(synthesized, helm, env, tmp_path):
+    # `helm template` leaves NOTES.txt out and a client-side dry run still wants a cluster: a copy of each
+    # chart renders its notes through `tpl` with the same values instead.
+    for release in resources(synthesized.stack(f"{env}-platform"), "helm_release").values():
+        chart = release["name"]
+        copy = tmp_path / chart
+        shutil.copytree(f"charts/{chart}", copy)
+        (copy / "notes-under-test.txt").write_text((copy / "templates" / "NOTES.txt").read_text())
+        (copy / "templates" / "notes-under-test.yaml").write_text(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: notes-under-test}\n"
+            'data: {notes: {{ tpl (.Files.Get "notes-under-test.txt") . | quote }}}\n'
+        )
+        values = release_values(synthesized, env, chart, tmp_path)
+        rendered = subprocess.run(
+            [helm, "template", chart, str(copy), "-n", release["namespace"], *values],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (notes,) = [
+            d for d in yaml.safe_load_all(rendered) if d and d["metadata"]["name"] == "notes-under-test"
+        ]
+        text = notes["data"]["notes"]
+        assert text.strip() and "<no value>" not in text, (chart, text)

@@ -15,12 +15,13 @@ def test_list_prints_stacks_in_dependency_order_and_flags_kubernetes_ones(capsys
         "local-kms",
         "local-network",
         "local-data-lake",
+        "local-secrets",
         "local-eks",
         "local-irsa",
         "local-operators",
         "local-platform",
     ]
-    assert lines[5].split("<-")[1].split() == ["local-state,", "local-eks,", "local-kms,", "local-data-lake"]
+    assert lines[6].split("<-")[1].split() == ["local-state,", "local-eks,", "local-kms,", "local-data-lake"]
     assert [line.split()[0] for line in lines if "[needs Kubernetes API]" in line] == [
         "local-operators",
         "local-platform",

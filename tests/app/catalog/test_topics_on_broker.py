@@ -10,7 +10,7 @@ import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource
 
 from app.catalog import Catalog, catalog
-from app.catalog.admin import ensure_topics
+from app.catalog.admin import ensure_topics, verify_topics
 
 pytestmark = pytest.mark.integration
 
@@ -48,3 +48,16 @@ def test_ensure_topics_grows_partitions_and_refuses_to_shrink(kafka_broker):
     assert len(admin.list_topics(name, timeout=10).topics[name].partitions) == 4
     with pytest.raises(RuntimeError, match="has 4 partitions, catalog says 2"):
         ensure_topics(bootstrap, Catalog([base]))
+
+
+def test_verify_names_each_missing_topic_and_each_with_other_partitions(kafka_broker):
+    bootstrap = kafka_broker.bootstrap_servers
+    suffix = f"-v{uuid.uuid4().hex[:8]}"
+    present = catalog()["news-dead-letter"].model_copy(update={"name": f"present{suffix}", "partitions": 3})
+    ensure_topics(bootstrap, Catalog([present]))
+    assert verify_topics(bootstrap, [present]) == []
+    missing = present.model_copy(update={"name": f"missing{suffix}"})
+    other = present.model_copy(update={"partitions": 5})
+    problems = verify_topics(bootstrap, [missing, other])
+    assert problems[0].startswith(f"topic missing{suffix}: ")
+    assert problems[1] == f"topic present{suffix} has 3 partitions, catalog says 5"

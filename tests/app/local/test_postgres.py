@@ -54,6 +54,7 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
         "004_trade_identity.sql",
         "005_daily_aggregates.sql",
         "006_every_topic_stored.sql",
+        "007_daily_market_summary.sql",
     ]
     assert second == []
     day = datetime(2026, 11, 2, tzinfo=UTC)
@@ -69,6 +70,7 @@ def test_migrations_apply_in_order_once_and_build_the_summary_view(postgres):
             (4,),
             (5,),
             (6,),
+            (7,),
         ]
         with conn.cursor() as cur:
             cur.executemany(
@@ -144,8 +146,9 @@ def test_wh_migrate_applies_pending_then_reports_none(postgres, capsys, monkeypa
 
     first, second = capsys.readouterr().out.splitlines()
     assert first == (
-        "applied 6 migration(s): 001_market_data.sql, 002_news_and_insider.sql, 003_indicator_precision.sql,"
-        " 004_trade_identity.sql, 005_daily_aggregates.sql, 006_every_topic_stored.sql"
+        "applied 7 migration(s): 001_market_data.sql, 002_news_and_insider.sql, 003_indicator_precision.sql,"
+        " 004_trade_identity.sql, 005_daily_aggregates.sql, 006_every_topic_stored.sql,"
+        " 007_daily_market_summary.sql"
     )
     assert second == "applied 0 migration(s): none pending"
 

@@ -8,16 +8,15 @@ Go-built kubeconform in strict mode.
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
 from app.catalog.strimzi import kafka_topics
-from infra.bootstrap import crd_schema, crds, gotools
-from infra.bootstrap.common import BootstrapError, is_complete
+from infra.bootstrap import crd_schema, crds
+from infra.bootstrap.common import BootstrapError
 from infra.config import environment_names, load_environment
+from tests.stacks.chart_helpers import conform
 
 # A few kinds each operator's CRD set must serve, as (group, kind lower-case, version).
 EXPECTED_KINDS = {
@@ -221,37 +220,18 @@ def test_crds_too_large_for_one_release_are_cut_into_parts_in_order(tmp_path):
     assert names(crds.CHART_BUDGET) == [["a", "b", "c", "d"]]
 
 
-@pytest.fixture(scope="module")
-def kubeconform() -> str:
-    if not is_complete(gotools.tool_dir(gotools.KUBECONFORM)):
-        pytest.fail("kubeconform is not built: run `python3 -m infra.bootstrap kubeconform`")
-    return str(gotools.binary_path(gotools.KUBECONFORM))
-
-
-def _kubeconform(binary: str, documents: list[dict], tmp_path: Path) -> subprocess.CompletedProcess:
-    manifest = tmp_path / "manifest.yaml"
-    manifest.write_text(yaml.safe_dump_all(documents))
-    locations = [arg for location in crds.schema_locations() for arg in ("-schema-location", location)]
-    return subprocess.run(
-        [binary, "-strict", "-summary", "-output", "text", *locations, str(manifest)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_kubeconform_accepts_the_catalogs_kafka_topics_and_names_a_wrong_or_unknown_field(
     kubeconform, tmp_path
 ):
     topics = kafka_topics(namespace="data")
-    accepted = _kubeconform(kubeconform, topics, tmp_path)
+    accepted = conform(kubeconform, topics, tmp_path)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     assert f"Valid: {len(topics)}" in accepted.stdout
 
     wrong_type, unknown = json.loads(json.dumps(topics[:2]))
     wrong_type["spec"]["partitions"] = "many"
     unknown["spec"]["retentionDays"] = 7
-    refused = _kubeconform(kubeconform, [wrong_type, unknown], tmp_path)
+    refused = conform(kubeconform, [wrong_type, unknown], tmp_path)
     assert refused.returncode == 1
     assert "/spec/partitions" in refused.stdout and "retentionDays" in refused.stdout
     assert "Invalid: 2" in refused.stdout

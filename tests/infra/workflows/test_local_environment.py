@@ -1,5 +1,5 @@
 """The workflows on the synthesized `local` environment against moto and the local Kubernetes API, with real
-OpenTofu and the real aws, kubernetes and helm providers, in order: deploy of all eight stacks, a second
+OpenTofu and the real aws, kubernetes and helm providers, in order: deploy of all nine stacks, a second
 deploy that plans nothing, drift made through boto3 and the kubernetes client and named, a custom resource
 breaking its CRD refused during a deploy, then destroy (nothing left in the emulator or the API) and deploy
 again (the same plan). Wall times are printed (-s)."""
@@ -21,9 +21,10 @@ from kubernetes import config as k8s_config
 from kubernetes import dynamic
 from kubernetes.dynamic.resource import ResourceList
 
+from app import services
 from app.catalog.strimzi import kafka_topics
 from app.kafka_access import kafka_users
-from infra import identities
+from infra import database, identities, vendor_secrets
 from infra.bootstrap import crds
 from infra.bootstrap.common import REPO
 from infra.bootstrap.provider_versions import BUILT_VERSIONS
@@ -67,6 +68,7 @@ def inventory(aws: AwsEmulator) -> set[tuple[str, str]]:
         ("eni", n["NetworkInterfaceId"]) for n in ec2.describe_network_interfaces()["NetworkInterfaces"]
     }
     found |= {("flow-log", f["FlowLogId"]) for f in ec2.describe_flow_logs()["FlowLogs"]}
+    found |= {("secret", s["Name"]) for s in aws.client("secretsmanager").list_secrets()["SecretList"]}
     nats = ec2.describe_nat_gateways()["NatGateways"]
     found |= {("nat", n["NatGatewayId"]) for n in nats if n["State"] not in ("deleted", "deleting")}
     return found
@@ -126,7 +128,7 @@ def state_resource(local: SimpleNamespace, stack: str, type_: str) -> list[dict[
     return [r for r in state["values"]["root_module"]["resources"] if r["type"] == type_]
 
 
-def test_deploy_applies_all_eight_stacks_into_the_emulator_and_the_kubernetes_api(local, emulator):
+def test_deploy_applies_all_nine_stacks_into_the_emulator_and_the_kubernetes_api(local, emulator):
     started = time.monotonic()
     outcomes = deploy(local.stacks, local.target)
     print(f"\ndeploy local (cold): {time.monotonic() - started:.1f}s")
@@ -158,6 +160,19 @@ def test_deploy_applies_all_eight_stacks_into_the_emulator_and_the_kubernetes_ap
     users = {(f"{strimzi}/KafkaUser", data, u["metadata"]["name"]) for u in kafka_users("local", data)}
     assert users <= stored
     assert ("networking.k8s.io/v1/NetworkPolicy", data, "default-deny") in stored
+    # The database and the services, each accepted against its CRD or the API's own schema.
+    assert ("postgresql.cnpg.io/v1/Cluster", data, database.CLUSTER) in stored
+    assert ("postgresql.cnpg.io/v1/ScheduledBackup", data, f"{database.CLUSTER}-daily") in stored
+    for service in (*services.connectors(), *services.sinks()):
+        assert ("apps/v1/Deployment", data, service.name) in stored
+        assert ("policy/v1/PodDisruptionBudget", data, service.name) in stored
+    assert {("keda.sh/v1alpha1/ScaledObject", data, sink.name) for sink in services.sinks()} <= stored
+    assert ("external-secrets.io/v1/SecretStore", data, "vendor-credentials") in stored
+    # The vendor secrets exist in the emulator, KMS-encrypted, with no value in them.
+    secrets = emulator.client("secretsmanager").list_secrets()["SecretList"]
+    names = {s["Name"] for s in secrets if s["Name"].startswith(vendor_secrets.prefix("local"))}
+    assert names == {vendor_secrets.secret_name("local", v) for v in services.vendor_credentials()}
+    assert all(s.get("KmsKeyId") for s in secrets if s["Name"] in names)
     local.first_plan = plan_shape(outcomes)
 
 

@@ -1,0 +1,9 @@
+"""The project's images the charts run, by digest (images/: their Dockerfiles).
+
+No image is built or pushed from this repository's machines (README, "Images"): the digests are the
+all-zero placeholder until the release that pushes an image sets its digest here.
+"""
+
+PLACEHOLDER_DIGEST = "sha256:" + "0" * 64
+PYTHON_SERVICES = {"repository": "waardhaven/python-services", "digest": PLACEHOLDER_DIGEST}
+PYTHON_SERVICES_UID = 10001  # its non-root user (images/python-services/Dockerfile)
