@@ -141,11 +141,7 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str], base: i
         peak = peak_rss_mib(local_flink.gateway_pid())
         state = checkpoint_bytes(checkpoints)
     finally:
-        result.get_job_client().cancel().result()
-        if consumer is not None:
-            consumer.close()
-        local_flink.shutdown()
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        _stop(result, consumer, checkpoints)
     wall = time.monotonic() - started
     assert len(stamps) + dead.total() == ticks, (
         f"job wrote {len(stamps)} + {dead.total()} dead of {ticks} ticks"
@@ -159,6 +155,15 @@ def job_throughput(broker, job_settings, ticks: int, symbols: list[str], base: i
         "peak_rss_mib": peak,
         "state_bytes_per_symbol": state / len(symbols),
     }
+
+
+def _stop(result, consumer, checkpoints: Path) -> None:
+    """Cancel a bench run's Flink job, close its reader, stop the JVM and remove its checkpoints."""
+    result.get_job_client().cancel().result()
+    if consumer is not None:
+        consumer.close()
+    local_flink.shutdown()
+    shutil.rmtree(checkpoints, ignore_errors=True)
 
 
 def _rate(stamps: list[int]) -> float:
@@ -213,11 +218,7 @@ def passthrough(broker, job_settings, raw_topic: str, records: int) -> dict:
         while len(stamps) < records and time.monotonic() < deadline:
             stamps.extend(m.timestamp()[1] for m in consumer.consume(10_000, 1.0) if not m.error())
     finally:
-        result.get_job_client().cancel().result()
-        if consumer is not None:
-            consumer.close()
-        local_flink.shutdown()
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        _stop(result, consumer, checkpoints)
     assert len(stamps) == records, f"passthrough wrote {len(stamps)} of {records} records"
     return {"events": records, "rate": _rate(stamps), "peak_rss_mib": peak}
 
@@ -289,10 +290,7 @@ def job_latency(
                     visible.append(now - event)
         feeder.join()
     finally:
-        result.get_job_client().cancel().result()
-        consumer.close()
-        local_flink.shutdown()
-        shutil.rmtree(checkpoints, ignore_errors=True)
+        _stop(result, consumer, checkpoints)
     return {
         "sent": sent["count"],
         "rate": sent["count"] / (warmup + seconds),
