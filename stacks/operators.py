@@ -66,7 +66,7 @@ class OperatorsStack(EnvironmentStack):
             return {
                 name: CrdRelease(self, name, name, chart)
                 for name, chart in cfg.operators
-                if name in crds.OPERATORS
+                if name in crds.OPERATORS and crds.has_crds(name)
             }
         except BootstrapError as exc:
             raise SynthError(f"{self.node.id}: {exc}") from None
@@ -97,7 +97,16 @@ class OperatorsStack(EnvironmentStack):
                 "extraEnvs": [{"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}],
             },
             "flink_operator": {"webhook": {"create": True}},
-            "spark_operator": {"webhook": {"enable": True}},
+            # Its SparkApplications run in the data namespace as the pipeline chart's spark service account,
+            # with that chart's Role (the IRSA role is on the account).
+            "spark_operator": {
+                "webhook": {"enable": True},
+                "spark": {
+                    "jobNamespaces": [identities.DATA_NAMESPACE],
+                    "serviceAccount": {"create": False},
+                    "rbac": {"create": False},
+                },
+            },
             "cluster_autoscaler": {
                 "awsRegion": cfg.region,
                 "autoDiscovery": {"clusterName": cfg.cluster_name},

@@ -8,11 +8,14 @@ from cdktf_cdktf_provider_helm.release import Release
 from constructs import Construct
 
 from app import kafka_access, kafka_client, services
+from app.batch import session as batch_session
 from app.catalog import strimzi
 from app.flink import jobs as flink_jobs
 from app.sinks import lake_layout
 from infra import database, identities, images, vendor_secrets
 from infra.config import EnvironmentConfig
+from infra.config.policy import DATA_PROCESSING_GROUP
+from infra.constructs.eks_cluster import dedicated_placement
 from infra.constructs.environment_stack import EnvironmentStack
 from infra.constructs.providers import eks_connection, helm_provider
 from infra.constructs.storage_class import GP3_STORAGE_CLASS
@@ -26,6 +29,7 @@ PIPELINE_CHART = "waardhaven-pipeline"
 FLINK_JOBS_CHART = "flink-jobs"
 KAFKA_CHART = "waardhaven-kafka"
 MONITORING_CHART = "waardhaven-monitoring"
+BATCH_CHART = "waardhaven-batch"
 DATABASE_CHART = "waardhaven-database"
 SERVICES_CHART = "waardhaven-services"
 # Where the Strimzi Secrets are mounted in a client's pod: app.kafka_client reads them there.
@@ -76,6 +80,7 @@ class PlatformStack(EnvironmentStack):
                 "sinks": {"name": identities.SINKS_SERVICE_ACCOUNT, "roleArn": irsa.sinks.arn},
                 "secrets": {"name": identities.SECRETS_SERVICE_ACCOUNT, "roleArn": irsa.secrets.arn},
             },
+            "probe": probe_values(),
             "networkPolicy": {
                 "kafka": {
                     "cluster": kafka_client.CLUSTER,
@@ -123,6 +128,10 @@ class PlatformStack(EnvironmentStack):
                 services_values(cfg),
                 depends_on=[self.pipeline, self.kafka, self.database],
             )
+        if "batch" in enabled:
+            self._chart_release(
+                cfg, BATCH_CHART, batch_values(cfg), depends_on=[self.pipeline, self.database]
+            )
         if "monitoring" in enabled:
             self._monitoring_release(cfg)
 
@@ -137,6 +146,7 @@ class PlatformStack(EnvironmentStack):
             "pipelineNamespace": identities.DATA_NAMESPACE,
             "flinkJobs": sorted(flink_jobs["jobs"]),
             "flinkMetricsPort": flink_jobs["metricsPort"],
+            "probe": probe_values(),
         }
         asset = TerraformAsset(
             self,
@@ -186,6 +196,8 @@ def flink_jobs_values(cfg: EnvironmentConfig) -> dict:
     flink_state = f"s3://{lake_layout.bucket_name(cfg.name, lake_layout.FLINK_STATE)}"
     return {
         "serviceAccount": identities.FLINK_SERVICE_ACCOUNT,
+        "placement": dedicated_placement(DATA_PROCESSING_GROUP),
+        "probe": probe_values(),
         "kafka": kafka_client_values("tls"),
         "jobs": {job: {"kafkaUser": kafka_access.flink_user(job)} for job in flink_jobs.JOBS},
         "storage": {
@@ -193,6 +205,30 @@ def flink_jobs_values(cfg: EnvironmentConfig) -> dict:
             "savepoints": f"{flink_state}/{lake_layout.FLINK_SAVEPOINTS}",
             "ha": f"{flink_state}/{lake_layout.FLINK_HA}",
         },
+    }
+
+
+def probe_values() -> dict:
+    """The image and user of the charts' `helm test` pods (app.probe)."""
+    return {"image": images.PYTHON_SERVICES, "runAsUser": images.PYTHON_SERVICES_UID}
+
+
+def batch_values(cfg: EnvironmentConfig) -> dict:
+    """charts/waardhaven-batch's values: the daily batch's image and Spark version, its sparkConf (the
+    `cluster` profile of app/batch/spark.yaml), the data-processing nodes, and the database."""
+    return {
+        "environment": cfg.name,
+        "region": cfg.region,
+        "name": batch_session.APP_NAME,
+        "image": images.SPARK_BATCH,
+        "runAsUser": images.SPARK_BATCH_UID,
+        "serviceAccount": identities.SPARK_SERVICE_ACCOUNT,
+        "sparkVersion": batch_session.SPARK_VERSION,
+        "mainApplicationFile": images.SPARK_BATCH_MAIN,
+        "placement": dedicated_placement(DATA_PROCESSING_GROUP),
+        "sparkConf": batch_session.settings("cluster"),
+        "database": {"clientLabel": database.CLIENT_POD_LABEL, **database_client_values()},
+        "probe": probe_values(),
     }
 
 

@@ -22,8 +22,8 @@ def _stages(path: Path) -> list[str]:
     return re.split(r"^(?=FROM )", path.read_text(), flags=re.MULTILINE)[1:]
 
 
-def test_there_is_an_image_for_the_services_and_one_for_the_flink_jobs():
-    assert [p.parent.name for p in DOCKERFILES] == ["flink", "python-services"]
+def test_there_is_an_image_for_the_services_the_flink_jobs_and_the_daily_batch():
+    assert [p.parent.name for p in DOCKERFILES] == ["flink", "python-services", "spark"]
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.parent.name)
@@ -69,3 +69,17 @@ def test_the_build_context_holds_only_what_the_images_copy():
             for path in source.split():
                 assert any(path.rstrip("/").startswith(a) for a in allowed), (dockerfile, path)
                 assert (REPO / path).exists(), path
+
+
+def test_the_spark_image_is_the_official_spark_of_the_pinned_pyspark_running_as_its_user():
+    text = (REPO / "images/spark/Dockerfile").read_text()
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    (pyspark,) = [d for d in project["optional-dependencies"]["batch"] if d.startswith("pyspark==")]
+    assert re.search(
+        rf"^ARG SPARK_BASE=apache/spark:{re.escape(pyspark.split('==')[1])}-", text, re.MULTILINE
+    )
+    final = _stages(REPO / "images/spark/Dockerfile")[-1]
+    assert "pip install" not in final and "mvn" not in final
+    assert f"USER {images.SPARK_BATCH_UID}:{images.SPARK_BATCH_UID}" in final
+    main = images.SPARK_BATCH_MAIN.removeprefix("local://")
+    assert main.startswith("/opt/waardhaven/") and (REPO / main.removeprefix("/opt/waardhaven/")).is_file()

@@ -161,6 +161,23 @@ def _day(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
 
 
+def check(s3, bucket: str, dsn: str) -> int:
+    """The run's preflight (the chart's `helm test`): the lake bucket and the database answer, as the run's
+    identity; says what failed."""
+    import psycopg
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        s3.head_bucket(Bucket=bucket)
+        with psycopg.connect(dsn, connect_timeout=10) as conn:
+            conn.execute("SELECT 1 FROM daily_aggregates LIMIT 1")
+    except (BotoCoreError, ClientError, psycopg.Error) as exc:
+        print(f"daily_job --check: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(f"daily_job --check: s3://{bucket} and the database answer")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     import boto3
 
@@ -169,14 +186,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--date", type=_day, default=yesterday, help="the day (UTC) to summarize")
     parser.add_argument("--env", default=os.environ.get("WH_ENV"), help="environment (default $WH_ENV)")
     parser.add_argument("--dsn", default=os.environ.get("WH_DATABASE_DSN"), help="default $WH_DATABASE_DSN")
+    parser.add_argument(
+        "--check", action="store_true", help="only check that the lake bucket and the database answer"
+    )
     args = parser.parse_args(argv)
     if not args.env or not args.dsn:
         parser.error(
             "the environment (--env / WH_ENV) and the database (--dsn / WH_DATABASE_DSN) are required"
         )
+    bucket = lake_layout.bucket_name(args.env, lake_layout.PROCESSED_MARKET_DATA.bucket)
+    if args.check:
+        return check(boto3.client("s3"), bucket, args.dsn)
     from app.batch.session import session
 
-    bucket = lake_layout.bucket_name(args.env, lake_layout.PROCESSED_MARKET_DATA.bucket)
     spark = session("cluster")
     try:
         run_day(spark, boto3.client("s3"), bucket, args.dsn, args.date, log=lambda m: print(m, flush=True))

@@ -7,6 +7,7 @@ the same. `session("local", overrides)` adds the `local` profile for a laptop ru
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +17,8 @@ from app.yamlconfig import load_model
 
 SETTINGS = Path(__file__).with_name("spark.yaml")
 APP_NAME = "daily-aggregation-job"
+# The Spark the job is written for: pyproject's pyspark pin, the Spark of its image (images/spark).
+SPARK_VERSION = version("pyspark")
 Profile = Literal["cluster", "local"]
 
 

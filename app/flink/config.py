@@ -33,10 +33,25 @@ WATERMARK_INTERVAL_MS = 200
 METRIC_REPORTER = "prom"
 # Kafka's default transaction.max.timeout.ms, which the brokers keep: a longer producer timeout is refused.
 KAFKA_MAX_TRANSACTION_TIMEOUT_MS = 900_000
+# Flink's defaults for taskmanager.memory.jvm-metaspace.size and taskmanager.memory.jvm-overhead.min.
+JVM_METASPACE_MB = 256
+JVM_OVERHEAD_MIN_MB = 192
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _not_below(field: str, floor: str, unit: str = ""):
+    """A validator of `field`: at least the value of `floor` (a field declared before it)."""
+
+    def check(cls, value, info: ValidationInfo):
+        least = info.data.get(floor)
+        if least is not None and value < least:
+            raise ValueError(f"{field} ({value}{unit}) must be at least {floor} ({least}{unit})")
+        return value
+
+    return field_validator(field)(check)
 
 
 class Checkpoint(_Model):
@@ -57,13 +72,7 @@ class Restart(_Model):
     jitter: float = Field(ge=0, le=1)
     reset_after: DurationMs
 
-    @field_validator("max_delay")
-    @classmethod
-    def _max_not_below_initial(cls, max_delay: int, info: ValidationInfo):
-        initial = info.data.get("initial_delay")
-        if initial is not None and max_delay < initial:
-            raise ValueError(f"max_delay ({max_delay}ms) must be at least initial_delay ({initial}ms)")
-        return max_delay
+    _max_not_below_initial = _not_below("max_delay", "initial_delay", "ms")
 
 
 class State(_Model):
@@ -109,6 +118,101 @@ class MarketData(_Model):
 class News(_Model):
     consumer_group: str = Field(min_length=1)
     max_message_bytes: int = Field(gt=0)
+    parallelism: int = Field(ge=1)
+
+
+def _memory_mb(value: object) -> int:
+    if isinstance(value, str) and (match := re.fullmatch(r"(\d+)(m|g)", value.strip())):
+        return int(match[1]) * (1024 if match[2] == "g" else 1)
+    raise ValueError(f"a size like 512m or 4g is required (got {value!r})")
+
+
+MemoryMb = Annotated[int, BeforeValidator(_memory_mb), Field(gt=0)]
+
+
+class _Pods(_Model):
+    """A Flink process's pod: `memory` is Flink's process size and the pod's memory request and limit (a
+    JVM sized to it uses all of it: a lower request lets the node overcommit into OOM kills); `cpu` is
+    the request and `cpu_limit` the limit."""
+
+    memory: MemoryMb
+    cpu: float = Field(gt=0)
+    cpu_limit: float = Field(gt=0)
+
+    _limit_not_below_request = _not_below("cpu_limit", "cpu")
+
+
+class JobManagerPods(_Pods):
+    replicas: int = Field(ge=1)  # more than one: standbys, elected through Kubernetes HA
+
+
+class TaskManagerPods(_Pods):
+    flink_memory: MemoryMb  # heap + off-heap + network + managed; the rest is metaspace and JVM overhead
+    slots: int = Field(ge=1)
+    network_fraction: float = Field(gt=0, lt=1)
+    managed_fraction: float = Field(gt=0, lt=1)
+
+    @field_validator("flink_memory")
+    @classmethod
+    def _room_for_metaspace_and_overhead(cls, flink_memory: int, info: ValidationInfo):
+        memory = info.data.get("memory")
+        least = JVM_METASPACE_MB + JVM_OVERHEAD_MIN_MB
+        if memory is not None and memory - flink_memory < least:
+            raise ValueError(
+                f"flink_memory ({flink_memory}m) must leave at least {least}m of memory ({memory}m) for the "
+                f"JVM metaspace ({JVM_METASPACE_MB}m) and overhead (at least {JVM_OVERHEAD_MIN_MB}m)"
+            )
+        return flink_memory
+
+    @property
+    def jvm_overhead_mb(self) -> int:
+        return self.memory - self.flink_memory - JVM_METASPACE_MB
+
+
+class Autoscaler(_Model):
+    """The Flink operator's job autoscaler (its `job.autoscaler.*` options): each vertex is rescaled to
+    keep its busy time near `target_utilization`, up to its source topic's partitions."""
+
+    enabled: bool
+    target_utilization: float = Field(gt=0, le=1)
+    utilization_boundary: float = Field(ge=0, lt=1)
+    stabilization: DurationMs  # no new scaling this long after one
+    metrics_window: DurationMs
+    catch_up: DurationMs  # a backlog after a rescale must be worked off within this
+    restart_time: DurationMs
+
+
+class Cluster(_Model):
+    """The FlinkDeployment's pods and autoscaler (the local mini-cluster has neither)."""
+
+    job_manager: JobManagerPods
+    task_manager: TaskManagerPods
+    autoscaler: Autoscaler
+
+    def flink_configuration(self) -> dict[str, str]:
+        """The Flink keys that size the pods and drive the autoscaler (the operator sets each process size
+        from its pod's memory)."""
+        jm, tm, scaler = self.job_manager, self.task_manager, self.autoscaler
+        return {
+            "taskmanager.numberOfTaskSlots": str(tm.slots),
+            "taskmanager.memory.flink.size": f"{tm.flink_memory}m",
+            # With the process and Flink sizes both given, Flink derives the overhead and fails unless
+            # its range holds it (the default range ends at 1g).
+            "taskmanager.memory.jvm-overhead.max": f"{tm.jvm_overhead_mb}m",
+            "taskmanager.memory.network.fraction": str(tm.network_fraction),
+            "taskmanager.memory.managed.fraction": str(tm.managed_fraction),
+            "kubernetes.jobmanager.cpu.limit-factor": str(jm.cpu_limit / jm.cpu),
+            "kubernetes.taskmanager.cpu.limit-factor": str(tm.cpu_limit / tm.cpu),
+            # The autoscaler rescales in place (no redeploy) under the adaptive scheduler.
+            "jobmanager.scheduler": "adaptive",
+            "job.autoscaler.enabled": str(scaler.enabled).lower(),
+            "job.autoscaler.target.utilization": str(scaler.target_utilization),
+            "job.autoscaler.target.utilization.boundary": str(scaler.utilization_boundary),
+            "job.autoscaler.stabilization.interval": f"{scaler.stabilization}ms",
+            "job.autoscaler.metrics.window": f"{scaler.metrics_window}ms",
+            "job.autoscaler.catch-up.duration": f"{scaler.catch_up}ms",
+            "job.autoscaler.restart.time": f"{scaler.restart_time}ms",
+        }
 
 
 class JobSettings(_Model):
@@ -121,6 +225,7 @@ class JobSettings(_Model):
     transaction_timeout: DurationMs
     market_data: MarketData
     news: News
+    cluster: Cluster
 
     @field_validator("max_downtime")
     @classmethod

@@ -80,6 +80,10 @@ def consumer_group(settings: JobSettings) -> str:
     return settings.market_data.consumer_group
 
 
+def parallelism(settings: JobSettings) -> int:
+    return settings.parallelism
+
+
 def source_options(settings: JobSettings, bootstrap_servers: str, topic_suffix: str = "") -> dict[str, str]:
     """The options of the job's source (com.waardhaven.flink.TickSource), as strings."""
     md = settings.market_data

@@ -116,6 +116,10 @@ def consumer_group(settings: JobSettings) -> str:
     return settings.news.consumer_group
 
 
+def parallelism(settings: JobSettings) -> int:
+    return settings.news.parallelism
+
+
 def build(tables, settings: JobSettings, bootstrap_servers: str, udf_jar_uri: str, topic_suffix: str = ""):
     """Register the job's tables and views in `tables`; returns the statement set (no JVM functions)."""
     names = topics(topic_suffix)

@@ -68,10 +68,12 @@ def _stream_environment(configuration: dict[str, str]):
     return StreamExecutionEnvironment(j_env)
 
 
-def table_environment(settings: JobSettings, configuration: dict[str, str]):
+def table_environment(settings: JobSettings, configuration: dict[str, str], parallelism: int | None = None):
+    """A job's table environment at `parallelism` (the settings' default: the market-data job's)."""
+    parallelism = parallelism or settings.parallelism
     env = _stream_environment(configuration)
-    env.set_parallelism(settings.parallelism)
-    return local_flink.table_environment(env, settings.parallelism, configuration)
+    env.set_parallelism(parallelism)
+    return local_flink.table_environment(env, parallelism, configuration)
 
 
 def latest_checkpoint(checkpoint_dir: Path) -> Path | None:
@@ -105,6 +107,6 @@ def submit(
         restore_from=restore_from,
         overrides={**module.table_configuration(settings), **(overrides or {})},
     )
-    tables = table_environment(settings, configuration)
+    tables = table_environment(settings, configuration, module.parallelism(settings))
     tables.get_config().set("pipeline.name", job_name(job))
     return module.build(tables, settings, bootstrap_servers, udf_jar().as_uri(), topic_suffix).execute()

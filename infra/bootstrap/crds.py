@@ -7,13 +7,16 @@ Every operator's CRDs come from where its project publishes the generated YAML (
 - Strimzi publishes no CRD files to a registry, but its `crd-generator` and `api` jars are on Maven Central:
   the generator is run over the API classes with the arguments of the api module's own build, read from the
   api POM that Maven Central serves, which is how Strimzi's release produces its CRD files.
-The kubeflow Spark operator is in no registry reachable here (the Go module proxy refuses the module at every
-version, and neither Maven Central, PyPI nor npm carries its CRDs): `UNAVAILABLE` says so.
+The kubeflow Spark operator's CRDs are in no registry reachable here (the Go module proxy refuses the module
+at every version, and neither Maven Central, PyPI nor npm carries them), but the project publishes pydantic
+models of its API on PyPI (kubeflow-spark-api, generated from the same Go types): its kubeconform schemas are
+made from those (infra.bootstrap.model_schema), and it has no CRD, so no local API server can hold its kinds.
 
 Each operator's entry is cached under cache_root()/crds/, keyed by its version and this step's code, with:
   crds/<name>.yaml                   one CRD per file (Helm template placeholders and keep-policies removed)
   schemas/<group>/<kind>_<version>.json   kubeconform's JSON schemas (the openapi2jsonschema layout, strict)
   charts/<name>/                     CRD-only Helm charts of them (the `local` operators stack installs them)
+(an ApiModels entry has the schemas only).
 The conversion needs PyYAML, so it runs in the project venv (infra.bootstrap.crd_schema); the rest is stdlib.
 """
 
@@ -43,6 +46,7 @@ from .common import (
 from .gotools import go_env
 
 CONVERTER = Path(__file__).resolve().with_name("crd_schema.py")
+MODEL_CONVERTER = Path(__file__).resolve().with_name("model_schema.py")
 BOOTSTRAP_CRDS = "`python3 -m infra.bootstrap crds`"
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 STRIMZI_GENERATOR = "io.strimzi.crdgenerator.CrdGenerator"
@@ -73,6 +77,15 @@ class StrimziGenerated:
 
 
 @dataclass(frozen=True)
+class ApiModels:
+    """A PyPI wheel of the operator's pydantic API models, and the kinds to make schemas of, as
+    "group/version/Kind" -> "module:Class"."""
+
+    requirement: str
+    kinds: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class OperatorCrds:
     """The CRDs of one operator of the operators stack (its key in the config's `operators` section).
 
@@ -83,7 +96,7 @@ class OperatorCrds:
     name: str
     chart_version: str
     app_version: str
-    source: GoModule | JarResources | StrimziGenerated
+    source: GoModule | JarResources | StrimziGenerated | ApiModels
 
 
 OPERATORS = {
@@ -129,6 +142,30 @@ OPERATORS = {
                 "github.com/external-secrets/external-secrets", "v0.19.2", ("config/crds/bases/*.yaml",)
             ),
         ),
+        # The Spark operator's chart 2.4.0 ships the operator 2.4.0, modelled by kubeflow-spark-api 2.4.0.
+        OperatorCrds(
+            "spark_operator",
+            "2.4.0",
+            "v2.4.0",
+            ApiModels(
+                "kubeflow-spark-api==2.4.0",
+                tuple(
+                    (f"sparkoperator.k8s.io/v1beta2/{kind}", f"kubeflow_spark_api.models.{module}:{cls}")
+                    for kind, module, cls in (
+                        (
+                            "ScheduledSparkApplication",
+                            "spark_v1beta2_scheduled_spark_application",
+                            "SparkV1beta2ScheduledSparkApplication",
+                        ),
+                        (
+                            "SparkApplication",
+                            "spark_v1beta2_spark_application",
+                            "SparkV1beta2SparkApplication",
+                        ),
+                    )
+                ),
+            ),
+        ),
         # CloudNativePG's chart 0.25.0 ships the operator 1.26.1.
         OperatorCrds(
             "cloudnative_pg",
@@ -138,21 +175,11 @@ OPERATORS = {
         ),
     )
 }
-# Operators whose CRDs no registry reachable here carries, and why.
-UNAVAILABLE = {
-    "spark_operator": (
-        "the kubeflow Spark operator's CRDs are in no registry reachable here: the Go module proxy refuses "
-        "github.com/kubeflow/spark-operator (and its /v2 and old GoogleCloudPlatform paths) at every "
-        "version, and Maven Central, PyPI and npm carry no copy of them"
-    ),
-}
 # Charts of the operators stack that define no custom resources.
 NO_CRDS = frozenset({"cluster_autoscaler"})
 
 
 def _operator(name: str) -> OperatorCrds:
-    if name in UNAVAILABLE:
-        raise BootstrapError(f"no CRDs for {name}: {UNAVAILABLE[name]}")
     if name not in OPERATORS:
         raise BootstrapError(f"no CRD source for {name!r}: known are {', '.join(OPERATORS)}")
     return OPERATORS[name]
@@ -161,7 +188,9 @@ def _operator(name: str) -> OperatorCrds:
 def entry_dir(name: str) -> Path:
     """Where one operator's CRDs are cached: keyed by its version and source and the code that makes them."""
     crds = _operator(name)
-    key = fingerprint(repr(crds), CONVERTER.read_bytes(), Path(__file__).read_bytes())
+    key = fingerprint(
+        repr(crds), CONVERTER.read_bytes(), MODEL_CONVERTER.read_bytes(), Path(__file__).read_bytes()
+    )
     return cache_root() / "crds" / f"{name}-{crds.app_version}-{key}"
 
 
@@ -197,8 +226,15 @@ def schema_locations() -> list[str]:
 
 def chart_dirs(name: str) -> list[Path]:
     """Helm charts holding exactly the operator's CRDs between them (each installed, upgraded and uninstalled
-    with its release): one, or several where one release would not fit (see CHART_BUDGET)."""
-    return sorted(p for p in (_built(name) / "charts").iterdir() if p.is_dir())
+    with its release): one, or several where one release would not fit (see CHART_BUDGET); none for an
+    operator known by its API models only."""
+    charts = _built(name) / "charts"
+    return sorted(p for p in charts.iterdir() if p.is_dir()) if charts.is_dir() else []
+
+
+def has_crds(name: str) -> bool:
+    """Whether the operator's CRDs themselves are had (not only schemas of its API models)."""
+    return not isinstance(_operator(name).source, ApiModels)
 
 
 def _from_go_module(source: GoModule, raw: Path) -> None:
@@ -270,6 +306,24 @@ def _venv_python() -> Path:
     return venv.ensure() / "bin" / "python"
 
 
+def _schemas_from_models(source: ApiModels, staging: Path, python: Path) -> None:
+    download, site = staging / "download", staging / "raw" / "site"
+    run(
+        [str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+        + ["--dest", str(download), source.requirement],
+        what=f"downloading {source.requirement}",
+        fix="check that PyPI is reachable, then rerun",
+    )
+    (wheel,) = download.glob("*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    run(
+        [str(python), str(MODEL_CONVERTER), str(site), str(staging)] + [f"{k}={m}" for k, m in source.kinds],
+        what=f"making schemas of the {source.requirement} models",
+        fix="the wheel's models are not those expected: check the source in infra/bootstrap/crds.py",
+    )
+
+
 FETCHERS = {GoModule: _from_go_module, JarResources: _from_jar, StrimziGenerated: _from_strimzi}
 
 CHART_TEMPLATE = """{{- /* Files, not templates: a CRD's descriptions may hold template syntax. */}}
@@ -333,13 +387,16 @@ def ensure(name: str) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raw = staging / "raw"
         raw.mkdir(parents=True)
-        FETCHERS[type(crds.source)](crds.source, raw)
-        run(
-            [str(python), str(CONVERTER), str(raw), str(staging)],
-            what=f"converting the {name} CRDs",
-            fix="the files fetched are not the CRDs expected: check the source in infra/bootstrap/crds.py",
-        )
-        _write_charts(crds, staging)
+        if isinstance(crds.source, ApiModels):
+            _schemas_from_models(crds.source, staging, python)
+        else:
+            FETCHERS[type(crds.source)](crds.source, raw)
+            run(
+                [str(python), str(CONVERTER), str(raw), str(staging)],
+                what=f"converting the {name} CRDs",
+                fix="the files fetched are not the CRDs expected: check the source in crds.py",
+            )
+            _write_charts(crds, staging)
         shutil.rmtree(raw)
         shutil.rmtree(staging / "download", ignore_errors=True)
         mark_complete(staging)
@@ -350,5 +407,3 @@ def ensure(name: str) -> Path:
 def ensure_all() -> None:
     for name in OPERATORS:
         ensure(name)
-    for name, why in UNAVAILABLE.items():
-        say(f"crds {name}: none ({why})")

@@ -210,6 +210,7 @@ COMPONENTS: dict[str, tuple[str, ...]] = {
     "flink_jobs": ("kafka",),
     "database": (),
     "services": ("kafka", "database"),
+    "batch": ("database",),
     "monitoring": (),
 }
 

@@ -53,6 +53,13 @@ def violations(cfg: EnvironmentConfig) -> Iterator[tuple[str, str]]:
                 "components",
                 f"{component} needs {' and '.join(missing)}: enable it too, or leave {component} out",
             )
+    if cfg.local_kubernetes and "batch" in cfg.components:
+        yield (
+            "components",
+            "batch cannot run on the local Kubernetes API: the Spark operator's CRDs are in no registry "
+            "reachable here (infra/bootstrap/crds.py), so it cannot hold a ScheduledSparkApplication; "
+            "leave batch out (the laptop runs the daily batch itself: wh pipeline)",
+        )
     if cfg.eks.endpoint_public_access and not cfg.eks.public_access_cidrs:
         yield "eks.public_access_cidrs", "a public API endpoint needs at least one allowed CIDR"
 

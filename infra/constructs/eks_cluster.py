@@ -30,6 +30,25 @@ CONTROL_PLANE_LOGS = ["api", "audit", "authenticator", "controllerManager", "sch
 
 # Node label and taint key the Spark and Flink pods select on (docs/requirements.md#infrastructure).
 WORKLOAD_LABEL = "workload-type"
+# A dedicated group's taint effect, as EKS names it and as a pod's toleration names it.
+DEDICATED_TAINT_EFFECT = ("NO_SCHEDULE", "NoSchedule")
+
+
+def dedicated_placement(group_name: str) -> dict:
+    """A pod spec's nodeSelector and tolerations that put it on the dedicated node group `group_name`."""
+    return {
+        "nodeSelector": {WORKLOAD_LABEL: group_name},
+        "tolerations": [
+            {
+                "key": WORKLOAD_LABEL,
+                "operator": "Equal",
+                "value": group_name,
+                "effect": DEDICATED_TAINT_EFFECT[1],
+            }
+        ],
+    }
+
+
 NODE_POLICIES = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"]
 
 
@@ -126,7 +145,7 @@ class Cluster(Construct):
         for group_name, group in cfg.eks.node_groups.items():
             template = self._launch_template(cfg, group_name, group.disk_size_gib)
             taints = (
-                [EksNodeGroupTaint(key=WORKLOAD_LABEL, value=group_name, effect="NO_SCHEDULE")]
+                [EksNodeGroupTaint(key=WORKLOAD_LABEL, value=group_name, effect=DEDICATED_TAINT_EFFECT[0])]
                 if group.dedicated
                 else None
             )

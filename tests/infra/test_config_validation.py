@@ -248,7 +248,18 @@ REJECTIONS = [
     (
         "dev",
         _set("components", ["kafka", "warehouse"]),
-        "components.1: Input should be 'kafka', 'flink_jobs', 'database', 'services' or 'monitoring'",
+        "components.1: Input should be 'kafka', 'flink_jobs', 'database', 'services', 'batch' or "
+        "'monitoring'",
+    ),
+    (
+        "dev",
+        _set("components", ["batch"]),
+        "components: batch needs database: enable it too, or leave batch out",
+    ),
+    (
+        "local",
+        _set("components", ["database", "batch"]),
+        "components: batch cannot run on the local Kubernetes API: the Spark operator's CRDs are in no",
     ),
 ]
 

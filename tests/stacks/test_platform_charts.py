@@ -12,6 +12,7 @@ import subprocess
 import pytest
 import yaml
 
+from app.batch import session as batch_session
 from app.catalog.strimzi import broker_config, kafka_topics
 from app.kafka_access import kafka_users
 from infra.config import load_environment
@@ -21,7 +22,7 @@ from tests.stacks.synth_helpers import ENVS, resources
 pytestmark = pytest.mark.integration
 CORE_KINDS = {
     "ConfigMap", "ServiceAccount", "NetworkPolicy", "Job", "Pod", "Deployment", "PersistentVolumeClaim",
-    "PodDisruptionBudget",
+    "PodDisruptionBudget", "Role", "RoleBinding",
 }  # fmt: skip
 RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by")
 
@@ -182,7 +183,7 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
     (egress,) = client["egress"]
     assert egress["ports"] == [{"protocol": "TCP", "port": tls["port"]}]
     flink = render(helm, "flink-jobs", release_values(synthesized, env, "flink-jobs", tmp_path))
-    for deployment in flink:
+    for deployment in (d for d in flink if d["kind"] == "FlinkDeployment"):
         labels = deployment["spec"]["podTemplate"]["metadata"]["labels"]
         assert labels.items() >= peer["podSelector"]["matchLabels"].items()
     services = render(
@@ -212,6 +213,13 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
         ("waardhaven-database", {"image": {"tag": "latest"}}, "tag"),
         ("waardhaven-services", {"sinks": {"scaling": {"idleToZero": "yes"}}}, "idleToZero"),
         ("waardhaven-services", {"connectors": {"replicas": 2}}, "replicas"),
+        ("waardhaven-batch", {"executor": {"instances": 0}}, "instances"),
+        ("waardhaven-batch", {"sparkConf": {"executor.memory": "8g"}}, "sparkConf"),
+        (
+            "waardhaven-pipeline",
+            {"rbac": {"flink": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}]}},
+            "verbs",
+        ),
     ],
 )
 def test_a_bad_value_fails_install_through_the_schema_naming_the_key(
@@ -253,3 +261,37 @@ def test_every_chart_has_notes_that_render_with_the_environments_values(synthesi
         ]
         text = notes["data"]["notes"]
         assert text.strip() and "<no value>" not in text, (chart, text)
+
+
+@pytest.mark.parametrize(
+    ("env", "driver", "executor"), [("prod", (2, "4g"), (4, 10, "8g")), ("dev", (1, "2g"), (2, 2, "4g"))]
+)
+def test_the_daily_batch_runs_on_the_data_processing_nodes_at_the_environments_sizes(
+    synthesized, helm, env, driver, executor, tmp_path
+):
+    documents = render(
+        helm, "waardhaven-batch", release_values(synthesized, env, "waardhaven-batch", tmp_path)
+    )
+    (scheduled,) = [d for d in documents if d["kind"] == "ScheduledSparkApplication"]
+    spec = scheduled["spec"]
+    assert (spec["schedule"], spec["timeZone"], spec["concurrencyPolicy"]) == ("0 2 * * *", "UTC", "Forbid")
+    app = spec["template"]
+    assert app["sparkConf"] == batch_session.settings("cluster")
+    assert app["sparkVersion"] == batch_session.SPARK_VERSION
+    assert app["arguments"] == ["--env", env]
+    assert (app["driver"]["cores"], app["driver"]["memory"]) == driver
+    assert (app["executor"]["cores"], app["executor"]["instances"], app["executor"]["memory"]) == executor
+    for pod in (app["driver"], app["executor"]):
+        assert pod["serviceAccount"] == "spark-service-account"
+        assert pod["nodeSelector"] == {"workload-type": "data-processing"}
+        assert pod["tolerations"] == [
+            {"key": "workload-type", "operator": "Equal", "value": "data-processing", "effect": "NoSchedule"}
+        ]
+        assert pod["podSecurityContext"]["runAsNonRoot"] and pod["securityContext"]["capabilities"] == {
+            "drop": ["ALL"]
+        }
+    secrets = {e["valueFrom"]["secretKeyRef"]["name"] for e in app["driver"]["env"] if "valueFrom" in e}
+    assert secrets == {"waardhaven-timescaledb-app"}
+    (test,) = [d for d in documents if d["kind"] == "Pod"]
+    (preflight,) = test["spec"]["containers"]
+    assert preflight["command"] == ["python", "-m", "app.batch.daily_job", "--check", "--env", env]

@@ -141,3 +141,19 @@ def test_a_new_column_is_read_past_with_a_warning(day, spark):
     expected = lake_days.reference_summary(rows, DAY)
     assert result.summary["tick_count"].sum() == len(rows)
     assert result.summary["close_price"].tolist() == pytest.approx(expected["close_price"].tolist())
+
+
+def test_the_preflight_passes_on_a_reachable_lake_and_migrated_database_and_names_what_fails(
+    aws_emulator, database, postgres, capsys
+):
+    s3 = aws_emulator.client("s3")
+    bucket = unique_bucket(s3, "check")
+    assert daily_job.check(s3, bucket, database) == 0
+    assert f"s3://{bucket} and the database answer" in capsys.readouterr().out
+
+    assert daily_job.check(s3, bucket + "-missing", database) == 1
+    assert "ClientError" in capsys.readouterr().err
+
+    unmigrated = postgres.create_database(unique_name("nomig"))
+    assert daily_job.check(s3, bucket, unmigrated) == 1
+    assert 'relation "daily_aggregates" does not exist' in capsys.readouterr().err

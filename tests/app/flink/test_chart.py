@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from app.catalog import catalog
 from app.flink import chart_values, config, jobs
 from infra.bootstrap import gotools
 from infra.bootstrap.common import is_complete
@@ -44,12 +45,29 @@ def test_rendered_deployments_match_the_settings(helm, env, tmp_path):
     deployments = [d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "FlinkDeployment"]
     assert sorted(d["metadata"]["name"] for d in deployments) == sorted(jobs.JOBS)
     settings = config.settings(env)
+    expected = settings.flink_configuration() | settings.cluster.flink_configuration()
     for deployment in deployments:
-        spec = deployment["spec"]
+        spec, module = deployment["spec"], jobs.JOBS[deployment["metadata"]["name"]]
         flink = spec["flinkConfiguration"]
-        assert {k: flink[k] for k in settings.flink_configuration()} == settings.flink_configuration()
+        assert {k: flink[k] for k in expected} == expected
+        # The autoscaler stops at the source topic's partitions, which the job's parallelism never exceeds.
+        partitions = catalog()[module.RAW_TOPIC].partitions
+        assert flink["job.autoscaler.vertex.max-parallelism"] == str(partitions)
+        assert spec["job"]["parallelism"] == module.parallelism(settings) <= partitions
         assert flink["state.checkpoints.dir"].endswith("/" + deployment["metadata"]["name"])
-        assert spec["job"]["parallelism"] == settings.parallelism
+        pods = settings.cluster
+        assert spec["jobManager"] == {
+            "replicas": pods.job_manager.replicas,
+            "resource": {"memory": f"{pods.job_manager.memory}m", "cpu": pods.job_manager.cpu},
+        }
+        assert spec["taskManager"] == {
+            "resource": {"memory": f"{pods.task_manager.memory}m", "cpu": pods.task_manager.cpu}
+        }
+        pod = spec["podTemplate"]["spec"]
+        assert pod["nodeSelector"] == {"workload-type": "data-processing"}
+        assert pod["tolerations"] == [
+            {"key": "workload-type", "operator": "Equal", "value": "data-processing", "effect": "NoSchedule"}
+        ]
         assert spec["job"]["args"][:3] == ["-pym", "app.flink.cluster", deployment["metadata"]["name"]]
         assert spec["job"]["upgradeMode"] == "last-state"
         args = spec["job"]["args"]
@@ -72,3 +90,17 @@ def test_prod_uses_the_briefs_checkpointing():
     assert prod["execution.checkpointing.timeout"] == "600000ms"
     assert prod["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert prod["state.backend.type"] == "rocksdb"
+
+
+def test_prod_runs_the_requirements_cluster():
+    """6 TaskManagers of 4 slots for the market-data job at 24 (docs/requirements.md#stream-processing)."""
+    prod = config.settings("prod")
+    pods = prod.cluster
+    assert (pods.job_manager.replicas, pods.job_manager.memory, pods.job_manager.cpu) == (2, 4096, 1)
+    assert pods.job_manager.cpu_limit == 2
+    tm = pods.task_manager
+    assert (tm.memory, tm.flink_memory, tm.cpu, tm.cpu_limit, tm.slots) == (8192, 6144, 2, 4, 4)
+    assert (tm.network_fraction, tm.managed_fraction) == (0.2, 0.4)
+    assert jobs.JOBS["market-data"].parallelism(prod) // tm.slots == 6
+    assert jobs.JOBS["news"].parallelism(prod) == 8
+    assert pods.autoscaler.enabled

@@ -121,3 +121,41 @@ def test_every_environment_restarts_with_exponential_delay_and_no_attempt_limit(
         assert not any("attempts" in key for key in flink), env
         cp = settings.checkpoint
         assert settings.transaction_timeout > cp.interval + cp.timeout + settings.max_downtime, env
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        (
+            "        memory: 8g\n        flink_memory: 6g",
+            "        memory: 8g\n        flink_memory: 7900m",
+            "environments.loadtest.cluster.task_manager.flink_memory",
+            "flink_memory (7900m) must leave at least 448m of memory (8192m) for the JVM metaspace (256m)",
+        ),
+        (
+            "      job_manager: {replicas: 2, memory: 4g, cpu: 1, cpu_limit: 2}",
+            "      job_manager: {replicas: 2, memory: 4g, cpu: 2, cpu_limit: 1}",
+            "environments.loadtest.cluster.job_manager.cpu_limit",
+            "cpu_limit (1.0) must be at least cpu (2.0)",
+        ),
+        (
+            "      job_manager: {replicas: 2, memory: 4g, cpu: 1, cpu_limit: 2}",
+            "      job_manager: {replicas: 2, memory: 4 GB, cpu: 1, cpu_limit: 2}",
+            "environments.loadtest.cluster.job_manager.memory",
+            "a size like 512m or 4g is required (got '4 GB')",
+        ),
+    ],
+)
+def test_pods_that_cannot_hold_their_jvm_fail_on_load(tmp_path, old, new, key, problem):
+    path = _jobs_yaml_with(tmp_path, old, new)
+    with pytest.raises(ConfigError) as err:
+        config.settings("loadtest", path)
+    assert str(path) in str(err.value) and key in str(err.value) and problem in str(err.value)
+
+
+def test_a_parallelism_beyond_the_source_partitions_fails_rendering_the_chart_values(tmp_path):
+    from app.flink import chart_values
+
+    path = _jobs_yaml_with(tmp_path, "    news: {parallelism: 8}", "    news: {parallelism: 9}")
+    with pytest.raises(ConfigError, match=r"news\.parallelism: 9 is more than the 8 partitions of news-raw"):
+        chart_values.render("prod", path)

@@ -11,7 +11,9 @@ import orjson
 import pytest
 
 from app.flink import news
+from app.flink.jobs import job_name
 from app.local import flink as local_flink
+from app.probe import ProbeFailed, flink_job
 from infra.process import free_port
 from tests.app.flink import harness
 from tests.conftest import unique_name
@@ -80,6 +82,10 @@ def test_news_job_scores_good_articles_and_dead_letters_bad_ones(kafka_broker, t
         dead_letters = harness.settled_metric(rest, job_id, "dead_letters", "reason")
         latency_count = harness.settled_metric(rest, job_id, "processing_latency_seconds_count", "stage")
         latency_ms = harness.settled_metric(rest, job_id, "processing_latency_milliseconds_sum", "stage")
+        # The flink-jobs chart's helm test, against the running job's REST API.
+        assert flink_job(rest, job_name("news"), timeout=10) == f"{rest}: job 'waardhaven-news' RUNNING"
+        with pytest.raises(ProbeFailed, match="job 'waardhaven-market-data' states none"):
+            flink_job(rest, job_name("market-data"), timeout=10)
     finally:
         result.get_job_client().cancel().result()
         local_flink.shutdown()

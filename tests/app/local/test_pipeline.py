@@ -20,12 +20,14 @@ from pathlib import Path
 import orjson
 import pandas as pd
 import pytest
+import yaml
 
-from app import migrations
+from app import migrations, probe
 from app.catalog.admin import ensure_topics
 from app.local import pipeline
-from app.local.monitoring import PIPELINE_SCRAPE_JOB, local_monitoring
+from app.local.monitoring import LOCAL, PIPELINE_SCRAPE_JOB, local_monitoring
 from app.metrics import LATENCY_BUCKETS, PipelineMetrics, sample
+from app.monitoring.chart import RULES_FILE, thresholds_file
 from app.schemas.processed import TICK_COLUMNS
 from app.sinks.lake_layout import PROCESSED_MARKET_DATA
 from app.sinks.loads import LOADS
@@ -287,6 +289,12 @@ def test_metrics_are_served_on_loopback_and_scraped_for_the_run_only():
             body = response.read().decode()
         monitoring.prometheus.wait_for_scrape(PIPELINE_SCRAPE_JOB, time.time())
         scraped = monitoring.prometheus.value('pipeline_data_quality_score{dataset="served-check"}')
+        # The monitoring chart's helm test, against a Prometheus holding the chart's rule files.
+        files = (RULES_FILE, thresholds_file(LOCAL))
+        groups = [group["name"] for path in files for group in yaml.safe_load(path.read_text())["groups"]]
+        assert "none failing" in probe.prometheus_rules(monitoring.prometheus.url, groups, timeout=10)
+        with pytest.raises(probe.ProbeFailed, match="rule groups not loaded: not-a-group"):
+            probe.prometheus_rules(monitoring.prometheus.url, [*groups, "not-a-group"], timeout=10)
         listeners = [monitoring.prometheus.port, monitoring.pushgateway.port]
     assert 'pipeline_data_quality_score{dataset="served-check",pipeline="market-data"} 0.5' in body
     assert scraped == 0.5

@@ -48,14 +48,50 @@ EXPECTED_KINDS = {
 def test_every_environment_pins_the_chart_versions_the_crds_are_fetched_for():
     for env in environment_names():
         for name, chart in load_environment(env).operators:
-            assert name in crds.OPERATORS or name in crds.UNAVAILABLE or name in crds.NO_CRDS, name
+            assert name in crds.OPERATORS or name in crds.NO_CRDS, name
             if name in crds.OPERATORS:
                 assert chart.version == crds.OPERATORS[name].chart_version, (env, name)
 
 
-def test_an_operator_without_registry_crds_fails_with_the_reason():
-    with pytest.raises(BootstrapError, match="spark_operator: the kubeflow Spark operator's CRDs are in no"):
-        crds.crd_dir("spark_operator")
+def test_the_spark_operator_has_schemas_of_its_api_models_and_no_crds():
+    """Its CRDs are in no registry here: kubeconform validates its kinds against schemas of the models
+    kubeflow-spark-api publishes, and no CRD chart exists to install on a local API server."""
+    assert not crds.has_crds("spark_operator") and crds.has_crds("strimzi")
+    assert crds.crd_files("spark_operator") == [] and crds.chart_dirs("spark_operator") == []
+    for kind in ("scheduledsparkapplication", "sparkapplication"):
+        path = crds.schema_dir("spark_operator") / f"sparkoperator.k8s.io/{kind}_v1beta2.json"
+        schema = json.loads(path.read_text())
+        assert schema["additionalProperties"] is False and "spec" in schema["properties"]
+        objects = [d for d in schema["$defs"].values() if "properties" in d]
+        assert objects and all("additionalProperties" in d for d in objects)
+
+
+def test_kubeconform_names_a_wrong_or_unknown_field_of_a_scheduled_spark_application(kubeconform, tmp_path):
+    app = {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "ScheduledSparkApplication",
+        "metadata": {"name": "daily", "namespace": "data"},
+        "spec": {
+            "schedule": "0 2 * * *",
+            "template": {
+                "type": "Python",
+                "mode": "cluster",
+                "sparkVersion": "3.5.8",
+                "mainApplicationFile": "local:///opt/job.py",
+                "driver": {"cores": 2, "memory": "4g"},
+                "executor": {"cores": 4, "instances": 10, "memory": "8g"},
+            },
+        },
+    }
+    accepted = conform(kubeconform, [app], tmp_path)
+    assert accepted.returncode == 0 and "Valid: 1" in accepted.stdout, accepted.stdout + accepted.stderr
+    wrong_type, unknown = json.loads(json.dumps([app, app]))
+    wrong_type["spec"]["template"]["executor"]["instances"] = "ten"
+    unknown["spec"]["template"]["driver"]["gpus"] = 1
+    refused = conform(kubeconform, [wrong_type, unknown], tmp_path)
+    assert refused.returncode == 1
+    assert "/spec/template/executor/instances" in refused.stdout and "gpus" in refused.stdout
+    assert "Invalid: 2" in refused.stdout
 
 
 def test_a_crd_set_not_fetched_names_the_command(tmp_path, monkeypatch):
