@@ -36,6 +36,12 @@ class Assignment:
             kept.append(msg)
         return kept
 
+    def positions(self) -> dict[int, int]:
+        """Partition -> how far it is read: librdkafka's position (past transaction markers too), or where
+        it starts while nothing of it was read."""
+        read = {tp.partition: tp.offset for tp in self.consumer.position(self.consumer.assignment())}
+        return {p: max(read.get(p, -1), start) for p, start in self.next.items()}
+
     def _assigned(self, consumer: Consumer, partitions: list) -> None:
         start = offsets.group_start(consumer, partitions)
         consumer.assign(start)

@@ -169,7 +169,7 @@ class TableLoader:
                         owned = assignment.next.keys()
                         if stop.is_set() and owned and (ends is None or ends.keys() != owned):
                             ends = self._ends(consumer, owned)
-                        if ends is not None and offsets.reached(self._positions(consumer), ends):
+                        if ends is not None and offsets.reached(assignment.positions(), ends):
                             break
                         messages = assignment.kept(consumer.consume(self.batch_size, timeout=0.5))
                         if assignment.lost:
@@ -204,10 +204,6 @@ class TableLoader:
             if tp.offset >= 0 and high >= 0:
                 lag += max(high - tp.offset, 0)
         return lag
-
-    @staticmethod
-    def _positions(consumer) -> dict[int, int]:
-        return {tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}
 
     def _commit(self, consumer, dead_letters, stored: Pipelined, pending: int) -> int:
         """The batches stored, the lake and the dead letters written, then the offsets moved past the

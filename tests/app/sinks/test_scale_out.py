@@ -107,29 +107,40 @@ def test_two_loaders_in_one_group_split_the_partitions_and_load_every_record_onc
     assert offsets.group_caught_up(loading.bootstrap, loading.group, loading.topic.name)
 
 
-def test_a_rebalance_mid_load_loses_nothing_and_stores_nothing_twice(kafka_broker, postgres, lake):
+def test_a_rebalance_mid_load_loses_nothing_and_reads_nothing_twice(kafka_broker, postgres, lake):
     s3, bucket = lake
     loading = Loading(kafka_broker, postgres)
 
-    def start() -> Running:
+    seen: list[set[int]] = [set(), set()]  # the partitions each loader stored records of
+
+    def start(n: int) -> Running:
         writer = LakeWriter(s3, bucket)
-        options = {"batch_size": 500, "flush_every": 2000, "on_rows": writer.add, "on_flush": writer.flush}
+
+        def on_rows(batch) -> None:
+            writer.add(batch)
+            seen[n].update(p for p, _ in batch.positions)
+
+        options = {"batch_size": 500, "flush_every": 2000, "on_rows": on_rows, "on_flush": writer.flush}
         return Running(loading.loader(**options))
 
-    first = start()
+    first = start(0)
     producing = Producing(loading)
     wait_for(lambda: first.loader.stats.inserted > 0, "first rows loaded", 60)
-    second = start()  # joins while the first loads: the first commits what it read and gives half up
+    second = start(1)  # joins while the first loads: the first commits what it read and gives half up
     wait_for(lambda: second.loader.stats.inserted > 0, "rows loaded by the second loader", 60)
-    first.loader.cancel()  # leaves mid-load, committing nothing more: the second replays its partitions
-    first.finish()
+    stats = [first.finish()]  # leaves mid-load, its partitions read to their ends as of now and committed
     records = producing.stop()
     more = trades(len(records), 3000)
     loading.produce(more, spread=True)
+    everywhere = set(range(loading.topic.partitions))
+    wait_for(lambda: seen[1] == everywhere, "records of the first loader's partitions in the second", 60)
 
-    second.finish()
+    stats.append(second.finish())  # the group's one loader now: it reads every partition to its end
 
-    assert 0 < first.loader.stats.consumed < len(records + more)
+    assert 0 < stats[0].consumed < len(records)
+    # each hand-over committed exactly what was read: no record read twice, none skipped
+    assert [s.duplicates for s in stats] == [0, 0]
+    assert sum(s.consumed for s in stats) == len(records + more)
     assert table_rows(loading.dsn) == once_each(records + more)
     assert lake_rows(s3, bucket) == once_each(records + more)
     assert offsets.group_caught_up(loading.bootstrap, loading.group, loading.topic.name)
