@@ -9,10 +9,10 @@ offset) positions, the raw values) to `on_rows` (the lake writer).
 Kafka offsets are committed after `on_flush` (the lake write): a crash replays the batches since, which the
 database skips and the lake writes again under the same object names. Replicas in one consumer group split
 the topic's partitions (app/sinks/assignment.py); a loader gives partitions up in a rebalance only once
-what it read of them is stored, flushed and committed. A record the loader cannot read goes
-to the dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
-observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read as
-pipeline_queue_depth{queue=<topic>}.
+what it read of them is stored, flushed and committed. A record the loader cannot read goes to the
+dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
+observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read in the
+loader's partitions as pipeline_queue_depth{queue=<topic>}.
 """
 
 from __future__ import annotations
