@@ -4,7 +4,8 @@
   source of sources.yaml writing that topic, except the local ones (synthetic ticks, recorded replays) and
   those whose vendor retired the API; its credentials are the variables the sources' `auth.env` name;
 - a sink Deployment per load (app/sinks/loads.py): `wh load TOPIC`, its table and its lake dataset in one
-  consumer group, the KafkaUser named after the group.
+  consumer group, the KafkaUser named after the group; its replicas split the topic's partitions, so it
+  scales up to as many as the catalog gives the topic.
 Each runs under `python -m app.serve`, which serves its metrics on METRICS_PORT, then runs the command.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app import kafka_access
+from app.catalog import catalog
 from app.connectors.config import load_sources
 from app.sinks.loads import LOADS
 
@@ -33,6 +35,7 @@ class Connector:
 class Sink:
     name: str  # its Deployment, its consumer group and its KafkaUser
     topic: str
+    partitions: int  # of its topic: the most replicas that each get some
 
 
 def connectors() -> list[Connector]:
@@ -53,7 +56,11 @@ def connectors() -> list[Connector]:
 
 
 def sinks() -> list[Sink]:
-    return [Sink(load.group, load.topic) for load in sorted(LOADS.values(), key=lambda load: load.group)]
+    topics = catalog()
+    return [
+        Sink(load.group, load.topic, topics[load.topic].partitions)
+        for load in sorted(LOADS.values(), key=lambda load: load.group)
+    ]
 
 
 def vendor_credentials() -> list[str]:

@@ -291,7 +291,9 @@ def services_values(cfg: EnvironmentConfig) -> dict:
         },
         "sinks": {
             "serviceAccount": identities.SINKS_SERVICE_ACCOUNT,
-            "deployments": {sink.name: {"topic": sink.topic} for sink in services.sinks()},
+            "deployments": {
+                sink.name: {"topic": sink.topic, "maxReplicas": sink.partitions} for sink in services.sinks()
+            },
         },
     }
 

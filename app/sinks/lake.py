@@ -4,10 +4,12 @@
 An object holds the rows of one Kafka partition and one partition of the dataset (an hour of ticks, a day
 of news, a month of filings) from one flush, and is named after that Kafka partition and its first offset
 there (`<stem>-p<partition>-<first offset>.parquet` or `.json.gz`; the last offset and row count are in its
-metadata). A flush starts at the loader's committed offsets, and a replay after a crash starts at the same
-ones: its objects get the same names and replace what the crashed run wrote, whether they hold more rows
-than that (the replay read further) or fewer (the rest follow in later flushes, whose first offsets are
-again those the crashed run used).
+metadata). A flush starts, in each Kafka partition, at its loader group's committed offset, and whoever
+replays a partition after a crash (the restarted loader, or the replica the group gives it to) starts at
+the same one: its objects get the same names and replace what the crashed run wrote, whether they hold
+more rows than that (the replay read further) or fewer (the rest follow in later flushes, whose first
+offsets are again those the crashed run used). Replicas own different Kafka partitions, so their objects
+never share a name, and one gives a partition up only after flushing and committing it.
 Each object is one PUT (atomic in S3, checked against its MD5), never a multipart upload, so a reader sees
 a whole object or none.
 """

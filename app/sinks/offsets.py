@@ -69,19 +69,21 @@ def reached(positions: dict[int, int], ends: dict[int, int]) -> bool:
 
 def committed(consumer: Consumer, topic: str, timeout: float = 10.0) -> dict[int, int]:
     """Partition -> the offset the consumer's group has committed (-1001 when none)."""
-    tps = partitions(consumer, topic)
-    done = _retrying(lambda: consumer.committed(tps, timeout=timeout), _NO_COORDINATOR_YET, timeout)
-    return {tp.partition: tp.offset for tp in done}
+    return {tp.partition: tp.offset for tp in _committed(consumer, partitions(consumer, topic), timeout)}
 
 
-def group_start(consumer: Consumer, topic: str) -> list[TopicPartition]:
-    """The topic's partitions at the consumer's group's committed offsets (the beginning where it has none),
-    for `assign`. Fetched here, with retries while the coordinator moves or loads, because the fetch that
-    `assign` without offsets leaves to librdkafka can fail on a just-started broker ("Not coordinator")
-    and leave the partitions unread, with no error raised."""
+def _committed(consumer: Consumer, tps: list[TopicPartition], timeout: float = 10.0) -> list[TopicPartition]:
+    return _retrying(lambda: consumer.committed(tps, timeout=timeout), _NO_COORDINATOR_YET, timeout)
+
+
+def group_start(consumer: Consumer, assigned: list[TopicPartition]) -> list[TopicPartition]:
+    """The `assigned` partitions at the consumer's group's committed offsets (the beginning where it has
+    none), for `assign`. Fetched here, with retries while the coordinator moves or loads, because the fetch
+    that `assign` without offsets leaves to librdkafka can fail on a just-started broker ("Not
+    coordinator") and leave the partitions unread, with no error raised."""
     return [
-        TopicPartition(topic, partition, offset if offset >= 0 else OFFSET_BEGINNING)
-        for partition, offset in sorted(committed(consumer, topic).items())
+        TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+        for tp in _committed(consumer, assigned)
     ]
 
 

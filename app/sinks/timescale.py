@@ -7,10 +7,12 @@ Reads with isolation.level=read_committed (only committed transactions), inserts
 in a thread of their own while the next batch is read and parsed, and hands each batch (rows, (partition,
 offset) positions, the raw values) to `on_rows` (the lake writer).
 Kafka offsets are committed after `on_flush` (the lake write): a crash replays the batches since, which the
-database skips and the lake writes again under the same object names. A record the loader cannot read goes
-to the dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
-observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read as
-pipeline_queue_depth{queue=<topic>}.
+database skips and the lake writes again under the same object names. Replicas in one consumer group split
+the topic's partitions (app/sinks/assignment.py); a loader gives partitions up in a rebalance only once
+what it read of them is stored, flushed and committed. A record the loader cannot read goes to the
+dead-letter topic with its reason. Each batch's end-to-end latency (event time -> committed row) is
+observed as pipeline_processing_latency_seconds{stage="end_to_end"}, the records left to read in the
+loader's partitions as pipeline_queue_depth{queue=<topic>}.
 """
 
 from __future__ import annotations
@@ -32,10 +34,13 @@ from app.metrics import DEAD_LETTER, SUCCESS, PipelineMetrics
 from app.schemas.deadletter import envelope
 from app.schemas.tables import TICKS, Table
 from app.sinks import offsets
+from app.sinks.assignment import Assignment
 from app.sinks.lake import LakeWriter
 from app.sinks.loads import Load
 
 END_TO_END = "end_to_end"
+# A killed loader's partitions wait this long for a new owner (librdkafka's default is 45 s).
+SESSION_TIMEOUT_MS = 10_000
 log = logging.getLogger(__name__)
 
 
@@ -95,9 +100,15 @@ class LoadStats:
         return float(np.percentile(np.concatenate(self.latencies), q)) if self.latencies else float("nan")
 
 
+class PartitionsLost(RuntimeError):
+    """The group gave the loader's partitions to another member before it could commit (its session
+    expired): the run ends committing nothing, and the next owner replays from the last commit."""
+
+
 class TableLoader:
-    """`run(stop)` loads `topic` (the load's topic, or a suffixed copy of it) into the load's table until
-    `stop` is set and the topic is read to its end as of then."""
+    """`run(stop)` loads the partitions its group assigns it of `topic` (the load's topic, or a suffixed
+    copy of it) into the load's table until `stop` is set and they are read to their ends as of then (or
+    as of the latest rebalance after it)."""
 
     def __init__(
         self,
@@ -138,6 +149,7 @@ class TableLoader:
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
+                "session.timeout.ms": SESSION_TIMEOUT_MS,
             }
         )
         dead_letters = Producer(
@@ -146,43 +158,52 @@ class TableLoader:
         unflushed, ends = 0, None
         try:
             with psycopg.connect(self.dsn) as conn, Pipelined() as stored:
-                consumer.assign(offsets.group_start(consumer, self.topic.name))
-                while not self._cancelled.is_set():
-                    if ends is None and stop.is_set():
-                        ends = offsets.end_offsets(consumer, self.topic.name)
-                    if ends is not None and offsets.reached(self._positions(consumer), ends):
-                        break
-                    messages = consumer.consume(self.batch_size, timeout=0.5)
-                    if messages:
-                        started = time.perf_counter()
-                        unflushed += len(messages)
-                        batch = self._parse(messages, dead_letters)
-                        if batch.rows:
-                            stored.submit(self._store, conn, batch, started)
-                        self.metrics.queue_depth(self.topic.name, self._lag(consumer))
-                        progress(self.stats)
-                    if unflushed >= self.flush_every:
+
+                def release() -> None:
+                    nonlocal unflushed
+                    if not self._cancelled.is_set():
                         unflushed = self._commit(consumer, dead_letters, stored, unflushed)
-                else:
-                    return self.stats
-                self._commit(consumer, dead_letters, stored, unflushed)
+
+                with Assignment(consumer, self.topic.name, release) as assignment:
+                    while not self._cancelled.is_set():
+                        owned = assignment.next.keys()
+                        if stop.is_set() and owned and (ends is None or ends.keys() != owned):
+                            ends = self._ends(consumer, owned)
+                        if ends is not None and offsets.reached(assignment.positions(), ends):
+                            break
+                        messages = assignment.kept(consumer.consume(self.batch_size, timeout=0.5))
+                        if assignment.lost:
+                            raise PartitionsLost(f"{self.topic.name}: the group session expired")
+                        if messages:
+                            started = time.perf_counter()
+                            unflushed += len(messages)
+                            batch = self._parse(messages, dead_letters)
+                            if batch.rows:
+                                stored.submit(self._store, conn, batch, started)
+                            self.metrics.queue_depth(self.topic.name, self._lag(consumer))
+                            progress(self.stats)
+                        if unflushed >= self.flush_every:
+                            unflushed = self._commit(consumer, dead_letters, stored, unflushed)
+                    else:
+                        return self.stats
+                    self._commit(consumer, dead_letters, stored, unflushed)
         finally:
             consumer.close()
         return self.stats
 
+    def _ends(self, consumer, owned) -> dict[int, int]:
+        return {p: end for p, end in offsets.end_offsets(consumer, self.topic.name).items() if p in owned}
+
     @staticmethod
     def _lag(consumer) -> int:
-        """Records of the topic not read yet, by the high watermarks of the last fetches (no request)."""
+        """Records of the owned partitions not read yet, by the high watermarks of the last fetches (no
+        request)."""
         lag = 0
         for tp in consumer.position(consumer.assignment()):
             _, high = consumer.get_watermark_offsets(tp, cached=True)
             if tp.offset >= 0 and high >= 0:
                 lag += max(high - tp.offset, 0)
         return lag
-
-    @staticmethod
-    def _positions(consumer) -> dict[int, int]:
-        return {tp.partition: tp.offset for tp in consumer.position(consumer.assignment())}
 
     def _commit(self, consumer, dead_letters, stored: Pipelined, pending: int) -> int:
         """The batches stored, the lake and the dead letters written, then the offsets moved past the

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from app import kafka_client, services
+from app.catalog import catalog
 from infra import database, vendor_secrets
 from tests.stacks.chart_helpers import RESTRICTED, release_values, render
 from tests.stacks.synth_helpers import ENVS
@@ -75,7 +76,8 @@ def test_sinks_scale_on_their_consumer_groups_lag_over_tls_with_their_own_certif
     for sink in services.sinks():
         scaled = rendered["ScaledObject"][sink.name]["spec"]
         assert scaled["scaleTargetRef"] == {"name": sink.name}
-        assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, 1)  # the loader reads it all
+        # one replica a partition at most: the group splits the topic's partitions among its members
+        assert (scaled["minReplicaCount"], scaled["maxReplicaCount"]) == (1, catalog()[sink.topic].partitions)
         assert ("idleReplicaCount" in scaled) is (env != "prod")
         (trigger,) = scaled["triggers"]
         assert trigger["type"] == "kafka"

@@ -4,8 +4,6 @@ database and the lake (moto) each hold every input exactly once. The loader runs
 
 from __future__ import annotations
 
-import collections
-import io
 import os
 import re
 import signal
@@ -13,46 +11,16 @@ import socket
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Iterator
-from datetime import UTC, datetime
 
 import psycopg
-import pyarrow.parquet as pq
 import pytest
 
 from app.schemas.tables import TICKS
-from infra.emulator.aws import AwsEmulator
 from tests import REPO
-from tests.app.sinks.loading import Loading, processed
-from tests.conftest import unique_name
+from tests.app.sinks.loading import Loading, lake_rows, once_each, table_rows, trades, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(400)]
-HOUR_MS = 3_600_000
-START_MS = int(datetime(2026, 1, 5, 14, tzinfo=UTC).timestamp() * 1000)
 LAKE_PUT = re.compile(rb"PUT /[^/ ]+/market-data/")
-
-
-def trades(first: int, count: int) -> list[dict]:
-    """Trades `first` .. `first + count - 1` (up to 60,000): ten symbols, every other one in the next event
-    hour, each (symbol, time) once."""
-    return [
-        processed(f"S{i % 10}", START_MS + i % 2 * HOUR_MS + i // 2 * 101, 10.0 + i % 7, trade_id=f"T{i}")
-        for i in range(first, first + count)
-    ]
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[AwsEmulator]:
-    with AwsEmulator() as aws:
-        yield aws
-
-
-@pytest.fixture
-def lake(emulator):
-    s3, bucket = emulator.client("s3"), unique_name("lake").replace("_", "-")
-    s3.create_bucket(Bucket=bucket)
-    return s3, bucket
 
 
 def start_loader(loading: Loading, endpoint: str, bucket: str, batch: int) -> subprocess.Popen:
@@ -65,34 +33,6 @@ def finish(child: subprocess.Popen) -> None:
         assert child.wait(timeout=180) == 0
     finally:
         child.kill()
-
-
-def lake_rows(s3, bucket: str) -> collections.Counter:
-    """(symbol, event ms) -> how many times the lake holds it; every object must read as whole Parquet."""
-    held = collections.Counter()
-    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
-        table = pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
-        times = (int(t.timestamp() * 1000) for t in table["time"].to_pylist())
-        held.update(zip(table["symbol"].to_pylist(), times, strict=True))
-    return held
-
-
-def table_rows(dsn: str) -> collections.Counter:
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute("SELECT symbol, time FROM market_data_ts").fetchall()
-    return collections.Counter((symbol, int(when.timestamp() * 1000)) for symbol, when in rows)
-
-
-def once_each(records: list[dict]) -> collections.Counter:
-    return collections.Counter((r["symbol"], r["timestamp"]) for r in records)
-
-
-def wait_for(condition, what: str, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"no {what} after {timeout:.0f}s")
-        time.sleep(0.005)
 
 
 def test_loader_killed_mid_copy_then_restarted_loads_every_trade_once(kafka_broker, postgres, lake):
