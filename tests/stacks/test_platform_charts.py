@@ -214,7 +214,7 @@ def test_network_policies_deny_by_default_and_admit_the_labelled_kafka_clients(
         ("waardhaven-services", {"sinks": {"scaling": {"idleToZero": "yes"}}}, "idleToZero"),
         ("waardhaven-services", {"connectors": {"replicas": 2}}, "replicas"),
         ("waardhaven-batch", {"executor": {"instances": 0}}, "instances"),
-        ("waardhaven-batch", {"sparkConf": {"executor.memory": "8g"}}, "sparkConf"),
+        ("waardhaven-batch", {"sparkConf": {"executor.memory": "8g"}}, "executor.memory"),
         (
             "waardhaven-pipeline",
             {"rbac": {"flink": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["*"]}]}},
