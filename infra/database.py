@@ -1,9 +1,11 @@
 """The pipeline's database: the CloudNativePG cluster's names and where its backups go.
 
 CloudNativePG derives the rest from the cluster's name: the instances run as a service account named after
-it (the IRSA role of its backups trusts that one), `<cluster>-rw` is the primary's Service, `<cluster>-app`
-the Secret of the application user it creates and `<cluster>-ca` the Secret of the CA that signs the server
-certificate. The platform stack passes these to the charts; nothing else spells them.
+it (the IRSA role of its backups trusts that one), `<cluster>-rw` is the primary's Service and `<cluster>-ca`
+the Secret of the CA that signs the server certificate. The application user's name and password live in
+AWS Secrets Manager (`credentials_secret`, created with a generated password by the secrets stack); External
+Secrets copies them into `<cluster>-app`, the Secret CloudNativePG creates the user from and the clients
+read. The platform stack passes these to the charts; nothing else spells them.
 """
 
 from app.sinks import lake_layout
@@ -35,3 +37,8 @@ def dsn(namespace: str, ca_file: str) -> str:
     from the environment (PGUSER, PGPASSWORD), filled from the application user's Secret."""
     host = f"{PRIMARY_SERVICE}.{namespace}.svc"
     return f"host={host} port={PORT} dbname={DATABASE} sslmode=verify-full sslrootcert={ca_file}"
+
+
+def credentials_secret(env: str) -> str:
+    """The Secrets Manager secret of the application user: JSON {"username", "password"}."""
+    return f"waardhaven/{env}/database/{DATABASE}"

@@ -16,6 +16,7 @@ def secret_name(env: str, variable: str) -> str:
     return prefix(env) + variable
 
 
-def arn_pattern(cfg: EnvironmentConfig) -> str:
-    """Every vendor secret of the environment (Secrets Manager appends a random suffix to each ARN)."""
-    return f"arn:aws:secretsmanager:{cfg.region}:{cfg.account_id}:secret:{prefix(cfg.name)}*"
+def arn_pattern(cfg: EnvironmentConfig, name_prefix: str | None = None) -> str:
+    """Every secret of the environment whose name starts with `name_prefix` (default: the vendor secrets'),
+    whatever random suffix Secrets Manager appends to its ARN."""
+    return f"arn:aws:secretsmanager:{cfg.region}:{cfg.account_id}:secret:{name_prefix or prefix(cfg.name)}*"

@@ -157,7 +157,10 @@ class IrsaStack(EnvironmentStack):
                 {
                     "Effect": "Allow",
                     "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
-                    "Resource": vendor_secrets.arn_pattern(cfg),
+                    "Resource": [
+                        vendor_secrets.arn_pattern(cfg),
+                        vendor_secrets.arn_pattern(cfg, database.credentials_secret(cfg.name) + "-"),
+                    ],
                 },
                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms.secrets.arn},
             ],

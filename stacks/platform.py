@@ -253,6 +253,11 @@ def database_values(cfg: EnvironmentConfig, irsa: IrsaStack) -> dict:
         "clientLabel": database.CLIENT_POD_LABEL,
         "storageClass": GP3_STORAGE_CLASS,
         "client": database_client_values(),
+        "credentials": {
+            "serviceAccount": identities.SECRETS_SERVICE_ACCOUNT,
+            "region": cfg.region,
+            "remoteKey": database.credentials_secret(cfg.name),
+        },
         "backup": {
             "destination": f"s3://{bucket}/{database.BACKUP_PREFIX}",
             "roleArn": irsa.database.arn,

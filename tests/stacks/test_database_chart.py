@@ -1,16 +1,18 @@
 """charts/waardhaven-database as the platform stack installs it: TimescaleDB on CloudNativePG sized per
 environment on the gp3 class, backed up to the environment's backup prefix with its IRSA role, and the
-migrations run by a Helm hook Job as the application user from CloudNativePG's Secret, over verified TLS.
+migrations run by a Helm hook Job as the application user (from Secrets Manager), over verified TLS.
 (kubeconform of its custom resources: test_platform_charts.)"""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 import yaml
 
 from infra import database
 from tests.stacks.chart_helpers import RESTRICTED, STAND_IN_ARN, release_values, render
-from tests.stacks.synth_helpers import ENVS
+from tests.stacks.synth_helpers import ENVS, resource, resources
 
 pytestmark = pytest.mark.integration
 CHART = "waardhaven-database"
@@ -89,3 +91,39 @@ def test_migrations_run_after_install_and_upgrade_as_the_app_user_over_verified_
     (test,) = rendered["Pod"]
     assert test["metadata"]["annotations"]["helm.sh/hook"] == "test"
     assert test["spec"]["containers"][0]["args"] == ["migrate"]
+
+
+def test_the_application_users_credentials_come_from_secrets_manager(synthesized, helm, tmp_path):
+    """The secrets stack generates them once (KMS-encrypted); External Secrets copies them into the Secret
+    CloudNativePG creates the user from, reading as the secrets service account, whose role may."""
+    rendered = _rendered(synthesized, helm, "prod", tmp_path)
+    (cluster,) = rendered["Cluster"]
+    assert cluster["spec"]["bootstrap"]["initdb"]["secret"] == {"name": database.APP_SECRET}
+    (store,) = rendered["SecretStore"]
+    jwt = store["spec"]["provider"]["aws"]["auth"]["jwt"]
+    assert jwt == {"serviceAccountRef": {"name": "secrets-service-account"}}
+    (external,) = rendered["ExternalSecret"]
+    assert external["spec"]["target"]["name"] == database.APP_SECRET
+    assert external["spec"]["target"]["template"] == {"type": "kubernetes.io/basic-auth"}
+    key = database.credentials_secret("prod")
+    assert external["spec"]["data"] == [
+        {"secretKey": field, "remoteRef": {"key": key, "property": field}}
+        for field in ("username", "password")
+    ]
+    secrets = synthesized.stack("prod-secrets")
+    secret = resource(secrets, "aws_secretsmanager_secret", name=key)
+    assert "secrets_key" in secret["kms_key_id"] and secret["lifecycle"]["prevent_destroy"] is True
+    (version,) = resources(secrets, "aws_secretsmanager_secret_version").values()
+    (generated,) = secrets["data"]["aws_secretsmanager_random_password"]
+    assert version["secret_string"] == (
+        f'${{jsonencode({{"username" = "{database.DATABASE}", "password" = '
+        f"data.aws_secretsmanager_random_password.{generated}.random_password}})}}"
+    )
+    assert version["lifecycle"]["ignore_changes"] == ["secret_string"]  # an operator's rotation stays
+    (policy,) = [
+        json.loads(p["policy"])
+        for logical_id, p in resources(synthesized.stack("prod-irsa"), "aws_iam_role_policy").items()
+        if logical_id.startswith("secrets_policy")
+    ]
+    (read, _) = policy["Statement"]
+    assert any(arn.endswith(f":secret:{key}-*") for arn in read["Resource"])
