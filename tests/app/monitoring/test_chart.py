@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from app.monitoring import chart, dashboards, latency, rules
+from infra import images
 from infra.bootstrap import gotools
 from infra.bootstrap.common import is_complete
 
@@ -22,7 +23,12 @@ def helm(command: str, *values: str) -> subprocess.CompletedProcess:
         pytest.fail("helm is not built: run `python3 -m infra.bootstrap helm`")
     binary = str(gotools.binary_path(gotools.HELM))
     names = ["monitoring"] if command == "template" else []
-    values = ("--set", "prometheusRelease=kube-prometheus-stack", "--namespace", "monitoring", *values)
+    values = (
+        *("--set", "prometheusRelease=kube-prometheus-stack", "--namespace", "monitoring"),
+        *("--set", f"probe.image.repository={images.PYTHON_SERVICES['repository']}"),
+        *("--set", f"probe.image.digest={images.PYTHON_SERVICES['digest']}"),
+        *values,
+    )
     return subprocess.run(
         [binary, command, *names, str(chart.CHART), *values], capture_output=True, text=True
     )
