@@ -26,26 +26,30 @@ class SecretsStack(EnvironmentStack):
     def __init__(self, scope: Construct, cfg: EnvironmentConfig, kms: KmsStack) -> None:
         super().__init__(scope, cfg)
         protect = cfg.features.deletion_protection
-        self.secrets = {
-            variable: SecretsmanagerSecret(
+
+        def secret(id: str, name: str, description: str) -> SecretsmanagerSecret:
+            return SecretsmanagerSecret(
                 self,
-                variable.lower(),
-                name=vendor_secrets.secret_name(cfg.name, variable),
-                description=f"{variable} of the {cfg.name} connectors",
+                id,
+                name=name,
+                description=description,
                 kms_key_id=kms.secrets.arn,
                 recovery_window_in_days=30 if protect else 0,
                 lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
             )
+
+        self.secrets = {
+            variable: secret(
+                variable.lower(),
+                vendor_secrets.secret_name(cfg.name, variable),
+                f"{variable} of the {cfg.name} connectors",
+            )
             for variable in services.vendor_credentials()
         }
-        self.database = SecretsmanagerSecret(
-            self,
+        self.database = secret(
             "database",
-            name=database.credentials_secret(cfg.name),
-            description=f"the {cfg.name} database's application user",
-            kms_key_id=kms.secrets.arn,
-            recovery_window_in_days=30 if protect else 0,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
+            database.credentials_secret(cfg.name),
+            f"the {cfg.name} database's application user",
         )
         # A password is drawn on every plan; only the first is stored: later ones, and an operator's
         # rotation (put-secret-value, then a rollout of the database), are left alone.
