@@ -46,18 +46,17 @@ def derived_memory(tmp_path, command: str, configuration: dict[str, str]) -> dic
     return {key: int(size) for key, size in re.findall(r"-D (\S+)=(\d+)b", results[-1])}
 
 
+def task_manager_memory(tmp_path, pods: config.Cluster) -> dict[str, int]:
+    """A TaskManager's memory as its pod starts it: the rendered keys, the process size from its memory."""
+    process = {"taskmanager.memory.process.size": f"{pods.task_manager.memory}m"}
+    return derived_memory(tmp_path, "GET_TM_RESOURCE_PARAMS", {**pods.flink_configuration(), **process})
+
+
 @pytest.mark.parametrize("env", config.environments())
 def test_task_managers_start_with_the_fractions_configured(env, tmp_path):
-    settings = config.settings(env)
-    tm = settings.cluster.task_manager
-    memory = derived_memory(
-        tmp_path,
-        "GET_TM_RESOURCE_PARAMS",
-        {
-            **settings.cluster.flink_configuration(),
-            "taskmanager.memory.process.size": f"{tm.memory}m",
-        },
-    )
+    pods = config.settings(env).cluster
+    tm = pods.task_manager
+    memory = task_manager_memory(tmp_path, pods)
     flink = tm.flink_memory * 2**20
     assert memory["taskmanager.memory.managed.size"] == pytest.approx(flink * tm.managed_fraction, rel=1e-6)
     assert memory["taskmanager.memory.network.max"] == pytest.approx(flink * tm.network_fraction, rel=1e-6)
@@ -88,12 +87,7 @@ def test_job_managers_start_in_their_pods(env, tmp_path):
 def test_prod_managed_memory_holds_the_requirements_symbols_with_headroom(tmp_path):
     """RocksDB's share of one slot holds the state of all 50,000 symbols ten times over (the 24 subtasks
     split the symbols between them)."""
-    settings = config.settings("prod")
-    tm = settings.cluster.task_manager
-    memory = derived_memory(
-        tmp_path,
-        "GET_TM_RESOURCE_PARAMS",
-        {**settings.cluster.flink_configuration(), "taskmanager.memory.process.size": f"{tm.memory}m"},
-    )
-    per_slot = memory["taskmanager.memory.managed.size"] / tm.slots
+    pods = config.settings("prod").cluster
+    managed = task_manager_memory(tmp_path, pods)["taskmanager.memory.managed.size"]
+    per_slot = managed / pods.task_manager.slots
     assert per_slot > 10 * SYMBOLS * STATE_BYTES_PER_SYMBOL
