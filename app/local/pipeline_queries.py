@@ -22,26 +22,34 @@ from app.sinks.timescale import END_TO_END
 PIPELINE = market_data.PIPELINE
 
 
-# Each figure is the last value Prometheus holds of its series in this window: the Flink job's leave the
-# Pushgateway with the job (its last push has the cluster's only), and on a loaded machine a scrape of this
-# process can miss its one-second timeout, which marks its series stale until the next one.
+# Each figure is read over this window, not at an instant: the Flink job's series leave the Pushgateway
+# with the job, and on a loaded machine a scrape of this process can miss its one-second timeout, which
+# marks its series stale until the next one.
 WINDOW = "5m"
 
 
 def _last(selector: str) -> str:
+    """A gauge's last value."""
     return f"last_over_time({selector}[{WINDOW}])"
+
+
+def _final(selector: str) -> str:
+    """A counter's final value: its highest, as a run starts from zero. Not its last: a stopping job's
+    subtasks finish one by one, each taking its series out of the next push, so the last sum the recording
+    rules make can be of the subtasks still running."""
+    return f"max_over_time({selector}[{WINDOW}])"
 
 
 def _p95(job: str, stage: str, pipeline: str = PIPELINE) -> str:
     buckets = (
         f'{metrics.PROCESSING_LATENCY_SECONDS}_bucket{{job="{job}", pipeline="{pipeline}", stage="{stage}"}}'
     )
-    return f"histogram_quantile(0.95, sum by (le) ({_last(buckets)}))"
+    return f"histogram_quantile(0.95, sum by (le) ({_final(buckets)}))"
 
 
 def _flink_count(status: str, pipeline: str = PIPELINE) -> str:
     selector = f'job="{FLINK_SCRAPE_JOB}", pipeline="{pipeline}", status="{status}"'
-    return f"sum({_last(f'{metrics.MESSAGES_PROCESSED_TOTAL}{{{selector}}}')})"
+    return f"sum({_final(f'{metrics.MESSAGES_PROCESSED_TOTAL}{{{selector}}}')})"
 
 
 QUALITY = _last(
