@@ -149,7 +149,7 @@ def deploy_stack(
     plan_file = stack.workdir / PLAN_FILE
     try:
         pending = tofu.plan(plan_file)
-        plan.changes = review.changes(tofu.show_json(plan_file))
+        plan.changes = review.planned_changes(tofu, plan_file, pending)
         refuse_unreviewed_losses(plan, target)
         if pending:
             try:
@@ -159,8 +159,7 @@ def deploy_stack(
                 if not adopted:
                     raise
                 say(f"{stack.name}: adopted {', '.join(adopted)} left unrecorded by an interrupted apply")
-                tofu.plan(plan_file)
-                plan.changes = review.changes(tofu.show_json(plan_file))
+                plan.changes = review.planned_changes(tofu, plan_file, tofu.plan(plan_file))
                 refuse_unreviewed_losses(plan, target)
                 tofu.apply(plan_file)
     finally:

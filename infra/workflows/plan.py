@@ -39,7 +39,7 @@ def plan_stack(stack: Stack, target: AwsTarget, save_in: Path | None = None) -> 
     try:
         tofu.init()
         result.pending = tofu.plan(plan_file)
-        result.changes = review.changes(tofu.show_json(plan_file))
+        result.changes = review.planned_changes(tofu, plan_file, result.pending)
     except TofuError as exc:
         result.error = str(exc)
     finally:

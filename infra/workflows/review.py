@@ -7,6 +7,7 @@ tier (its config file's `tier`) they fail the check unless the pull request carr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 # Found by the workflow to update its one comment in place.
@@ -74,6 +75,12 @@ class StackPlan:
             for c in self.changes
             if "delete" in c.actions and (c.type in STATEFUL_TYPES or self.layer == STATE_LAYER)
         ]
+
+
+def planned_changes(tofu, plan_file: Path, pending: bool) -> list[Change]:
+    """The saved plan's changes. A plan OpenTofu found nothing to change in (`pending` false) has none, and
+    its `show -json`, which starts every provider of the stack for its schema, is not run."""
+    return changes(tofu.show_json(plan_file)) if pending else []
 
 
 def changes(plan: dict[str, Any]) -> list[Change]:

@@ -107,7 +107,7 @@ def tofu_in(tofu_toolchain: Path, emulator: AwsEmulator, tmp_path: Path) -> Tofu
     return Tofu(tmp_path / "stack", "test-stack", env=emulator.tofu_env(), timeout=300)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def bucket_config() -> Callable[..., dict[str, Any]]:
     """bucket_config({"name": {attrs}}, resource={...}) -> Terraform JSON (see _bucket_config)."""
     return _bucket_config

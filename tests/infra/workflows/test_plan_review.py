@@ -3,28 +3,35 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
+from infra.tofu.runner import Tofu
 from infra.workflows import review
 
 
-@pytest.fixture
-def replacement_plan(tofu_in, write_config, bucket_config):
-    """StackPlan changes of a real plan that replaces a bucket and updates a KMS key in place."""
+@pytest.fixture(scope="module")
+def replacement_plan(tofu_toolchain, emulator, bucket_config, tmp_path_factory):
+    """StackPlan changes of a real plan that replaces a bucket and updates a KMS key in place: made once,
+    read by each test."""
+    workdir = tmp_path_factory.mktemp("review") / "stack"
+    workdir.mkdir()
     name = f"wh-review-{uuid.uuid4().hex[:8]}"
     key = {"aws_kms_key": {"lake": {"description": "lake key", "enable_key_rotation": True}}}
-    config = write_config(bucket_config({"lake": {"bucket": f"{name}-v1"}}, resource=key))
-    tofu_in.init()
-    plan = config.parent / "review.tfplan"
-    tofu_in.plan(plan)
-    tofu_in.apply(plan)
+    config = workdir / "cdk.tf.json"
+    config.write_text(json.dumps(bucket_config({"lake": {"bucket": f"{name}-v1"}}, resource=key)))
+    tofu = Tofu(workdir, "test-stack", env=emulator.tofu_env(), timeout=300)
+    tofu.init()
+    plan = workdir / "review.tfplan"
+    tofu.plan(plan)
+    tofu.apply(plan)
 
     key["aws_kms_key"]["lake"]["description"] = "lake key (renamed)"
-    config = write_config(bucket_config({"lake": {"bucket": f"{name}-v2"}}, resource=key))
-    assert tofu_in.plan(plan) is True
-    return review.changes(tofu_in.show_json(plan))
+    config.write_text(json.dumps(bucket_config({"lake": {"bucket": f"{name}-v2"}}, resource=key)))
+    assert tofu.plan(plan) is True
+    return review.changes(tofu.show_json(plan))
 
 
 def test_changes_read_from_a_real_plan(replacement_plan):
