@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     ratios = [p["rate"] / t["rate"] for p, t in zip(results["python"], results["tool"], strict=True)]
     ratio = statistics.median(ratios)
     print(f"\nratio connector/tool per round: {' '.join(f'{r:.2f}' for r in ratios)}")
-    print(f"median ratio: {ratio:.2f} ({ratio:.0%} of ProducerPerformance's rate; aim >= 50%)")
+    print(f"median ratio: {ratio:.2f} ({ratio:.0%} of ProducerPerformance's rate; target >= 80%)")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -31,13 +32,27 @@ ADAPTERS = {
 
 
 class Auth(BaseModel):
-    """A credential read from an environment variable, sent as a query parameter or a header."""
+    """A credential read from an environment variable, sent as a query parameter or a header. A vendor
+    that refuses it with HTTP 401 stops the source (app/connectors/http.py CredentialRefused); `refused` is
+    a regular expression of the vendor's error text for a vendor that says so otherwise (a 400, an error
+    body in a 200)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     env: str = Field(pattern=r"^[A-Z][A-Z0-9_]*$")
     query: str | None = None
     header: str | None = None
     prefix: str = ""
+    refused: str | None = None
+
+    @field_validator("refused")
+    @classmethod
+    def _pattern(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
 
 class QuotaSettings(BaseModel):

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import aiohttp
 
+from app.connectors.config import Auth
 from app.connectors.quota import Quota
 from app.connectors.ratelimit import RateLimiter
 from app.connectors.retry import Backoff, parse_retry_after, server_delay
@@ -26,7 +28,12 @@ DEFAULT_BACKOFF = Backoff()
 
 
 class VendorError(RuntimeError):
-    """The vendor refused the request for a reason a retry will not fix (bad key, bad symbol, 4xx)."""
+    """The vendor refused the request for a reason a retry will not fix (bad symbol, 4xx)."""
+
+
+class CredentialRefused(VendorError):
+    """The vendor refused the credential: every request would be refused, so the source stops (a poll
+    that carried on would spend the quota and log the same error forever)."""
 
 
 class VendorUnavailable(RuntimeError):
@@ -54,9 +61,10 @@ class HttpClient:
         auth_params: dict | None = None,
         auth_headers: dict | None = None,
         quota: Quota | None = None,
+        auth: Auth | None = None,
     ) -> None:
         self.source, self.session, self.limiter, self.backoff = source, session, limiter, backoff
-        self.quota = quota
+        self.quota, self.auth = quota, auth
         self._params, self._headers = auth_params or {}, auth_headers or {}
 
     async def get_json(
@@ -95,7 +103,8 @@ class HttpClient:
                         retry_after = parse_retry_after(response.headers.get("Retry-After"))
                         problem = f"HTTP {status}"
                     elif status >= 400:
-                        raise VendorError(f"{self.source}: HTTP {status} from {where(url)}: {_message(body)}")
+                        problem = f"{self.source}: HTTP {status} from {where(url)}: {_message(body)}"
+                        raise self.refused(problem, status)
                     else:
                         note = throttled(self._parse(url, body)) if throttled else None
                         if note is None:
@@ -111,15 +120,28 @@ class HttpClient:
             log.warning("%s: %s: %s; retry %d in %.2fs", self.source, where(url), problem, attempt, delay)
             await asyncio.sleep(delay)
 
+    def refused(self, problem: str, status: int | None = None) -> VendorError:
+        return refusal(self.source, self.auth, problem, status)
 
-def refused_handshake(source: str, url: str, status: int, headers, body: bytes | None) -> float | None:
-    """A WebSocket upgrade answered with an HTTP status is treated as a GET would be: 429 and 5xx are
+
+def refusal(source: str, auth: Auth | None, problem: str, status: int | None = None) -> VendorError:
+    """The error of a request the vendor refused: CredentialRefused when it refused the credential (HTTP
+    401, or the vendor's error text matching the source's `auth.refused`)."""
+    if status == 401 or (auth and auth.refused and re.search(auth.refused, problem)):
+        whose = f"the credential in ${auth.env}" if auth else "a request without a credential (no auth)"
+        return CredentialRefused(f"{problem} -> the vendor refused {whose}: {source} stops")
+    return VendorError(problem)
+
+
+def refused_handshake(
+    source: str, url: str, status: int, headers, body: bytes | None, auth: Auth | None = None
+) -> float | None:
+    """A stream's handshake answered with an HTTP status is treated as a GET would be: 429 and 5xx are
     retried (returns Retry-After seconds, if any, for the caller's backoff); any other is a VendorError."""
     if status == 429 or status >= 500:
         return server_delay(headers)
-    raise VendorError(
-        f"{source}: HTTP {status} from {where(url)} on the WebSocket handshake: {_message(body or b'')}"
-    )
+    problem = f"{source}: HTTP {status} from {where(url)} on the stream's handshake: {_message(body or b'')}"
+    raise refusal(source, auth, problem, status)
 
 
 def _message(body: bytes) -> str:

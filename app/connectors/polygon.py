@@ -135,7 +135,7 @@ class PolygonSource(Source):
             except websockets.InvalidStatus as exc:
                 r = exc.response  # 429/5xx are retried; 401 and the like stop the connector
                 retry_after = refused_handshake(
-                    self.name, self.options.ws_url, r.status_code, r.headers, r.body
+                    self.name, self.options.ws_url, r.status_code, r.headers, r.body, self.ctx.config.auth
                 )
                 log.warning("%s: handshake refused (HTTP %d); reconnecting", self.name, r.status_code)
             except VendorUnavailable as exc:  # the backfill's retries ran out: reconnect and backfill again

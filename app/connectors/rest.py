@@ -30,7 +30,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.catalog import duration_ms
-from app.connectors.http import BadPayload, VendorError, VendorUnavailable, where
+from app.connectors.http import BadPayload, CredentialRefused, VendorError, VendorUnavailable, where
 from app.connectors.mapping import MISSING, Mapping, MappingError, apply, lookup, selected
 from app.connectors.producer import Rejected
 from app.connectors.runtime import Batch, Source
@@ -157,6 +157,8 @@ class RestSource(Source):
             for key, params in self._requests():
                 try:
                     fetched.append((key, await self._fetch(http, self._since(params, self._mark(key)))))
+                except CredentialRefused:
+                    raise
                 except (VendorError, VendorUnavailable) as exc:
                     # this request's cursor stays: the next poll asks again; the others go on
                     log.error("%s: %s failed: %s", self.name, key or "the request", exc)
@@ -211,7 +213,7 @@ class RestSource(Source):
                 return [Rejected(exc.reason, exc.raw)]
             refused = _first_present(body, o.error_fields)
             if refused is not None:
-                raise VendorError(f"{self.name}: {where(url)} refused the request: {str(refused)[:300]}")
+                raise http.refused(f"{self.name}: {where(url)} refused the request: {str(refused)[:300]}")
             items = self._items(body)
             if isinstance(items, Rejected):
                 return [items]

@@ -65,6 +65,7 @@ class SourceContext:
             auth_params=params or None,
             auth_headers=headers,
             quota=self.quota,
+            auth=self.config.auth,
         )
 
 

@@ -97,7 +97,7 @@ class SseSource(Source):
                     if response.status != 200:
                         body = await response.read()
                         retry_after = refused_handshake(
-                            self.name, o.url, response.status, response.headers, body
+                            self.name, o.url, response.status, response.headers, body, self.ctx.config.auth
                         )
                         raise ConnectionError(f"HTTP {response.status}")
                     attempt = 0

@@ -85,7 +85,9 @@ class WebSocketSource(Source):
                 log.warning("%s: stream closed by the server; reconnecting", self.name)
             except websockets.InvalidStatus as exc:
                 r = exc.response  # 429/5xx are retried; 401 and the like stop the connector
-                retry_after = refused_handshake(self.name, o.url, r.status_code, r.headers, r.body)
+                retry_after = refused_handshake(
+                    self.name, o.url, r.status_code, r.headers, r.body, self.ctx.config.auth
+                )
                 log.warning("%s: handshake refused (HTTP %d); reconnecting", self.name, r.status_code)
             except (TimeoutError, websockets.ConnectionClosed, websockets.InvalidHandshake, OSError) as exc:
                 log.warning("%s: stream lost (%s); reconnecting", self.name, type(exc).__name__)

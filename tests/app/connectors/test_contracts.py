@@ -12,6 +12,7 @@ one of the two sets.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +26,7 @@ from app.catalog import Catalog, catalog
 from app.catalog.admin import ensure_topics
 from app.connectors.config import load_sources
 from app.connectors.cursor import CursorStore
+from app.connectors.http import CredentialRefused
 from app.connectors.runtime import Connector
 from app.connectors.websocket import _subscriptions
 from tests.conftest import unique_name
@@ -187,6 +189,48 @@ def test_source_follows_its_vendor_contract(name, kafka_broker, tmp_path, monkey
         assert cursor is None
     if streaming:
         assert vendor.connections >= 2
+
+
+REFUSING = sorted(
+    name
+    for name in (path.stem for path in FIXTURES.glob("*.yaml"))
+    if SOURCES[name][0].auth and "unauthorized" in _fixture(name)
+)
+
+
+@pytest.mark.parametrize("name", REFUSING)
+def test_a_refused_credential_stops_the_source_at_its_first_request(
+    name, kafka_broker, tmp_path, monkeypatch
+):
+    """A wrong key, answered as the vendor answers it (the fixture's `unauthorized`: a 401, a 400 or an
+    error body in a 200), stops the source naming the variable, after that one request: no retry, no next
+    request of its fan-out, nothing delivered."""
+    fixture, (config, options) = _fixture(name), SOURCES[name]
+    auth = config.auth
+    monkeypatch.setenv(auth.env, "not-" + CREDENTIAL)
+    bootstrap = kafka_broker.bootstrap_servers
+    suffix = "." + unique_name("r")
+    topic = catalog()[config.topic]
+    topics = Catalog([topic, catalog().dead_letter(topic.pipeline)]).with_suffix(suffix)
+    ensure_topics(bootstrap, topics)
+    config = config.model_copy(update={"rate_limit": None, "quota": None})
+    tested = options.model_copy(update=fixture.get("options", {}))
+    subscriptions = len(_subscriptions(tested)) if config.adapter == "websocket" else 0
+
+    async def scenario() -> tuple[FixtureVendor, Connector]:
+        credential = Credential(CREDENTIAL, auth.query, auth.header, auth.prefix)
+        async with FixtureVendor(fixture, credential, subscriptions) as vendor:
+            local = tested.model_copy(update={"url": _local(options.url, vendor.base)})
+            connector = Connector(
+                config, local, bootstrap, CursorStore(tmp_path), topics=topics, topic_suffix=suffix
+            )
+            with pytest.raises(CredentialRefused, match=re.escape(f"the credential in ${auth.env}")):
+                await asyncio.wait_for(connector.run(), 30)
+            return vendor, connector
+
+    vendor, connector = asyncio.run(scenario())
+    assert len(vendor.requests) == 1, vendor.requests
+    assert connector.producer.delivered_total == connector.producer.dead_lettered_total == 0
 
 
 NEW_SOURCE = """

@@ -147,6 +147,11 @@ def test_mapping_paths_transforms_and_errors():
             "sources.s.auth.env",
             "should match pattern",
         ),
+        (
+            "adapter: synthetic\n    topic: market-data-raw\n    auth: {env: K, query: k, refused: 'a (b'}",
+            "sources.s.auth.refused",
+            "not a regular expression: missing ), unterminated subpattern",
+        ),
     ],
 )
 def test_bad_sources_file_names_file_key_and_allowed(tmp_path, entry, key, fragment):
