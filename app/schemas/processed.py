@@ -8,6 +8,7 @@ TICK_ROW is the row both sinks store, in column order (market_data_ts of sql/001
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from app.schemas import PriceTick
@@ -44,30 +45,36 @@ TICK_ROW: tuple[tuple[str, str], ...] = (
 TICK_COLUMNS = tuple(name for name, _ in TICK_ROW)
 
 
-def trade_key(tick: ProcessedTick) -> str:
+def trade_key(tick: Mapping) -> str:
     """What tells a trade from another of the same symbol and millisecond, as the market-data job's dedup
     does (SymbolIndicators.tradeKey): the vendor's trade id, else its sequence, else price and volume.
-    Prefixed by kind, so a trade id never equals another trade's sequence."""
-    if tick.trade_id is not None:
-        return f"id:{tick.trade_id}"
-    if tick.sequence is not None:
-        return f"seq:{tick.sequence}"
-    return f"pv:{tick.price!r}/{tick.volume}"
+    Prefixed by kind, so a trade id never equals another trade's sequence. `tick`: a processed tick's
+    fields (schemas.dict_adapter), as the loader reads it."""
+    if (trade_id := tick.get("trade_id")) is not None:
+        return f"id:{trade_id}"
+    if (sequence := tick.get("sequence")) is not None:
+        return f"seq:{sequence}"
+    return f"pv:{tick['price']!r}/{tick['volume']}"
 
 
-def tick_row(tick: ProcessedTick) -> tuple:
-    """A processed tick as a TICK_ROW tuple."""
-    when = datetime.fromtimestamp(tick.timestamp / 1000, UTC)
-    quote = (tick.bid, tick.ask, tick.bid_size, tick.ask_size)
-    indicators = (tick.sma_20, tick.sma_50, tick.rsi_14, tick.bollinger_upper, tick.bollinger_lower)
+def tick_row(tick: Mapping) -> tuple:
+    """A processed tick's fields as a TICK_ROW tuple (the optional ones may be absent)."""
+    get = tick.get
     return (
-        when,
-        tick.symbol,
-        tick.price,
-        tick.volume,
-        *quote,
-        *indicators,
-        tick.processed_at,
-        tick.source,
+        datetime.fromtimestamp(tick["timestamp"] / 1000, UTC),
+        tick["symbol"],
+        tick["price"],
+        tick["volume"],
+        get("bid"),
+        get("ask"),
+        get("bid_size"),
+        get("ask_size"),
+        get("sma_20"),
+        get("sma_50"),
+        get("rsi_14"),
+        get("bollinger_upper"),
+        get("bollinger_lower"),
+        tick["processed_at"],
+        tick["source"],
         trade_key(tick),
     )

@@ -9,10 +9,11 @@ list of text, a VARCHAR[] column). The first column is the record's time: the la
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app import schemas
 from app.schemas import (
     CompanyMetric,
     EconomicIndicator,
@@ -31,11 +32,17 @@ class Table:
     name: str  # the database table
     schema: str  # the app.schemas name of the records it stores
     columns: tuple[Column, ...]
-    row: Callable[[Record], tuple]
+    row: Callable[[Record], tuple] | Callable[[Mapping], tuple]
+    as_dict: bool = False  # `row` takes the record as the dict of its fields (schemas.dict_adapter)
 
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(name for name, _ in self.columns)
+
+    def validator(self) -> Callable[[bytes], Record | Mapping]:
+        """Validates a record's JSON into what `row` takes; raises pydantic's ValidationError."""
+        adapter = schemas.dict_adapter if self.as_dict else schemas.adapter
+        return adapter(self.schema).validator.validate_json
 
 
 def utc(ms: int) -> datetime:
@@ -94,7 +101,8 @@ def _metric_row(m: CompanyMetric) -> tuple:
     return (utc(m.timestamp), m.symbol, m.metric, m.value, m.period, m.unit, m.source)
 
 
-TICKS = Table("market_data_ts", "processed_tick", TICK_ROW, tick_row)
+# The loader's hot path: a tick's dict costs half its model (app/schemas/__init__.py _fields_dict).
+TICKS = Table("market_data_ts", "processed_tick", TICK_ROW, tick_row, as_dict=True)
 # sql/002_news_and_insider.sql with 006_every_topic_stored.sql: the brief's columns; the news category is the
 # job's one category of the article.
 NEWS_SENTIMENT = Table(

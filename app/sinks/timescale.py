@@ -127,7 +127,7 @@ class TableLoader:
         self.bootstrap_servers, self.dsn, self.load = bootstrap_servers, dsn, load
         self.topic, self.dead_letter = topic, dead_letter
         self.group, self.batch_size = group or load.group, batch_size
-        self._validate = schemas.adapter(load.table.schema).validator.validate_json
+        self._validate = load.table.validator()
         self.on_rows, self.on_flush, self.flush_every = on_rows, on_flush, flush_every
         self.metrics = PipelineMetrics(topic.pipeline)
         self.stats = LoadStats()

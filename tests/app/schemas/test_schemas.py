@@ -5,8 +5,18 @@ import time
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
-from app.schemas import BadRecord, parse_json, parse_record, serialize, validate
+from app.schemas import (
+    BadRecord,
+    adapter,
+    dict_adapter,
+    parse_json,
+    parse_record,
+    reason,
+    serialize,
+    validate,
+)
 from app.schemas.deadletter import RAW_LIMIT, envelope
 
 NOW = int(time.time() * 1000)
@@ -140,3 +150,45 @@ def test_dead_letter_envelope_sizes_and_hashes_the_original_bytes_of_invalid_utf
     assert doc["raw_bytes"] == len(raw)
     assert doc["raw_sha256"] == hashlib.sha256(raw).hexdigest()
     assert "\ufffd" in doc["raw"]  # only the readable excerpt is decoded, with replacement characters
+
+
+def processed(**overrides):
+    return {**tick(), "trade_id": 7, "sma_20": 190.1, "processed_at": "2026-12-01T10:00:00.5Z", **overrides}
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        processed(),
+        processed(symbol=" brk.b ", source=" x ", timestamp="2026-12-01T10:00:00Z"),
+        {k: v for k, v in processed().items() if k not in ("type", "bid", "ask", "trade_id")},
+        processed(unknown="ignored"),
+        processed(price=-1.0),
+        processed(volume=1.5),
+        processed(timestamp=NOW // 1000),
+        processed(trade_id=""),
+        processed(type="quote"),
+        processed(processed_at="yesterday"),
+        {k: v for k, v in processed().items() if k != "source"},
+    ],
+)
+def test_a_processed_tick_read_as_a_dict_is_its_model_field_for_field(data):
+    """The loader reads ticks as dicts (schemas.dict_adapter): the same records pass, with the same values,
+    and the same fail, with the same reason."""
+    raw = orjson.dumps(data)
+    try:
+        model = adapter("processed_tick").validate_json(raw)
+    except ValidationError as exc:
+        with pytest.raises(ValidationError) as refused:
+            dict_adapter("processed_tick").validate_json(raw)
+        assert reason(refused.value) == reason(exc)
+        return
+    fields = dict_adapter("processed_tick").validate_json(raw)
+    assert {name: fields.get(name) for name in type(model).model_fields if name != "type"} == {
+        name: getattr(model, name) for name in type(model).model_fields if name != "type"
+    }
+
+
+def test_only_a_model_whose_defaults_are_none_is_read_as_a_dict():
+    with pytest.raises(TypeError, match=r"Article\.content defaults to '', which the dict of a record"):
+        dict_adapter("article")
