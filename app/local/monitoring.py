@@ -51,9 +51,9 @@ def local_monitoring(
         say(f"Prometheus Pushgateway on {gateway.address} (pid {gateway.pid})")
         prometheus = stack.enter_context(
             Prometheus(
-                {PIPELINE_SCRAPE_JOB: [f"127.0.0.1:{port}"], FLINK_SCRAPE_JOB: [gateway.address]},
+                {PIPELINE_SCRAPE_JOB: [f"127.0.0.1:{port}"]},
                 rule_files=[RULES_FILE, thresholds_file(LOCAL)],
-                pushed=[FLINK_SCRAPE_JOB],
+                pushed={FLINK_SCRAPE_JOB: gateway},
             )
         )
         say(f"Prometheus on {prometheus.url} (pid {prometheus.pid}), rules from {RULES_FILE.name}")

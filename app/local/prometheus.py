@@ -1,6 +1,6 @@
 """A throwaway Prometheus server and Pushgateway (Debian packages) on loopback, for local runs and tests.
 
-    with Pushgateway() as gateway, Prometheus({"flink": [gateway.address]}, rule_files=[...]) as prom:
+    with Pushgateway() as gateway, Prometheus({}, pushed={"flink": gateway}, rule_files=[...]) as prom:
         prom.query('sum(pipeline_messages_processed_total)')
 
 Prometheus scrapes every target each second and evaluates the rule files as often, so a short local run
@@ -11,11 +11,12 @@ everything local listens on 127.0.0.1 (the cluster's FlinkDeployments use the pu
 
 from __future__ import annotations
 
+import secrets
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import orjson
@@ -58,6 +59,7 @@ class _HttpDaemon(LocalService):
 
     part = ""
     workdir_prefix = ""
+    prefix = ""  # the path it serves under
 
     def __init__(self, port: int | None = None) -> None:
         super().__init__(port)
@@ -68,7 +70,7 @@ class _HttpDaemon(LocalService):
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}"
+        return f"http://{self.address}{self.prefix}"
 
     def _binary(self) -> Path:
         raise NotImplementedError
@@ -96,22 +98,33 @@ class _HttpDaemon(LocalService):
 
 
 class Pushgateway(_HttpDaemon):
-    """The Prometheus Pushgateway, metrics held in memory for its lifetime."""
+    """The Prometheus Pushgateway, metrics held in memory for its lifetime, under a path of its own: a
+    mini-cluster still pushing to this port for an earlier run (whose gateway had it) gets 404, instead of
+    writing its metrics into this run's."""
 
     part = "Prometheus Pushgateway"
     workdir_prefix = "wh-pushgateway-"
+
+    def __init__(self, port: int | None = None) -> None:
+        super().__init__(port)
+        self.prefix = "/" + secrets.token_hex(8)
+
+    @property
+    def metrics_path(self) -> str:
+        return f"{self.prefix}/metrics"
 
     def _binary(self) -> Path:
         return debs.pushgateway_binary()
 
     def _arguments(self) -> list[str]:
-        return [f"--web.listen-address={self.address}", "--log.level=warn"]
+        listen, prefix = f"--web.listen-address={self.address}", f"--web.route-prefix={self.prefix}"
+        return [listen, prefix, "--log.level=warn"]
 
 
 class Prometheus(_HttpDaemon):
     """Prometheus scraping `targets` (scrape job -> host:port list) and evaluating `rule_files`.
 
-    Jobs in `pushed` are Pushgateways: their series keep the job and instance labels they were pushed with.
+    `pushed` (scrape job -> Pushgateway): their series keep the job and instance labels they were pushed with.
     """
 
     part = "Prometheus"
@@ -122,11 +135,11 @@ class Prometheus(_HttpDaemon):
         targets: dict[str, Sequence[str]],
         *,
         rule_files: Sequence[Path] = (),
-        pushed: Sequence[str] = (),
+        pushed: Mapping[str, Pushgateway] | None = None,
         port: int | None = None,
     ) -> None:
         super().__init__(port)
-        self.targets, self.rule_files, self.pushed = dict(targets), list(rule_files), set(pushed)
+        self.targets, self.rule_files, self.pushed = dict(targets), list(rule_files), dict(pushed or {})
 
     def _binary(self) -> Path:
         return debs.prometheus_binary()
@@ -136,12 +149,17 @@ class Prometheus(_HttpDaemon):
             "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": SCRAPE_INTERVAL},
             "rule_files": [str(Path(path).resolve()) for path in self.rule_files],
             "scrape_configs": [
+                {"job_name": job, "static_configs": [{"targets": list(addresses)}]}
+                for job, addresses in self.targets.items()
+            ]
+            + [
                 {
                     "job_name": job,
-                    "honor_labels": job in self.pushed,
-                    "static_configs": [{"targets": list(addresses)}],
+                    "honor_labels": True,
+                    "metrics_path": gateway.metrics_path,
+                    "static_configs": [{"targets": [gateway.address]}],
                 }
-                for job, addresses in self.targets.items()
+                for job, gateway in self.pushed.items()
             ],
         }
 

@@ -7,11 +7,13 @@ their order inside one partition. `validate(schema, data)` raises `BadRecord` wi
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 import re
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Annotated, ClassVar, Literal, NotRequired, get_origin
+from typing import Annotated, ClassVar, Literal
 
 import orjson
 from pydantic import (
@@ -25,9 +27,7 @@ from pydantic import (
     Tag,
     TypeAdapter,
     ValidationError,
-    with_config,
 )
-from typing_extensions import TypedDict  # pydantic needs its TypedDict before Python 3.12
 
 # 1980-01-01: older is a unit mistake (seconds for ms) or a zero; newer than a day ahead is a clock bug.
 MIN_TIMESTAMP_MS = 315_532_800_000
@@ -175,9 +175,10 @@ def _market_type(data: object) -> object:
     return getattr(data, "type", "tick")
 
 
-MARKET_TYPES = ("tick", "quote", "agg")
+MARKET_MODELS: dict[str, type[Record]] = {"tick": PriceTick, "quote": Quote, "agg": Aggregate}
+MARKET_TYPES = tuple(MARKET_MODELS)
 MarketEvent = Annotated[
-    Annotated[PriceTick, Tag("tick")] | Annotated[Quote, Tag("quote")] | Annotated[Aggregate, Tag("agg")],
+    functools.reduce(operator.or_, (Annotated[model, Tag(tag)] for tag, model in MARKET_MODELS.items())),
     Discriminator(_market_type),
 ]
 
@@ -292,35 +293,6 @@ def adapter(schema: str) -> TypeAdapter:
         return _ADAPTERS[schema]
     except KeyError:
         raise KeyError(f"unknown schema {schema!r} (known: {', '.join(SCHEMAS)})") from None
-
-
-def _fields_dict(model: type[BaseModel]) -> type:
-    """The model's fields as a TypedDict: the same types and checks, validated into a plain dict, which
-    costs half of building the model (a hot path's choice: app/schemas/tables.py TICKS). An optional field
-    the record leaves out is left out of the dict, so only a model whose defaults are None (or its type tag)
-    can be read this way: `dict.get` gives the default."""
-    fields = {}
-    for name, info in model.model_fields.items():
-        annotation = Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation
-        if not info.is_required():
-            if info.default is not None and get_origin(info.annotation) is not Literal:
-                default = f"{model.__name__}.{name} defaults to {info.default!r}"
-                raise TypeError(f"{default}, which the dict of a record without it leaves out")
-            annotation = NotRequired[annotation]
-        fields[name] = annotation
-    config = ConfigDict(extra=model.model_config.get("extra"))
-    return with_config(config)(TypedDict(f"{model.__name__}Fields", fields))
-
-
-_DICT_ADAPTERS: dict[str, TypeAdapter] = {}
-
-
-def dict_adapter(schema: str) -> TypeAdapter:
-    """Validates a record of `schema` (a model) into a dict of its fields (see _fields_dict)."""
-    adapter(schema)  # an unknown name fails as it does there
-    if schema not in _DICT_ADAPTERS:
-        _DICT_ADAPTERS[schema] = TypeAdapter(_fields_dict(SCHEMAS[schema]))
-    return _DICT_ADAPTERS[schema]
 
 
 def field_names(schema: str) -> frozenset[str]:

@@ -49,7 +49,7 @@ def trade_key(tick: Mapping) -> str:
     """What tells a trade from another of the same symbol and millisecond, as the market-data job's dedup
     does (SymbolIndicators.tradeKey): the vendor's trade id, else its sequence, else price and volume.
     Prefixed by kind, so a trade id never equals another trade's sequence. `tick`: a processed tick's
-    fields (schemas.dict_adapter), as the loader reads it."""
+    fields (app/schemas/dicts.py), as the loader reads it."""
     if (trade_id := tick.get("trade_id")) is not None:
         return f"id:{trade_id}"
     if (sequence := tick.get("sequence")) is not None:

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,6 +27,7 @@ import yaml
 from app import migrations, probe
 from app.catalog.admin import ensure_topics
 from app.local import pipeline
+from app.local.flink import FLINK_SCRAPE_JOB
 from app.local.monitoring import LOCAL, PIPELINE_SCRAPE_JOB, local_monitoring
 from app.metrics import LATENCY_BUCKETS, PipelineMetrics, sample
 from app.monitoring.chart import RULES_FILE, thresholds_file
@@ -278,8 +281,6 @@ def test_pipeline_without_its_jars_names_the_command_that_builds_them(tmp_path):
 
 
 def test_metrics_are_served_on_loopback_and_scraped_for_the_run_only():
-    import urllib.request
-
     from infra.process import free_port
 
     port = free_port()
@@ -301,6 +302,29 @@ def test_metrics_are_served_on_loopback_and_scraped_for_the_run_only():
     for listener in (port, *listeners):  # nothing listens once the run ends
         with pytest.raises(ConnectionRefusedError):
             socket.create_connection(("127.0.0.1", listener), timeout=5)
+
+
+def test_only_this_runs_pushes_reach_its_pushgateway():
+    """A mini-cluster of an earlier run, still pushing to the port this run's Pushgateway now has, is
+    refused (404: not under this gateway's path); a push to its URL is scraped."""
+    with local_monitoring() as monitoring:
+        gateway = monitoring.pushgateway
+
+        def push(base: str, value: int) -> None:
+            request = urllib.request.Request(
+                f"{base}/metrics/job/{FLINK_SCRAPE_JOB}/flink_job/leak-check",
+                data=f"wh_leak_check {value}\n".encode(),
+                method="PUT",
+            )
+            urllib.request.urlopen(request, timeout=10).close()
+
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            push(f"http://{gateway.address}", 1)  # what an earlier run's reporter was given for this port
+        assert refused.value.code == 404
+        push(gateway.url, 2)
+        pushed_at = time.time()
+        monitoring.prometheus.wait_for_scrape(FLINK_SCRAPE_JOB, pushed_at)
+        assert monitoring.prometheus.value("wh_leak_check") == 2
 
 
 @pytest.mark.parametrize(
