@@ -6,7 +6,7 @@ One local Kafka broker, PostgreSQL and AWS emulator. --records processed ticks (
 writes them) go to one topic once. Each round:
 
 - loader: TableLoader reads the whole topic with a new consumer group into a fresh database (parse,
-  validate, COPY into a staging table, INSERT .. ON CONFLICT, commit offsets); its batches are kept;
+  validate, COPY into the table, commit offsets); its batches are kept;
 - COPY: the same rows, written once to a CSV file before the rounds, copied with `COPY market_data_ts FROM
   STDIN (FORMAT csv)` into a fresh database: what the database takes at best;
 - lake writer: LakeWriter given the loader's batches, one flush into a fresh bucket, validation off (the
