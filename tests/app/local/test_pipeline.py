@@ -192,9 +192,10 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     table = dict(re.findall(r"^(\w[\w ,()/-]*?)\s{2,}([\d.]+)", proc.stdout, re.MULTILINE))
-    assert table["produced (synthetic connector)"] == "2000"
-    assert table["processed (Flink, committed)"] == table["rows in market_data_ts"] == "2000"
-    assert table["dead letters"] == str(len(pipeline.MALFORMED))
+    shown = proc.stdout  # with a failing figure
+    assert table["produced (synthetic connector)"] == "2000", shown
+    assert table["processed (Flink, committed)"] == table["rows in market_data_ts"] == "2000", shown
+    assert table["dead letters"] == str(len(pipeline.MALFORMED)), shown
     # Read back from Prometheus: the loader's gauge exactly, the Flink job's counts through its rules.
     # The gauge is the tick suite's score of the batches the lake writer stored (malformed records never
     # reach them); valid / total, dead letters counted, is the run's own figure beside it.
@@ -203,8 +204,8 @@ def test_wh_pipeline_prints_the_summary_and_stops_every_service(tmp_path):
     )
     assert f"(counted: {2000 / 2005:.5f})" in proc.stdout
     assert "target > 0.99: PASS" in proc.stdout
-    assert table["Flink ticks emitted (PromQL)"] == "2000"
-    assert table["Flink dead letters (PromQL)"] == str(len(pipeline.MALFORMED))
+    assert table["Flink ticks emitted (PromQL)"] == "2000", shown
+    assert table["Flink dead letters (PromQL)"] == str(len(pipeline.MALFORMED)), shown
     p95, counted = re.search(
         r"^p95 end-to-end latency \(PromQL\)\s+([\d.]+) .*\(counted: ([\d.]+) s\)", proc.stdout, re.M
     ).groups()
