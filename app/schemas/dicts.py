@@ -60,11 +60,11 @@ class Dicts:
         self.list_validator = TypeAdapter(list[read]).validator
         self._serializers = {tag: TypeAdapter(td).serializer for tag, td in typed.items()}
         (self.key_field,) = {model.key_field for model in models.values()}
-        self._tagged = len(typed) > 1
 
     def to_json(self, fields: dict) -> bytes:
         tag = self._tag(fields)
-        if self._tagged and "type" not in fields:  # a tick may come without its tag; its model writes it
+        # A tick may come without its tag (the union's members are tagged); its model writes it.
+        if len(self._serializers) > 1 and "type" not in fields:
             fields = {"type": tag, **fields}
         return self._serializers[tag].to_json(fields)
 
