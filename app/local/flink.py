@@ -24,12 +24,6 @@ from infra.bootstrap import debs, jars
 from infra.bootstrap.common import cache_root, fingerprint, is_complete, mark_complete
 from infra.process import ServiceError, pid_alive
 
-# A Python UDF in loopback mode runs gRPC threads in this process; with gRPC's fork handlers on, the
-# fork that starts the next gateway JVM can break in the child ("epoll_wait error: Bad file descriptor")
-# and the gateway never starts. The child only execs java, so it needs no gRPC state: turn them off
-# before pyflink first imports grpc.
-os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
-
 # The gateway JVM hosts the whole mini-cluster; the machine is shared, so keep it small.
 GATEWAY_JVM_ARGS = "-Xms128m -Xmx768m"
 LOCAL_DEFAULTS = {

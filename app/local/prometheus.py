@@ -11,7 +11,6 @@ everything local listens on 127.0.0.1 (the cluster's FlinkDeployments use the pu
 
 from __future__ import annotations
 
-import secrets
 import time
 import urllib.error
 import urllib.parse
@@ -59,7 +58,6 @@ class _HttpDaemon(LocalService):
 
     part = ""
     workdir_prefix = ""
-    prefix = ""  # the path it serves under
 
     def __init__(self, port: int | None = None) -> None:
         super().__init__(port)
@@ -70,7 +68,7 @@ class _HttpDaemon(LocalService):
 
     @property
     def url(self) -> str:
-        return f"http://{self.address}{self.prefix}"
+        return f"http://{self.address}"
 
     def _binary(self) -> Path:
         raise NotImplementedError
@@ -98,27 +96,18 @@ class _HttpDaemon(LocalService):
 
 
 class Pushgateway(_HttpDaemon):
-    """The Prometheus Pushgateway, metrics held in memory for its lifetime, under a path of its own: a
-    mini-cluster still pushing to this port for an earlier run (whose gateway had it) gets 404, instead of
-    writing its metrics into this run's."""
+    """The Prometheus Pushgateway, metrics held in memory for its lifetime."""
 
     part = "Prometheus Pushgateway"
     workdir_prefix = "wh-pushgateway-"
-
-    def __init__(self, port: int | None = None) -> None:
-        super().__init__(port)
-        self.prefix = "/" + secrets.token_hex(8)
-
-    @property
-    def metrics_path(self) -> str:
-        return f"{self.prefix}/metrics"
 
     def _binary(self) -> Path:
         return debs.pushgateway_binary()
 
     def _arguments(self) -> list[str]:
-        listen, prefix = f"--web.listen-address={self.address}", f"--web.route-prefix={self.prefix}"
-        return [listen, prefix, "--log.level=warn"]
+        # Debian's build persists to /var/lib/prometheus/pushgateway.data by default: every gateway started
+        # here would begin with the last one's pushes (an earlier run's Flink counts in this run's figures).
+        return [f"--web.listen-address={self.address}", "--persistence.file=", "--log.level=warn"]
 
 
 class Prometheus(_HttpDaemon):
@@ -156,7 +145,6 @@ class Prometheus(_HttpDaemon):
                 {
                     "job_name": job,
                     "honor_labels": True,
-                    "metrics_path": gateway.metrics_path,
                     "static_configs": [{"targets": [gateway.address]}],
                 }
                 for job, gateway in self.pushed.items()
