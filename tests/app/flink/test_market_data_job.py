@@ -13,7 +13,7 @@ import orjson
 import pandas as pd
 import pytest
 
-from app.flink import market_data
+from app.flink import config, market_data
 from app.local import flink as local_flink
 from app.schemas.deadletter import RAW_LIMIT
 from infra.process import free_port
@@ -102,8 +102,11 @@ NOT_TICKS = {
 }
 
 
-@pytest.fixture(scope="module")
-def run(kafka_broker, tmp_path_factory):
+# The laptop's state backend and the cluster's (jobs.yaml): the operator's state is laid out per backend.
+@pytest.fixture(scope="module", params=["hashmap", "rocksdb"])
+def run(request, kafka_broker, tmp_path_factory):
+    local = config.settings("local")
+    settings = local.model_copy(update={"state": local.state.model_copy(update={"backend": request.param})})
     suffix = "." + unique_name("md")
     topics = market_data.topics(suffix)
     harness.create_topics(kafka_broker, list(topics.values()))
@@ -130,6 +133,7 @@ def run(kafka_broker, tmp_path_factory):
         kafka_broker,
         suffix,
         tmp_path_factory.mktemp("checkpoints"),
+        settings,
         overrides=harness.rest_overrides(port),
     )
     try:
