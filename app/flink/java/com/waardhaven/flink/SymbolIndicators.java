@@ -1,14 +1,9 @@
 package com.waardhaven.flink;
 
 import java.io.IOException;
-import java.util.ArrayList;
-import java.util.Comparator;
 
-import org.apache.flink.api.common.state.ListState;
-import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeutils.base.array.LongPrimitiveArraySerializer;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -18,7 +13,6 @@ import org.apache.flink.table.data.RowData;
 import org.apache.flink.table.data.StringData;
 import org.apache.flink.table.data.binary.BinaryRowData;
 import org.apache.flink.table.data.utils.JoinedRowData;
-import org.apache.flink.table.runtime.typeutils.BinaryRowDataSerializer;
 import org.apache.flink.table.runtime.typeutils.RowDataSerializer;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
@@ -27,11 +21,9 @@ import org.apache.flink.util.OutputTag;
  * Per symbol, in event time: holds each tick until the watermark passes it, then emits the ticks in
  * event-time order (ties in arrival order) with their indicators, dropping replays.
  *
- * <p>Per symbol: its {@link Indicators}, its pending ticks (in arrival order) and at most one event-time
- * timer, at the earliest pending tick: the per-row state and timer work of a SQL
- * {@code OVER ... ORDER BY event_time} done once per symbol and watermark instead. A tick costs a read of
- * the symbol's clock (two longs) and an append to its pending list, never its whole state: with RocksDB
- * (the cluster's backend) each state access (de)serializes what it touches.
+ * <p>One state value per symbol ({@link SymbolState}: indicators and pending ticks) and at most one
+ * event-time timer, at the earliest pending tick: the per-row state and timer work of a SQL
+ * {@code OVER ... ORDER BY event_time} done once per symbol and watermark instead.
  *
  * <p>Input rows have {@link MarketDataStreams#TICK_ROW}'s columns; output rows those and
  * {@link MarketDataStreams#INDICATOR_FIELDS}, NULL while a window is not full.
@@ -58,17 +50,8 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
     private static final int VOLUME = MarketDataStreams.tickField("volume");
     private static final int SEQUENCE = MarketDataStreams.tickField("sequence");
     private static final int TRADE_ID = MarketDataStreams.tickField("trade_id");
-    private static final int LATEST = 0;
-    private static final int TIMER = 1;
-    private static final long NO_TIMER = Long.MAX_VALUE;
-    private static final Comparator<BinaryRowData> BY_EVENT_TIME =
-            Comparator.comparingLong(t -> t.getLong(EVENT_MS));
 
-    private transient ValueState<Indicators> indicators;
-    private transient ListState<BinaryRowData> pending;
-    // The symbol's clock: {LATEST} the event time its indicators last took (theirs, copied here so a tick
-    // reads two longs, not the indicators) and {TIMER} the time of its one timer (NO_TIMER: none).
-    private transient ValueState<long[]> clock;
+    private transient ValueState<SymbolState> state;
     private transient RowDataSerializer ticks;
     private transient GenericRowData values;
     private transient JoinedRowData output;
@@ -90,13 +73,7 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
 
     @Override
     public void open(Configuration parameters) throws IOException {
-        int arity = MarketDataStreams.TICK_ROW.getFieldCount();
-        indicators = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("indicators", new IndicatorsSerializer()));
-        pending = getRuntimeContext().getListState(
-                new ListStateDescriptor<>("pending", new BinaryRowDataSerializer(arity)));
-        clock = getRuntimeContext().getState(
-                new ValueStateDescriptor<>("clock", LongPrimitiveArraySerializer.INSTANCE));
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("symbol", new SymbolState.Serializer()));
         ticks = new RowDataSerializer(MarketDataStreams.TICK_ROW);
         values = new GenericRowData(MarketDataStreams.INDICATOR_FIELDS.length);
         output = new JoinedRowData();
@@ -110,56 +87,42 @@ public class SymbolIndicators extends KeyedProcessFunction<String, RowData, RowD
 
     @Override
     public void processElement(RowData row, Context ctx, Collector<RowData> out) throws Exception {
+        SymbolState s = state.value();
+        if (s == null) {
+            s = new SymbolState();
+        }
         // Rows from the network are binary already; anything else is converted (and copied off reuse).
         BinaryRowData tick = row instanceof BinaryRowData ? (BinaryRowData) row : ticks.toBinaryRow(row).copy();
         long eventMs = tick.getLong(EVENT_MS);
-        long[] c = clock.value();
-        if (c == null) {
-            c = new long[] {Long.MIN_VALUE, NO_TIMER};
-        }
-        if (eventMs < c[LATEST]) {
+        if (eventMs < s.indicators.latestEventMs()) {
             rejection.setField(1, lateJson.write(tick));
             ctx.output(late, rejection);
             return;
         }
-        pending.add(tick);
-        if (eventMs < c[TIMER]) {
+        if (s.insert(tick, eventMs, EVENT_MS) == 0) {
             // A new earliest pending tick: the symbol's one timer moves to it.
-            if (c[TIMER] != NO_TIMER) {
-                ctx.timerService().deleteEventTimeTimer(c[TIMER]);
+            if (s.pending.size() > 1) {
+                ctx.timerService().deleteEventTimeTimer(s.pending.get(1).getLong(EVENT_MS));
             }
             ctx.timerService().registerEventTimeTimer(eventMs);
-            c[TIMER] = eventMs;
-            clock.update(c);
         }
+        state.update(s);
     }
 
     @Override
     public void onTimer(long timestamp, OnTimerContext ctx, Collector<RowData> out) throws Exception {
-        ArrayList<BinaryRowData> rows = new ArrayList<>();
-        for (BinaryRowData tick : pending.get()) {
-            rows.add(tick);
-        }
-        rows.sort(BY_EVENT_TIME); // stable: ties stay in arrival order
-        Indicators s = indicators.value();
-        if (s == null) {
-            s = new Indicators();
-        }
+        SymbolState s = state.value();
         long watermark = ctx.timerService().currentWatermark();
         int done = 0;
-        while (done < rows.size() && rows.get(done).getLong(EVENT_MS) <= watermark) {
-            emit(s, rows.get(done++), out);
+        while (done < s.pending.size() && s.pending.get(done).getLong(EVENT_MS) <= watermark) {
+            emit(s.indicators, s.pending.get(done), out);
+            done++;
         }
-        long next = NO_TIMER;
-        if (done == rows.size()) {
-            pending.clear();
-        } else {
-            pending.update(rows.subList(done, rows.size()));
-            next = rows.get(done).getLong(EVENT_MS);
-            ctx.timerService().registerEventTimeTimer(next);
+        s.pending.subList(0, done).clear();
+        if (!s.pending.isEmpty()) {
+            ctx.timerService().registerEventTimeTimer(s.pending.get(0).getLong(EVENT_MS));
         }
-        indicators.update(s);
-        clock.update(new long[] {s.latestEventMs(), next});
+        state.update(s);
     }
 
     private void emit(Indicators indicators, BinaryRowData tick, Collector<RowData> out) {
