@@ -102,7 +102,8 @@ NOT_TICKS = {
 }
 
 
-# The laptop's state backend and the cluster's (jobs.yaml): the operator's state is laid out per backend.
+# The laptop's state backend and the cluster's (jobs.yaml): RocksDB (de)serializes the operator's state
+# (SymbolState.Serializer) on every access, where the heap keeps its objects.
 @pytest.fixture(scope="module", params=["hashmap", "rocksdb"])
 def run(request, kafka_broker, tmp_path_factory):
     local = config.settings("local")
