@@ -103,10 +103,14 @@ def _consumer(broker, *topics: str) -> Consumer:
     return consumer
 
 
-def settings(out_of_orderness_ms: int, backend: str | None, parallelism: int | None = None):
+def settings(
+    out_of_orderness_ms: int, backend: str | None, parallelism: int | None = None, timers: str | None = None
+):
     base = config.settings("local")
     md = base.market_data.model_copy(update={"out_of_orderness": out_of_orderness_ms})
-    state = base.state.model_copy(update={"backend": backend or base.state.backend})
+    state = base.state.model_copy(
+        update={"backend": backend or base.state.backend, "timers": timers or base.state.timers}
+    )
     return base.model_copy(
         update={"market_data": md, "state": state, "parallelism": parallelism or base.parallelism}
     )
@@ -386,15 +390,19 @@ def main() -> None:
     parser.add_argument(
         "--state-backend", choices=["rocksdb", "hashmap"], help="default: the local settings'"
     )
+    parser.add_argument(
+        "--timers", choices=["heap", "rocksdb"], help="where RocksDB keeps timers; default: the settings'"
+    )
     parser.add_argument("--parallelism", type=int, help="default: the local settings'")
     args = parser.parse_args()
-    job_settings = settings(args.out_of_orderness, args.state_backend, args.parallelism)
+    job_settings = settings(args.out_of_orderness, args.state_backend, args.parallelism, args.timers)
     single = job_settings.model_copy(update={"parallelism": 1})
     symbols = [f"S{i:04d}" for i in range(args.symbols)]
     base = int(time.time() * 1000) - 86_400_000  # the same ticks for both parallelisms
     with KafkaBroker() as broker:
         print(
-            f"market-data job, parallelism {job_settings.parallelism}, {job_settings.state.backend} state, "
+            f"market-data job, parallelism {job_settings.parallelism}, {job_settings.state.backend} state "
+            f"({job_settings.state.timers} timers), "
             f"{args.ticks:,} ticks over {len(symbols):,} symbols ...",
             flush=True,
         )

@@ -78,6 +78,18 @@ class Restart(_Model):
 class State(_Model):
     backend: Literal["rocksdb", "hashmap"]
     incremental: bool
+    timers: Literal[
+        "heap", "rocksdb"
+    ]  # where RocksDB keeps event-time timers; the heap backend's are on-heap
+
+    @field_validator("timers")
+    @classmethod
+    def _rocksdb_timers_need_rocksdb(cls, timers: str, info: ValidationInfo):
+        if timers == "rocksdb" and info.data.get("backend") != "rocksdb":
+            raise ValueError(
+                "timers: rocksdb needs backend: rocksdb (the hashmap backend keeps timers on the heap)"
+            )
+        return timers
 
 
 class WatermarkAlignment(_Model):
@@ -285,6 +297,11 @@ class JobSettings(_Model):
             "restart-strategy.exponential-delay.reset-backoff-threshold": f"{restart.reset_after}ms",
             "state.backend.type": self.state.backend,
             "state.backend.incremental": str(self.state.incremental).lower(),
+            **(
+                {"state.backend.rocksdb.timer-service.factory": self.state.timers.upper()}
+                if self.state.backend == "rocksdb"
+                else {}
+            ),
             "pipeline.auto-watermark-interval": f"{WATERMARK_INTERVAL_MS}ms",
             # The jobs' operators never mutate their input and keep only rows they own (SymbolIndicators
             # keeps rows fresh from the network, copies others): chained operators need not copy records.

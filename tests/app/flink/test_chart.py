@@ -90,6 +90,9 @@ def test_prod_uses_the_briefs_checkpointing():
     assert prod["execution.checkpointing.timeout"] == "600000ms"
     assert prod["execution.checkpointing.externalized-checkpoint-retention"] == "RETAIN_ON_CANCELLATION"
     assert prod["state.backend.type"] == "rocksdb"
+    # At most one timer per symbol: on the heap, not a RocksDB write and delete per timer.
+    assert prod["state.backend.rocksdb.timer-service.factory"] == "HEAP"
+    assert "state.backend.rocksdb.timer-service.factory" not in config.settings("local").flink_configuration()
 
 
 def test_prod_runs_the_requirements_cluster():

@@ -38,6 +38,16 @@ def test_bad_override_names_file_key_and_allowed_values(tmp_path):
     assert "rocksdb" in str(err.value) and "hashmap" in str(err.value)
 
 
+def test_rocksdb_timers_on_the_heap_backend_fail_on_load(tmp_path):
+    local_state = "state: {backend: hashmap, incremental: false}"
+    path = _jobs_yaml_with(tmp_path, local_state, local_state[:-1] + ", timers: rocksdb}")
+    with pytest.raises(ConfigError) as err:
+        config.settings("local", path)
+    assert str(path) in str(err.value)
+    assert "environments.local.state.timers" in str(err.value)
+    assert "timers: rocksdb needs backend: rocksdb" in str(err.value)
+
+
 def test_bad_duration_and_unknown_environment(tmp_path):
     path = _jobs_yaml_with(tmp_path, "interval: 30s", "interval: thirty")
     with pytest.raises(ConfigError, match=r"defaults\.checkpoint\.interval.*duration like 500ms"):

@@ -102,8 +102,8 @@ NOT_TICKS = {
 }
 
 
-# The laptop's state backend and the cluster's (jobs.yaml): RocksDB (de)serializes the operator's state
-# (SymbolState.Serializer) on every access, where the heap keeps its objects.
+# The laptop's state backend and the cluster's (jobs.yaml: RocksDB, its timers on the heap): RocksDB
+# (de)serializes the operator's state (SymbolState.Serializer) on every access, where the heap keeps objects.
 @pytest.fixture(scope="module", params=["hashmap", "rocksdb"])
 def run(request, kafka_broker, tmp_path_factory):
     local = config.settings("local")
