@@ -14,7 +14,9 @@ writes them) go to one topic once. Each round:
 - pyarrow: the same rows grouped into the same objects (Kafka partition x hour), each an Arrow table of
   the same schema written by pq.write_table (snappy) and PUT into a fresh bucket.
 
-Sides alternate order between rounds; the table shows the median of each and its ratio to its ceiling.
+Sides alternate order between rounds; the table shows the median of each and its ratio to its ceiling, then
+the CPU time per row of this process (the loader), the PostgreSQL server and the broker in the loader and
+COPY rounds: on a 2-core machine their sum over 2 is the least the loader can take per row.
 After the rounds, `wh load` as it is deployed (its own process: loader, lake writer, tick suite) reads
 the topic once into a fresh database and bucket: its rate and its peak RSS.
 
@@ -50,6 +52,7 @@ from app.sinks import lake_layout
 from app.sinks.lake import SCHEMA, LakeWriter
 from app.sinks.loads import LOADS
 from app.sinks.timescale import Loaded, TableLoader
+from benchmarks._proc_tree import cpu_seconds
 from benchmarks.quality_bench import bench_arguments, bench_topics, produce
 from infra.emulator.aws import CREDENTIALS, REGION, AwsEmulator
 
@@ -59,7 +62,34 @@ TOPIC = LOAD.topic + SUFFIX
 REPO = Path(__file__).resolve().parents[1]
 
 
-def load_round(bootstrap: str, postgres, topics: Catalog, n: int) -> tuple[float, list[Loaded]]:
+# Where the CPU of a loader or COPY round goes: this process (the loader, librdkafka's threads included),
+# the PostgreSQL server (its backends) and the Kafka broker.
+PROCESSES = ("this process", "PostgreSQL", "Kafka broker")
+
+
+class CpuUse:
+    """CPU seconds of each of PROCESSES over timed spans, kept per side."""
+
+    def __init__(self, postgres_pid: int, broker_pid: int) -> None:
+        self.pids = (postgres_pid, broker_pid)
+        self.spans: dict[str, list[tuple[float, ...]]] = defaultdict(list)
+
+    def _now(self) -> tuple[float, ...]:
+        own = os.times()
+        return (own.user + own.system, *(cpu_seconds(pid) for pid in self.pids))
+
+    def start(self) -> tuple[float, ...]:
+        return self._now()
+
+    def stop(self, side: str, started: tuple[float, ...]) -> None:
+        self.spans[side].append(tuple(b - a for a, b in zip(started, self._now(), strict=True)))
+
+    def per_row_us(self, side: str, rows: int) -> list[float]:
+        """Each process's median CPU microseconds per row over the side's spans."""
+        return [statistics.median(span[i] for span in self.spans[side]) / rows * 1e6 for i in range(3)]
+
+
+def load_round(bootstrap: str, postgres, topics: Catalog, n: int, cpu: CpuUse) -> tuple[float, list[Loaded]]:
     dsn = postgres.create_database(f"sink_bench_loader_{n}")
     migrations.apply(dsn)
     batches: list[Loaded] = []
@@ -74,9 +104,10 @@ def load_round(bootstrap: str, postgres, topics: Catalog, n: int) -> tuple[float
     )
     stop = threading.Event()
     stop.set()  # read to the topic's end, then return
-    started = time.perf_counter()
+    used, started = cpu.start(), time.perf_counter()
     stats = loader.run(stop)
     seconds = time.perf_counter() - started
+    cpu.stop("loader", used)
     if stats.inserted != sum(len(b.rows) for b in batches):
         raise SystemExit(f"loader inserted {stats.inserted} of {sum(len(b.rows) for b in batches)} rows")
     return seconds, batches
@@ -89,20 +120,21 @@ def write_csv(rows: list[tuple], path: Path) -> None:
             writer.writerow("" if value is None else value for value in row)
 
 
-def copy_round(postgres, path: Path, n: int, expected: int) -> float:
+def copy_round(postgres, path: Path, n: int, expected: int, cpu: CpuUse) -> float:
     import psycopg
 
     dsn = postgres.create_database(f"sink_bench_copy_{n}")
     migrations.apply(dsn)
     columns = ", ".join(name for name, _ in LOAD.table.columns)
     with psycopg.connect(dsn) as conn:
-        started = time.perf_counter()
+        used, started = cpu.start(), time.perf_counter()
         with conn.cursor() as cur, path.open("rb") as source:
             with cur.copy(f"COPY {LOAD.table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 while chunk := source.read(1 << 20):
                     copy.write(chunk)
         conn.commit()
         seconds = time.perf_counter() - started
+        cpu.stop("COPY", used)
         stored = conn.execute(f"SELECT count(*) FROM {LOAD.table.name}").fetchone()[0]
     if stored != expected:
         raise SystemExit(f"COPY stored {stored} of {expected} rows")
@@ -178,13 +210,14 @@ def main(argv: list[str] | None = None) -> int:
         produce(broker.bootstrap_servers, topics[TOPIC].name, args.records)
         s3 = aws.client("s3")
         rows_file = Path(workdir) / "rows.csv"
+        cpu = CpuUse(postgres.pid, broker.pid)
         for n in range(args.rounds):
-            seconds, batches = load_round(broker.bootstrap_servers, postgres, topics, n)
+            seconds, batches = load_round(broker.bootstrap_servers, postgres, topics, n, cpu)
             rows = [row for batch in batches for row in batch.rows]
             if n == 0:
                 write_csv(rows, rows_file)
             sides = {
-                "COPY": partial(copy_round, postgres, rows_file, n, len(rows)),
+                "COPY": partial(copy_round, postgres, rows_file, n, len(rows), cpu),
                 "lake writer": partial(lake_round, s3, batches, f"sink-bench-lake-{n}", False),
                 "lake writer + tick suite": partial(lake_round, s3, batches, f"sink-bench-checked-{n}", True),
                 "pyarrow": partial(pyarrow_round, s3, batches, f"sink-bench-pyarrow-{n}"),
@@ -205,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{'wh load (one run)':<28}{service_seconds:>10.2f}{args.records / service_seconds:>11,.0f}"
         f"{median['COPY'] / service_seconds:>12.2f}  of COPY; peak RSS {service_rss:,.0f} MiB"
     )
+    print(f"\nCPU per row, median of rounds (us): {'  '.join(f'{name:>14}' for name in PROCESSES)}")
+    for side in ("COPY", "loader"):
+        print(f"{side:<36}" + "  ".join(f"{us:>14.1f}" for us in cpu.per_row_us(side, args.records)))
     return 0
 
 

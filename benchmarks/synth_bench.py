@@ -27,8 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks._proc_tree import rss_kb
+
 REPO = Path(__file__).resolve().parents[1]
-PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 TARGET_SECONDS, TARGET_MB = 20.0, 2048.0
 
 SYNTH_ALL = (
@@ -49,29 +50,6 @@ class Sample:
     peak_mb: float
 
 
-def _tree_rss_kb(root: int) -> int:
-    """Sum of RSS of `root` and all its descendants."""
-    children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat", "rb") as handle:
-                fields = handle.read().rsplit(b")", 1)[1].split()
-        except OSError:
-            continue
-        pid = int(entry.name)
-        children.setdefault(int(fields[1]), []).append(pid)  # fields[1] is the parent pid
-        rss[pid] = int(fields[21]) * PAGE_KB  # resident pages
-    total, stack = 0, [root]
-    while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack.extend(children.get(pid, []))
-    return total
-
-
 def measure(command: list[str]) -> Sample:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     with tempfile.TemporaryFile() as output:
@@ -79,7 +57,7 @@ def measure(command: list[str]) -> Sample:
         proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=output, stderr=subprocess.STDOUT)
         peak = 0
         while proc.poll() is None:
-            peak = max(peak, _tree_rss_kb(proc.pid))
+            peak = max(peak, rss_kb(proc.pid))
             time.sleep(0.05)
         seconds = time.perf_counter() - started
         if proc.returncode != 0:
