@@ -108,12 +108,8 @@ def settings(
 ):
     base = config.settings("local")
     md = base.market_data.model_copy(update={"out_of_orderness": out_of_orderness_ms})
-    state = base.state.model_copy(
-        update={"backend": backend or base.state.backend, "timers": timers or base.state.timers}
-    )
-    return base.model_copy(
-        update={"market_data": md, "state": state, "parallelism": parallelism or base.parallelism}
-    )
+    stored = base.with_state(backend=backend or base.state.backend, timers=timers or base.state.timers)
+    return stored.model_copy(update={"market_data": md, "parallelism": parallelism or base.parallelism})
 
 
 def job_throughput(broker, job_settings, ticks: int, symbols: list[str], base: int) -> dict:

@@ -271,6 +271,11 @@ class JobSettings(_Model):
             )
         return timeout
 
+    def with_state(self, **changes) -> JobSettings:
+        """These settings on another state backend or timer store (a test's, a benchmark's), validated as a
+        jobs.yaml state section is."""
+        return self.model_copy(update={"state": State.model_validate(self.state.model_dump() | changes)})
+
     def flink_configuration(self) -> dict[str, str]:
         """Flink configuration keys shared by the local mini-cluster and the FlinkDeployment."""
         cp, restart = self.checkpoint, self.restart

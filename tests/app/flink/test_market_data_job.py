@@ -106,8 +106,7 @@ NOT_TICKS = {
 # (de)serializes the operator's state (SymbolState.Serializer) on every access, where the heap keeps objects.
 @pytest.fixture(scope="module", params=["hashmap", "rocksdb"])
 def run(request, kafka_broker, tmp_path_factory):
-    local = config.settings("local")
-    settings = local.model_copy(update={"state": local.state.model_copy(update={"backend": request.param})})
+    settings = config.settings("local").with_state(backend=request.param)
     suffix = "." + unique_name("md")
     topics = market_data.topics(suffix)
     harness.create_topics(kafka_broker, list(topics.values()))
