@@ -74,19 +74,18 @@ class CpuUse:
         self.pids = (postgres_pid, broker_pid)
         self.spans: dict[str, list[tuple[float, ...]]] = defaultdict(list)
 
-    def _now(self) -> tuple[float, ...]:
+    def now(self) -> tuple[float, ...]:
         own = os.times()
         return (own.user + own.system, *(cpu_seconds(pid) for pid in self.pids))
 
-    def start(self) -> tuple[float, ...]:
-        return self._now()
-
     def stop(self, side: str, started: tuple[float, ...]) -> None:
-        self.spans[side].append(tuple(b - a for a, b in zip(started, self._now(), strict=True)))
+        """Keep the CPU used since `started` (a `now()`) as one of `side`'s spans."""
+        self.spans[side].append(tuple(b - a for a, b in zip(started, self.now(), strict=True)))
 
     def per_row_us(self, side: str, rows: int) -> list[float]:
         """Each process's median CPU microseconds per row over the side's spans."""
-        return [statistics.median(span[i] for span in self.spans[side]) / rows * 1e6 for i in range(3)]
+        spans = self.spans[side]
+        return [statistics.median(span[i] for span in spans) / rows * 1e6 for i in range(len(PROCESSES))]
 
 
 def load_round(bootstrap: str, postgres, topics: Catalog, n: int, cpu: CpuUse) -> tuple[float, list[Loaded]]:
@@ -104,7 +103,7 @@ def load_round(bootstrap: str, postgres, topics: Catalog, n: int, cpu: CpuUse) -
     )
     stop = threading.Event()
     stop.set()  # read to the topic's end, then return
-    used, started = cpu.start(), time.perf_counter()
+    used, started = cpu.now(), time.perf_counter()
     stats = loader.run(stop)
     seconds = time.perf_counter() - started
     cpu.stop("loader", used)
@@ -127,7 +126,7 @@ def copy_round(postgres, path: Path, n: int, expected: int, cpu: CpuUse) -> floa
     migrations.apply(dsn)
     columns = ", ".join(name for name, _ in LOAD.table.columns)
     with psycopg.connect(dsn) as conn:
-        used, started = cpu.start(), time.perf_counter()
+        used, started = cpu.now(), time.perf_counter()
         with conn.cursor() as cur, path.open("rb") as source:
             with cur.copy(f"COPY {LOAD.table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
                 while chunk := source.read(1 << 20):

@@ -78,9 +78,8 @@ class Restart(_Model):
 class State(_Model):
     backend: Literal["rocksdb", "hashmap"]
     incremental: bool
-    timers: Literal[
-        "heap", "rocksdb"
-    ]  # where RocksDB keeps event-time timers; the heap backend's are on-heap
+    # Where RocksDB keeps event-time timers; the hashmap backend's are always on the heap.
+    timers: Literal["heap", "rocksdb"]
 
     @field_validator("timers")
     @classmethod
